@@ -1,0 +1,182 @@
+"""The ``lcurve`` command line: ``datasets``, ``sweep``, ``demo`` (and more as layers are added).
+
+Each sub-command is a pair of functions: ``_add_<name>(subparsers)`` declares its arguments and
+``_run_<name>(args)`` does the work through the public API. Library code never reads argparse
+or the environment; this module is the only place that does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+__all__ = ["main", "DEMO_TASKS"]
+
+logger = logging.getLogger("lcurve")
+
+#: The demo's MoleculeACE targets: dopamine D3 and D4 and serotonin 5-HT1A receptors (related
+#: aminergic GPCRs) and thrombin (a protease), so related and unrelated pairs both appear.
+DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
+
+
+# ------------------------------------------------------------------------------ datasets
+def _add_datasets(sub) -> None:
+    p = sub.add_parser("datasets", help="list the available data sets and their tasks")
+    p.add_argument("--threshold", type=float, default=7.0,
+                   help="pAct activity threshold for MoleculeACE (default 7.0 = 100 nM)")
+
+
+def _run_datasets(args) -> int:
+    import pandas as pd
+
+    from lcurve.datasets import MOLECULEACE_CITATION, moleculeace_table
+
+    table = moleculeace_table()
+    table["active"] = table["pact"] >= args.threshold
+    per_task = table.groupby("task", sort=False).agg(
+        n_compounds=("smiles", "size"),
+        n_train=("split", lambda s: int((s == "train").sum())),
+        n_test=("split", lambda s: int((s == "test").sum())),
+        active_fraction=("active", "mean"),
+    )
+    print(f"moleculeace (embedded default): {table['task'].nunique()} tasks, "
+          f"{table['smiles'].nunique()} unique compounds, {len(table)} labels; active if "
+          f"pAct >= {args.threshold}")
+    with pd.option_context("display.max_rows", 100, "display.width", 120):
+        print(per_task.round(3).to_string())
+    print(f"  source: {MOLECULEACE_CITATION}")
+    print("synthetic: generated with planted task relatedness (lcurve.datasets.make_synthetic)")
+    print("csv: a long table of your own (lcurve.datasets.from_csv; [data] source = 'csv')")
+    return 0
+
+
+# ------------------------------------------------------------------------------ sweep
+def _add_sweep(sub) -> None:
+    p = sub.add_parser("sweep", help="train the runs of a TOML experiment config")
+    p.add_argument("config", type=Path, help="experiment TOML, e.g. experiments/synthetic_planted.toml")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output folder (re-running into it resumes an interrupted sweep)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _sweep(config, out: Path, *, progress: bool):
+    from lcurve.datasets import load_data
+    from lcurve.design import design_from_config
+    from lcurve.sweep import run_sweep
+
+    data = load_data(config.data)
+    print(f"data: {data}")
+    design = design_from_config(data, config.design)
+    print(f"design: {len(design)} runs ({config.design.kind}, seeds {list(config.design.seeds)})")
+    out.mkdir(parents=True, exist_ok=True)
+    config.to_toml(out / "config.toml")
+    start = time.perf_counter()
+    results = run_sweep(data, design, config.train, out_dir=out, progress=progress)
+    elapsed = time.perf_counter() - start
+    print(f"sweep: {results['run_id'].nunique()} runs in {elapsed:.1f} s "
+          f"({results.attrs.get('n_compiles', '?')} compilation(s)); results: {out / 'results.parquet'}")
+    return data, results
+
+
+def _run_sweep(args) -> int:
+    from lcurve.config import SweepConfig
+
+    config = SweepConfig.from_toml(args.config)
+    _sweep(config, args.out, progress=not args.no_progress)
+    return 0
+
+
+# ------------------------------------------------------------------------------ demo
+def demo_config():
+    """The main job's configuration: 4 MoleculeACE targets, pair runs, 2 seeds."""
+    from lcurve.config import DataConfig, DesignConfig, SweepConfig, TrainConfig
+
+    return SweepConfig(
+        name="demo",
+        data=DataConfig(source="moleculeace", tasks=DEMO_TASKS),
+        design=DesignConfig(kind="pairs", seeds=(0, 1), min_size=32, max_size=1024,
+                            points_per_doubling=1, aux_sizes=(256, 1024)),
+        train=TrainConfig(hidden=(64,), steps=200, batch_size=64, chunk_size=64),
+    )
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="the main job on the embedded MoleculeACE data")
+    p.add_argument("--out", type=Path, default=Path("lcurve_runs/demo"),
+                   help="output folder (default lcurve_runs/demo)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _run_demo(args) -> int:
+    import numpy as np
+
+    from lcurve.design import size_column
+
+    config = demo_config()
+    data, results = _sweep(config, args.out, progress=not args.no_progress)
+    auroc = results[(results["metric"] == "auroc") & (results["kind"] == "single")]
+    print("\nmean test AUROC of single-task runs by training size:")
+    for task in data.tasks:
+        rows = auroc[auroc["task"] == task]
+        curve = rows.groupby(size_column(task))["value"].mean()
+        print(f"  {task:>14}: " + "  ".join(f"n={n}:{v:.3f}" for n, v in curve.items()))
+    pairs = results[(results["metric"] == "auroc") & (results["kind"] == "pairs")]
+    print("\nmean AUROC gain from a partner task at the smallest target size (pair - single):")
+    for task in data.tasks:
+        n_col = size_column(task)
+        smallest = auroc.loc[auroc["task"] == task, n_col].min()
+        alone = auroc[(auroc["task"] == task) & (auroc[n_col] == smallest)]["value"].mean()
+        for other in data.tasks:
+            if other == task:
+                continue
+            sel = pairs[(pairs["task"] == task) & (pairs[n_col] == smallest)
+                        & (pairs[size_column(other)] > 0)]
+            if len(sel):
+                print(f"  {other:>14} -> {task:<14} {sel['value'].mean() - alone:+.3f}")
+    print(f"\nresults: {args.out / 'results.parquet'} ({len(results)} rows)")
+    return 0 if np.isfinite(auroc["value"]).any() else 1
+
+
+# ------------------------------------------------------------------------------ main
+_COMMANDS = {
+    "datasets": (_add_datasets, _run_datasets),
+    "sweep": (_add_sweep, _run_sweep),
+    "demo": (_add_demo, _run_demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lcurve",
+        description="Multi-task learning curves: how much one learning task helps another.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in _COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lcurve`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from lcurve.config import ConfigError
+    from lcurve.data import DataError
+    from lcurve.design import DesignError
+    from lcurve.sweep import SweepMismatchError
+
+    try:
+        return _COMMANDS[args.command][1](args)
+    except (ConfigError, DataError, DesignError, SweepMismatchError, FileNotFoundError,
+            KeyError) as err:
+        print(f"lcurve {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""Vmapped JAX training of hard-parameter-sharing multi-task networks."""
+
+from lcurve.train._trainer import ChunkResult, RunTrainer, masked_bce, run_key
+from lcurve.train.metrics import masked_auprc, masked_auroc
+from lcurve.train.model import MultiTaskMLP
+
+__all__ = [
+    "ChunkResult",
+    "MultiTaskMLP",
+    "RunTrainer",
+    "masked_auprc",
+    "masked_auroc",
+    "masked_bce",
+    "run_key",
+]
