@@ -30,7 +30,17 @@ from lcurve.train.model import MultiTaskMLP
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ChunkResult", "RunTrainer", "masked_bce", "run_key"]
+__all__ = [
+    "ChunkResult",
+    "RunTrainer",
+    "device_arrays",
+    "evaluate",
+    "make_optimizer",
+    "masked_bce",
+    "run_key",
+    "sample_batch",
+    "sgd_step",
+]
 
 
 def run_key(seed: jnp.ndarray, run_id: jnp.ndarray) -> jax.Array:
@@ -48,6 +58,61 @@ def masked_bce(logits: jnp.ndarray, labels: jnp.ndarray, mask: jnp.ndarray) -> j
     safe_labels = jnp.where(mask > 0, labels, 0.0)
     bce = optax.sigmoid_binary_cross_entropy(logits, safe_labels)
     return jnp.sum(bce * mask) / jnp.maximum(mask.sum(), 1.0)
+
+
+def device_arrays(data: MultiTaskData, seeds) -> dict[str, np.ndarray]:
+    """The arrays every run of a sweep shares (host numpy; put them on a device once).
+
+    ``X`` (uint8 for binary fingerprints, else float32), ``Y`` (NaN -> 0), ``ranks``
+    ``(n_seeds, n_compounds, n_tasks)`` nested positions, and the union of the tasks' test
+    compounds: ``test_X``, ``test_Y``, ``test_mask`` (which test labels belong to which task).
+    """
+    binary = np.isin(data.X, (0, 1)).all()
+    X = data.X.astype(np.uint8 if binary else np.float32)
+    test_rows = np.flatnonzero(data.test_mask.any(axis=1)).astype(np.int32)
+    return {
+        "X": X,
+        "Y": np.nan_to_num(data.Y, nan=0.0).astype(np.float32),
+        "ranks": rank_matrix(data, seeds),
+        "test_X": X[test_rows],
+        "test_Y": np.nan_to_num(data.Y[test_rows], nan=0.0).astype(np.float32),
+        "test_mask": data.test_mask[test_rows],
+    }
+
+
+def make_optimizer(learning_rate, weight_decay) -> optax.GradientTransformation:
+    """AdamW with its hyper-parameters as (traceable) state, so they never force a recompile."""
+    return optax.inject_hyperparams(optax.adamw)(
+        learning_rate=learning_rate, weight_decay=weight_decay
+    )
+
+
+def sample_batch(d, ranks, rows, n_rows, sizes, key, batch_size: int):
+    """Draw ``batch_size`` of a run's compounds (with replacement) and its label mask.
+
+    ``rows[:n_rows]`` are the run's compounds; the mask keeps label ``(c, k)`` only when it is
+    among the first ``sizes[k]`` of task ``k``'s nested order (``ranks``: one seed's slice).
+    Returns ``(x float32, y, mask)``.
+    """
+    pos = jax.random.randint(key, (batch_size,), 0, n_rows)
+    compounds = rows[pos]
+    x = d["X"][compounds].astype(jnp.float32)
+    return x, d["Y"][compounds], ranks[compounds] < sizes[None, :]
+
+
+def sgd_step(model, tx, params, opt_state, x, y, mask):
+    """One optimizer step on the masked BCE; returns ``(params, opt_state, loss)``."""
+    loss, grads = jax.value_and_grad(lambda p: masked_bce(model.apply(p, x), y, mask))(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state, loss
+
+
+def evaluate(model, params, d):
+    """Per-task test AUROC and AUPRC, ``(n_tasks,)`` each (NaN where a test set has one class)."""
+    scores = model.apply(params, d["test_X"].astype(jnp.float32))
+    auroc = jax.vmap(masked_auroc, in_axes=1)(scores, d["test_Y"], d["test_mask"])
+    auprc = jax.vmap(masked_auprc, in_axes=1)(scores, d["test_Y"], d["test_mask"])
+    return auroc, auprc
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,19 +169,8 @@ class RunTrainer:
     def _put_data(self):
         if self._device_data is not None:
             return self._device_data
-        data = self.data
         _, replicated = self._shardings()
-        binary = np.isin(data.X, (0, 1)).all()
-        X = data.X.astype(np.uint8 if binary else np.float32)
-        test_rows = np.flatnonzero(data.test_mask.any(axis=1)).astype(np.int32)
-        arrays = {
-            "X": X,
-            "Y": np.nan_to_num(data.Y, nan=0.0).astype(np.float32),
-            "ranks": rank_matrix(data, self.seeds),
-            "test_X": X[test_rows],
-            "test_Y": np.nan_to_num(data.Y[test_rows], nan=0.0).astype(np.float32),
-            "test_mask": data.test_mask[test_rows],
-        }
+        arrays = device_arrays(self.data, self.seeds)
         self._device_data = {k: jax.device_put(v, replicated) for k, v in arrays.items()}
         return self._device_data
 
@@ -125,35 +179,23 @@ class RunTrainer:
     def _chunk_fn(self):
         model, steps, batch = self.model, self.config.steps, self.config.batch_size
         n_features = self.data.n_features
-        optimizer = optax.inject_hyperparams(optax.adamw)
 
         def train_one(d, hyper, seed, seed_index, run_id, rows, n_rows, sizes):
-            key = run_key(seed, run_id)
-            init_key, step_key = jax.random.split(key)
+            init_key, step_key = jax.random.split(run_key(seed, run_id))
             params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
-            tx = optimizer(learning_rate=hyper[0], weight_decay=hyper[1])
+            tx = make_optimizer(hyper[0], hyper[1])
             opt_state = tx.init(params)
             ranks = d["ranks"][seed_index]
 
             def step(carry, k):
-                params, opt_state = carry
-                pos = jax.random.randint(k, (batch,), 0, n_rows)
-                compounds = rows[pos]
-                x = d["X"][compounds].astype(jnp.float32)
-                y = d["Y"][compounds]
-                mask = ranks[compounds] < sizes[None, :]
-                loss, grads = jax.value_and_grad(
-                    lambda p: masked_bce(model.apply(p, x), y, mask)
-                )(params)
-                updates, opt_state = tx.update(grads, opt_state, params)
-                return (optax.apply_updates(params, updates), opt_state), loss
+                x, y, mask = sample_batch(d, ranks, rows, n_rows, sizes, k, batch)
+                params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
+                return (params, opt_state), loss
 
             (params, _), losses = jax.lax.scan(
                 step, (params, opt_state), jax.random.split(step_key, steps)
             )
-            scores = model.apply(params, d["test_X"].astype(jnp.float32))
-            auroc = jax.vmap(masked_auroc, in_axes=1)(scores, d["test_Y"], d["test_mask"])
-            auprc = jax.vmap(masked_auprc, in_axes=1)(scores, d["test_Y"], d["test_mask"])
+            auroc, auprc = evaluate(model, params, d)
             tail = losses[-min(10, steps):]
             return auroc, auprc, tail.mean(), jnp.isfinite(losses).all()
 
