@@ -1,0 +1,219 @@
+"""Warm-started learning curves: one training trajectory per chain of nested sizes.
+
+Full retraining trains every design run from scratch. The fast approximation (analogous to what
+TAG does during training) follows a *chain* of runs that differ only in the target's size
+``n_1 < n_2 < ...`` with one trajectory: train ``steps_per_size`` steps on the ``n_1`` data,
+evaluate every task on its test set, then keep the parameters and optimizer state and continue
+on the ``n_2`` data, and so on. Sizes are nested (see :mod:`lcurve.design`), so each stage
+only adds training labels.
+
+A chain's compounds are ordered so that every stage's compounds are a prefix: stage ``s``
+samples batches from ``rows[:n_rows[s]]`` with the label mask of its sizes, exactly as
+:func:`~lcurve.train.sample_batch` does for a full run of those sizes. Chains are vmapped and a
+chunk of them is one jitted program (``lax.map`` over groups of ``vmap_width`` chains, like
+:class:`~lcurve.train.RunTrainer`), so results do not depend on the chunk size. The key of a
+chain is ``run_key(seed, first run id)``; stage ``s`` uses ``fold_in(key, s)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lcurve.config import TrainConfig
+from lcurve.data import MultiTaskData
+from lcurve.design import task_permutation
+from lcurve.train._trainer import (
+    _bucket,
+    device_arrays,
+    evaluate,
+    make_optimizer,
+    run_key,
+    sample_batch,
+    sgd_step,
+)
+from lcurve.train.model import MultiTaskMLP
+
+__all__ = ["ChainResult", "WarmStartTrainer", "nested_rows"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainResult:
+    """Per-chain, per-stage outputs (numpy): chain axis, then stage axis."""
+
+    auroc: np.ndarray  # (chains, stages, tasks)
+    auprc: np.ndarray  # (chains, stages, tasks)
+    final_loss: np.ndarray  # (chains, stages) mean training loss over the stage's last steps
+    finite: np.ndarray  # (chains, stages) False once any training loss was NaN/inf
+
+
+def nested_rows(data: MultiTaskData, seed: int, stage_sizes: np.ndarray):
+    """Compounds of a chain ordered so each stage's compounds are a prefix.
+
+    Parameters
+    ----------
+    stage_sizes
+        ``(stages, n_tasks)`` sizes, non-decreasing along the stage axis.
+
+    Returns
+    -------
+    rows, n_rows
+        ``rows`` (all compounds of the last stage) and ``n_rows[s]``, the number of compounds of
+        stage ``s`` (the union of each task's first ``n_k`` labels, as in ``training_rows``).
+
+    Example
+    -------
+    >>> from lcurve.datasets import make_synthetic
+    >>> data, _ = make_synthetic(n_tasks=2, n_compounds=300)
+    >>> rows, n_rows = nested_rows(data, 0, np.array([[10, 0], [20, 5]]))
+    >>> bool(n_rows[0] == 10 and n_rows[1] >= 20)
+    True
+    """
+    stage_sizes = np.asarray(stage_sizes)
+    if (np.diff(stage_sizes, axis=0) < 0).any():
+        raise ValueError(f"stage sizes must be nested (non-decreasing), got {stage_sizes.tolist()}")
+    perms = [task_permutation(data, t, seed) for t in data.tasks]
+    seen: set[int] = set()
+    rows: list[int] = []
+    n_rows = []
+    for sizes in stage_sizes:
+        new = np.unique(np.concatenate(
+            [p[: int(n)] for p, n in zip(perms, sizes)] + [np.zeros(0, dtype=int)]))
+        added = [int(c) for c in new if c not in seen]
+        seen.update(added)
+        rows.extend(added)
+        n_rows.append(len(rows))
+    return np.asarray(rows, dtype=np.int32), np.asarray(n_rows, dtype=np.int32)
+
+
+class WarmStartTrainer:
+    """Trains chunks of warm-started chains of one sweep.
+
+    Construction only records what to do; data move to the device on the first chunk.
+
+    Parameters
+    ----------
+    data, config
+        The data and training settings (architecture, batch, optimizer, ``vmap_width``).
+    seeds
+        All seeds the chains use.
+    steps_per_size
+        Optimizer steps at each stage (default ``config.steps // 3``).
+    """
+
+    def __init__(self, data: MultiTaskData, config: TrainConfig, *, seeds,
+                 steps_per_size: int | None = None):
+        self.data = data
+        self.config = config
+        self.seeds = tuple(int(s) for s in seeds)
+        self.steps_per_size = int(steps_per_size or max(1, config.steps // 3))
+        width = config.vmap_width
+        self.chunk_size = int(np.ceil(config.chunk_size / width) * width)
+        self.model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=data.n_tasks)
+        self._device_data = None
+        self.n_compiles = 0
+
+    def _put_data(self):
+        if self._device_data is None:
+            arrays = device_arrays(self.data, self.seeds)
+            self._device_data = {k: jax.device_put(v) for k, v in arrays.items()}
+        return self._device_data
+
+    @functools.cached_property
+    def _chunk_fn(self):
+        model, steps, batch = self.model, self.steps_per_size, self.config.batch_size
+        n_features = self.data.n_features
+
+        def chain(d, hyper, seed, seed_index, chain_id, rows, n_rows, sizes):
+            key = run_key(seed, chain_id)
+            init_key, _ = jax.random.split(key)
+            params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
+            tx = make_optimizer(hyper[0], hyper[1])
+            ranks = d["ranks"][seed_index]
+
+            def stage(carry, inputs):
+                params, opt_state, finite = carry
+                s, stage_rows, stage_sizes = inputs
+
+                def step(carry, k):
+                    x, y, mask = sample_batch(d, ranks, rows, stage_rows, stage_sizes, k, batch)
+                    params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
+                    return (params, opt_state), loss
+
+                keys = jax.random.split(jax.random.fold_in(key, s), steps)
+                (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), keys)
+                auroc, auprc = evaluate(model, params, d)
+                finite = finite & jnp.isfinite(losses).all()
+                tail = losses[-min(10, steps):].mean()
+                return (params, opt_state, finite), (auroc, auprc, tail, finite)
+
+            stages = jnp.arange(sizes.shape[0])
+            carry = (params, tx.init(params), jnp.array(True))
+            _, out = jax.lax.scan(stage, carry, (stages, n_rows, sizes))
+            return out
+
+        width = self.config.vmap_width
+        vmapped = jax.vmap(chain, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
+
+        def grouped(d, hyper, *per_chain):
+            shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_chain]
+            out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
+            return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
+
+        def counted(*args):
+            self.n_compiles += 1  # trace time only
+            return grouped(*args)
+
+        return jax.jit(counted)
+
+    def train_chunk(self, seeds, chain_ids, stage_sizes, *, n_rows_bucket: int | None = None,
+                    n_stages: int | None = None) -> ChainResult:
+        """Train up to ``chunk_size`` chains in one vmapped program.
+
+        Parameters
+        ----------
+        seeds, chain_ids
+            ``(chains,)`` integers fixing each chain's key.
+        stage_sizes
+            One ``(stages_c, n_tasks)`` nested size array per chain; shorter chains are padded
+            by repeating their last stage (those outputs are dropped).
+        n_rows_bucket, n_stages
+            Padded compound-list length and stage count; pass sweep-wide values to compile once.
+        """
+        n = len(chain_ids)
+        if not 0 < n <= self.chunk_size:
+            raise ValueError(f"a chunk holds 1..{self.chunk_size} chains, got {n}")
+        lengths = [len(s) for s in stage_sizes]
+        n_stages = n_stages or max(lengths)
+        built = [nested_rows(self.data, int(s), np.asarray(sz)) for s, sz in
+                 zip(seeds, stage_sizes)]
+        width = n_rows_bucket or _bucket(max(len(r) for r, _ in built))
+        size = self.chunk_size
+        rows = np.zeros((size, width), dtype=np.int32)
+        n_rows = np.ones((size, n_stages), dtype=np.int32)
+        sizes = np.zeros((size, n_stages, self.data.n_tasks), dtype=np.int32)
+        index = {s: i for i, s in enumerate(self.seeds)}
+        seed_arr = np.zeros(size, dtype=np.uint32)
+        seed_index = np.zeros(size, dtype=np.int32)
+        ids = np.zeros(size, dtype=np.uint32)
+        for c in range(size):
+            src = c if c < n else 0  # padded slots repeat the first chain
+            r, nr = built[src]
+            if len(r) > width:
+                raise ValueError(f"chain {chain_ids[src]} has {len(r)} rows > bucket {width}")
+            sz = np.asarray(stage_sizes[src])
+            pad = n_stages - len(sz)
+            rows[c, :len(r)] = r
+            n_rows[c] = np.concatenate([nr, np.repeat(nr[-1:], pad)])
+            sizes[c] = np.concatenate([sz, np.repeat(sz[-1:], pad, axis=0)])
+            seed_arr[c], seed_index[c] = int(seeds[src]), index[int(seeds[src])]
+            ids[c] = int(chain_ids[src])
+        hyper = jnp.array([self.config.learning_rate, self.config.weight_decay], jnp.float32)
+        auroc, auprc, loss, finite = self._chunk_fn(
+            self._put_data(), hyper, seed_arr, seed_index, ids, rows, n_rows, sizes)
+        return ChainResult(auroc=np.asarray(auroc)[:n], auprc=np.asarray(auprc)[:n],
+                           final_loss=np.asarray(loss)[:n], finite=np.asarray(finite)[:n])
