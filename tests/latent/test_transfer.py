@@ -1,0 +1,86 @@
+"""Transfer tables from results: gains against a sequential reference, and clear errors."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lcurve.latent import (
+    TransferError,
+    transfer_from_posterior,
+    transfer_matrix,
+    transfer_table,
+)
+
+
+def _results(seed=0):
+    """A hand-made results table: 3 tasks, 3 seeds, 2 target sizes, pairs at aux size 64."""
+    rng = np.random.default_rng(seed)
+    tasks = ["a", "b", "c"]
+    rows = []
+    for s, t, n in itertools.product(range(3), tasks, (32, 64)):
+        sizes = {f"n_{u}": 0 for u in tasks} | {f"n_{t}": n}
+        rows.append({"seed": s, "kind": "single", "target": t, "task": t,
+                     "value": rng.uniform(0.5, 0.8), **sizes})
+        for src in tasks:
+            if src != t:
+                rows.append({"seed": s, "kind": "pairs", "target": t, "task": t,
+                             "value": rng.uniform(0.5, 0.9), **sizes, f"n_{src}": 64})
+    df = pd.DataFrame(rows).assign(metric="auroc", diverged=False)
+    df.insert(0, "run_id", np.arange(len(df)))
+    return df
+
+
+def test_transfer_table_matches_sequential_loop():
+    results = _results()
+    table = transfer_table(results).set_index(["source", "target"])
+    for (src, tgt), row in table.iterrows():
+        per_seed = []
+        for s in range(3):
+            gains = []
+            for n in (32, 64):
+                base = results[(results.kind == "single") & (results.seed == s)
+                               & (results.task == tgt) & (results[f"n_{tgt}"] == n)]
+                pair = results[(results.kind == "pairs") & (results.seed == s)
+                               & (results.task == tgt) & (results[f"n_{tgt}"] == n)
+                               & (results[f"n_{src}"] == 64)]
+                gains.append(pair.value.iloc[0] - base.value.iloc[0])
+            per_seed.append(np.mean(gains))
+        assert row["mean"] == pytest.approx(np.mean(per_seed))
+        assert row["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+        assert row["n"] == 3
+    assert table["mean"].is_monotonic_decreasing  # sorted best first
+    m = transfer_matrix(table.reset_index())
+    assert m.shape == (3, 3) and np.isnan(np.diag(m.to_numpy())).all()
+    assert m.loc["a", "b"] == pytest.approx(table.loc[("a", "b"), "mean"])
+
+
+def test_transfer_table_size_filter_and_errors():
+    results = _results()
+    small = transfer_table(results, n_target=32)
+    assert len(small) == 6
+    with pytest.raises(TransferError, match="matches no run"):
+        transfer_table(results, n_target=999)
+    with pytest.raises(TransferError, match="metric 'auprc'"):
+        transfer_table(results, metric="auprc")
+    with pytest.raises(TransferError, match="no pair runs"):
+        transfer_table(results[results.kind == "single"])
+    with pytest.raises(TransferError, match="lacks column"):
+        transfer_table(results.drop(columns="value"))
+
+
+def test_transfer_from_posterior():
+    post = pd.DataFrame({"source": ["a", "b", "a"], "target": ["b", "a", "c"],
+                         "mean": [0.1, 0.3, -0.2], "sd": [0.05, 0.1, 0.1]})
+    table = transfer_from_posterior(post)
+    assert table["mean"].tolist() == [0.3, 0.1, -0.2]
+    assert transfer_matrix(table).loc["a", "c"] == -0.2
+    with pytest.raises(TransferError, match="mean"):
+        transfer_from_posterior(post.drop(columns="mean"))
+    with pytest.raises(TransferError, match="duplicate"):
+        transfer_from_posterior(pd.concat([post, post]))
+    with pytest.raises(TransferError, match="DataFrame"):
+        transfer_from_posterior(post.to_dict())
