@@ -4,7 +4,13 @@ Layer: built on the results table of :mod:`lcurve.sweep` (and on a posterior tra
 accepted as a DataFrame); never imports plotting, reporting or CLI modules.
 """
 
-from lcurve.latent.factors import TransferFactors, plot_biplot, prepare_matrix, transfer_factors
+from lcurve.latent.factors import (
+    TransferFactors,
+    plot_biplot,
+    plot_transfer_matrix,
+    prepare_matrix,
+    transfer_factors,
+)
 from lcurve.latent.traits import (
     HIDDEN_TRAITS,
     SURFACE_TRAITS,
@@ -32,6 +38,7 @@ __all__ = [
     "pair_gains",
     "pair_traits",
     "plot_biplot",
+    "plot_transfer_matrix",
     "prepare_matrix",
     "relate_scores",
     "relate_traits",

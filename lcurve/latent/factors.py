@@ -32,7 +32,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-__all__ = ["CENTERINGS", "SCALINGS", "TransferFactors", "plot_biplot", "transfer_factors"]
+__all__ = ["CENTERINGS", "SCALINGS", "TransferFactors", "plot_biplot", "plot_transfer_matrix",
+           "prepare_matrix", "transfer_factors"]
 
 CENTERINGS = ("column", "row", "double", "none")
 SCALINGS = ("none", "column")
@@ -187,4 +188,28 @@ def plot_biplot(factors: TransferFactors, *, x: int = 1, y: int = 2, ax=None,
     ax.axhline(0, color="0.8", lw=0.8)
     ax.axvline(0, color="0.8", lw=0.8)
     ax.set_title(f"transfer biplot (sources: points, targets: arrows; centre={factors.center})")
+    return ax
+
+
+def plot_transfer_matrix(matrix: pd.DataFrame, *, ax=None, imshow_kwargs: dict | None = None):
+    """Heatmap of a ``source x target`` transfer matrix (diverging colours centred on 0).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    values = matrix.to_numpy(dtype=float)
+    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    image = ax.imshow(values, **{"cmap": "RdBu_r", "vmin": -limit, "vmax": limit,
+                                 **(imshow_kwargs or {})})
+    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], rotation=60,
+                  ha="right", fontsize=8)
+    ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index], fontsize=8)
+    ax.set_xlabel("target task")
+    ax.set_ylabel("source task")
+    ax.figure.colorbar(image, ax=ax, label="transfer (gain in target score)")
     return ax

@@ -29,7 +29,7 @@ def _results(seed=0):
             if src != t:
                 rows.append({"seed": s, "kind": "pairs", "target": t, "task": t,
                              "value": rng.uniform(0.5, 0.9), **sizes, f"n_{src}": 64})
-    df = pd.DataFrame(rows).assign(metric="auroc", diverged=False)
+    df = pd.DataFrame(rows).assign(metric="auroc", diverged=False, n_test=50, n_test_pos=20)
     df.insert(0, "run_id", np.arange(len(df)))
     return df
 
