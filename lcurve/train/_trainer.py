@@ -213,9 +213,11 @@ class RunTrainer:
         if len(self.devices) > 1:
             mesh = jax.sharding.Mesh(np.array(self.devices), ("runs",))
             run_axis, shared = PartitionSpec("runs"), PartitionSpec()
+            # check_vma=False: runs are independent programs. With the default varying-axis
+            # checks, gradients taken inside would be psum-med across devices (mixing runs).
             grouped = jax.shard_map(
                 grouped, mesh=mesh, in_specs=(shared, shared, *[run_axis] * 6),
-                out_specs=run_axis,
+                out_specs=run_axis, check_vma=False,
             )
 
         def counted(*args):

@@ -1,0 +1,26 @@
+import importlib
+
+import lcurve
+
+
+def test_every_public_name_imports():
+    for name in lcurve.__all__:
+        assert getattr(lcurve, name) is not None, name
+
+
+def test_subpackages_declare_all():
+    for module in ("lcurve.datasets", "lcurve.design", "lcurve.train", "lcurve.sweep",
+                   "lcurve.config", "lcurve.data"):
+        mod = importlib.import_module(module)
+        for name in mod.__all__:
+            assert hasattr(mod, name), f"{module}.{name}"
+
+
+def test_import_does_not_initialise_jax_devices(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import lcurve, jax._src.xla_bridge as xb; "
+            "print(len(getattr(xb, '_backends', {})))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0"
