@@ -10,8 +10,9 @@ Search:
 * ``K <= exact_max`` tasks: exact branch and bound over set partitions (tasks assigned in order,
   a new group opened only as the next label). A partial assignment is pruned when an upper bound
   on its best completion cannot beat the incumbent: the mean onto a task can only move towards
-  the values ``S(u -> j)`` of tasks ``u`` still unassigned, so each task's bound is the larger
-  of its current mean and the best such value (and 0 for a lone task).
+  the values ``S(u -> j)`` of tasks ``u`` still unassigned, so an assigned task's bound is the
+  larger of its current mean and the best such value (0 for a lone task), and an unassigned
+  task's bound is ``max(0, max_i S(i -> j))``.
 * larger ``K``: a heuristic. Greedy agglomeration (start from singletons, repeatedly merge the
   pair of groups with the best gain; forced merges while more than ``max_groups`` remain),
   then local search moving one task at a time to the group that raises the score most, until
@@ -111,15 +112,17 @@ def _exact(S: np.ndarray, max_groups: int) -> np.ndarray:
     best_labels = np.zeros(n, dtype=int) if max_groups == 1 else np.arange(n) % max_groups
     best = [grouping_score(S, best_labels), best_labels.copy()]
     labels = np.full(n, -1)
+    off_diagonal = np.where(np.eye(n, dtype=bool), -np.inf, S)
+    best_any = np.maximum(0.0, off_diagonal.max(axis=0, initial=-np.inf))
 
     def bound(k: int) -> float:
         rest = np.arange(k, n)
         total = 0.0
         for j in range(n):
-            best_rest = S[rest[rest != j], j].max(initial=-np.inf)
             if j >= k:  # unassigned: it may join any group, or stay alone (0)
-                total += max(0.0, best_rest)
+                total += best_any[j]
                 continue
+            best_rest = S[rest, j].max(initial=-np.inf)
             mates = np.flatnonzero((labels[:k] == labels[j]) & (np.arange(k) != j))
             current = S[mates, j].mean() if len(mates) else 0.0
             total += max(current, best_rest) if len(mates) else max(0.0, best_rest)

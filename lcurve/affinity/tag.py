@@ -27,6 +27,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import jax
@@ -171,6 +172,14 @@ def _trajectory_fn(model, n_features, config: TagConfig):
     return trajectory
 
 
+@functools.lru_cache(maxsize=8)
+def _compiled(hidden: tuple[int, ...], n_tasks: int, n_features: int, config: TagConfig):
+    """The jitted, seed-vmapped trajectory (cached: repeated calls do not recompile)."""
+    model = MultiTaskMLP(hidden=hidden, n_tasks=n_tasks)
+    return jax.jit(jax.vmap(_trajectory_fn(model, n_features, config),
+                            in_axes=(None, None, 0, 0, 0, 0, None)))
+
+
 def tag_inputs(data: MultiTaskData, config: TagConfig):
     """Host arrays of a TAG measurement: shared data, per-seed rows and per-task sizes."""
     available = data.n_train()
@@ -220,10 +229,10 @@ def tag_affinity(data: MultiTaskData, config: TagConfig | None = None) -> pd.Dat
     """
     config = config or TagConfig()
     start = time.perf_counter()
-    model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=data.n_tasks)
     inputs = tag_inputs(data, config)
-    fn = jax.jit(jax.vmap(_trajectory_fn(model, data.n_features, config),
-                          in_axes=(None, None, 0, 0, 0, 0, None)))
+    shape_config = dataclasses.replace(config, seeds=(0,), max_size=None, learning_rate=1.0,
+                                       weight_decay=0.0)  # only what fixes the program
+    fn = _compiled(tuple(config.hidden), data.n_tasks, data.n_features, shape_config)
     hyper = jnp.array([config.learning_rate, config.weight_decay], jnp.float32)
     z_sum, count, _ = fn(inputs["d"], hyper, inputs["seed"], inputs["seed_index"],
                          inputs["rows"], inputs["n_rows"], inputs["sizes"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,28 +17,35 @@ from lcurve.datasets import make_synthetic
 from lcurve.train import MultiTaskMLP, make_optimizer, masked_bce, run_key, sample_batch, sgd_step
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _task_loss(model, j, params, x, y, mask):
+    return masked_bce(model.apply(params, x)[:, j], y[:, j], mask[:, j])
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _trunk_step_on_task(model, tx, i, params, opt_state, x, y, mask):
+    """The real optimizer update for task i's loss alone, applied to the trunk only."""
+    grads = jax.grad(lambda p: masked_bce(model.apply(p, x)[:, i], y[:, i], mask[:, i]))(params)
+    updates, _ = tx.update(grads, opt_state, params)
+    return {"params": {
+        "trunk_0": optax.apply_updates(params["params"]["trunk_0"], updates["params"]["trunk_0"]),
+        "heads": params["params"]["heads"],
+    }}
+
+
 def _sequential_lookahead(model, tx, params, opt_state, x, y, mask):
-    """Reference: one task at a time, plain Python, trunk-only real optimizer update."""
+    """Reference: one source task at a time in a plain Python loop."""
     n_tasks = y.shape[1]
-
-    def loss_of(p, j):
-        return float(masked_bce(model.apply(p, x)[:, j], y[:, j], mask[:, j]))
-
-    before = [loss_of(params, j) for j in range(n_tasks)]
+    before = [float(_task_loss(model, j, params, x, y, mask)) for j in range(n_tasks)]
     z = np.zeros((n_tasks, n_tasks))
     valid = np.zeros((n_tasks, n_tasks), dtype=bool)
+    present = np.asarray(mask).any(axis=0)
     for i in range(n_tasks):
-        grads = jax.grad(lambda p: masked_bce(model.apply(p, x)[:, i], y[:, i], mask[:, i]))(params)
-        updates, _ = tx.update(grads, opt_state, params)
-        moved = {"params": {
-            "trunk_0": optax.apply_updates(params["params"]["trunk_0"],
-                                           updates["params"]["trunk_0"]),
-            "heads": params["params"]["heads"],
-        }}
+        moved = _trunk_step_on_task(model, tx, i, params, opt_state, x, y, mask)
         for j in range(n_tasks):
-            if mask[:, i].any() and mask[:, j].any() and before[j] > 0:
+            if present[i] and present[j] and before[j] > 0:
                 valid[i, j] = True
-                z[i, j] = 1.0 - loss_of(moved, j) / before[j]
+                z[i, j] = 1.0 - float(_task_loss(model, j, moved, x, y, mask)) / before[j]
     return z, valid
 
 
@@ -57,8 +66,10 @@ def test_lookahead_matches_sequential_loop(tiny):
     x = jnp.asarray(data.X[:32], jnp.float32)
     y = jnp.nan_to_num(jnp.asarray(data.Y[:32]))
     mask = jnp.asarray(~np.isnan(data.Y[:32]))
-    params, opt_state, _ = sgd_step(model, tx, params, opt_state, x, y, mask)  # non-trivial state
-    z, valid = lookahead_affinity(model, tx, params, opt_state, x, y, mask)
+    step = jax.jit(functools.partial(sgd_step, model, tx))
+    params, opt_state, _ = step(params, opt_state, x, y, mask)  # a non-trivial optimizer state
+    vmapped = jax.jit(functools.partial(lookahead_affinity, model, tx))
+    z, valid = vmapped(params, opt_state, x, y, mask)
     z_ref, valid_ref = _sequential_lookahead(model, tx, params, opt_state, x, y, mask)
     np.testing.assert_array_equal(np.asarray(valid), valid_ref)
     np.testing.assert_allclose(np.asarray(z), z_ref, rtol=1e-4, atol=1e-6)
@@ -70,25 +81,26 @@ def test_tag_affinity_matches_sequential_training_loop(tiny):
     model = MultiTaskMLP(hidden=config.hidden, n_tasks=data.n_tasks)
     inputs = tag_inputs(data, config)
     d = {k: jnp.asarray(v) for k, v in inputs["d"].items()}
+    tx = make_optimizer(config.learning_rate, config.weight_decay)
+    batch_of = jax.jit(functools.partial(sample_batch, batch_size=config.batch_size))
+    step = jax.jit(functools.partial(sgd_step, model, tx))
     z_sum = np.zeros((data.n_tasks, data.n_tasks))
     count = np.zeros_like(z_sum)
     for s, seed in enumerate(config.seeds):  # plain loops over seeds, blocks, steps and tasks
         init_key, step_key = jax.random.split(run_key(jnp.uint32(seed), TAG_RUN_ID))
         params = model.init(init_key, jnp.zeros((1, data.n_features), jnp.float32))
-        tx = make_optimizer(jnp.float32(config.learning_rate), jnp.float32(config.weight_decay))
         opt_state = tx.init(params)
         keys = jax.random.split(step_key, config.steps).reshape(-1, config.every)
         rows, n_rows = jnp.asarray(inputs["rows"][s]), jnp.int32(inputs["n_rows"][s])
         sizes = jnp.asarray(inputs["sizes"])
         for block in keys:
             for k_pos, key in enumerate(block):
-                x, y, mask = sample_batch(d, d["ranks"][s], rows, n_rows, sizes, key,
-                                          config.batch_size)
+                x, y, mask = batch_of(d, d["ranks"][s], rows, n_rows, sizes, key)
                 if k_pos == 0:
                     z, valid = _sequential_lookahead(model, tx, params, opt_state, x, y, mask)
                     z_sum += z * valid
                     count += valid
-                params, opt_state, _ = sgd_step(model, tx, params, opt_state, x, y, mask)
+                params, opt_state, _ = step(params, opt_state, x, y, mask)
     expected = z_sum / np.maximum(count, 1)
     got = table.pivot(index="source", columns="target", values="affinity")
     for i, src in enumerate(data.tasks):
