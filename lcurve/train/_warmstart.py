@@ -90,6 +90,54 @@ def nested_rows(data: MultiTaskData, seed: int, stage_sizes: np.ndarray):
     return np.asarray(rows, dtype=np.int32), np.asarray(n_rows, dtype=np.int32)
 
 
+@functools.lru_cache(maxsize=8)
+def _chain_program(hidden: tuple[int, ...], n_tasks: int, n_features: int, steps: int,
+                   batch: int, width: int):
+    """The jitted chunk program for one architecture and schedule (cached across sweeps)."""
+    model = MultiTaskMLP(hidden=hidden, n_tasks=n_tasks)
+
+    def chain(d, hyper, seed, seed_index, chain_id, rows, n_rows, sizes):
+        key = run_key(seed, chain_id)
+        init_key, _ = jax.random.split(key)
+        params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
+        tx = make_optimizer(hyper[0], hyper[1])
+        ranks = d["ranks"][seed_index]
+
+        def stage(carry, inputs):
+            params, opt_state, finite = carry
+            s, stage_rows, stage_sizes = inputs
+
+            def step(carry, k):
+                x, y, mask = sample_batch(d, ranks, rows, stage_rows, stage_sizes, k, batch)
+                params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
+                return (params, opt_state), loss
+
+            keys = jax.random.split(jax.random.fold_in(key, s), steps)
+            (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), keys)
+            auroc, auprc = evaluate(model, params, d)
+            finite = finite & jnp.isfinite(losses).all()
+            tail = losses[-min(10, steps):].mean()
+            return (params, opt_state, finite), (auroc, auprc, tail, finite)
+
+        stages = jnp.arange(sizes.shape[0])
+        carry = (params, tx.init(params), jnp.array(True))
+        _, out = jax.lax.scan(stage, carry, (stages, n_rows, sizes))
+        return out
+
+    vmapped = jax.vmap(chain, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
+    n_traces = [0]
+
+    def grouped(d, hyper, *per_chain):
+        n_traces[0] += 1  # trace time only: counts compilations
+        shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_chain]
+        out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
+        return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
+
+    program = jax.jit(grouped)
+    program.n_traces = n_traces
+    return program
+
+
 class WarmStartTrainer:
     """Trains chunks of warm-started chains of one sweep.
 
@@ -115,7 +163,6 @@ class WarmStartTrainer:
         self.chunk_size = int(np.ceil(config.chunk_size / width) * width)
         self.model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=data.n_tasks)
         self._device_data = None
-        self.n_compiles = 0
 
     def _put_data(self):
         if self._device_data is None:
@@ -123,52 +170,16 @@ class WarmStartTrainer:
             self._device_data = {k: jax.device_put(v) for k, v in arrays.items()}
         return self._device_data
 
-    @functools.cached_property
+    @property
     def _chunk_fn(self):
-        model, steps, batch = self.model, self.steps_per_size, self.config.batch_size
-        n_features = self.data.n_features
+        cfg = self.config
+        return _chain_program(tuple(cfg.hidden), self.data.n_tasks, self.data.n_features,
+                              self.steps_per_size, cfg.batch_size, cfg.vmap_width)
 
-        def chain(d, hyper, seed, seed_index, chain_id, rows, n_rows, sizes):
-            key = run_key(seed, chain_id)
-            init_key, _ = jax.random.split(key)
-            params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
-            tx = make_optimizer(hyper[0], hyper[1])
-            ranks = d["ranks"][seed_index]
-
-            def stage(carry, inputs):
-                params, opt_state, finite = carry
-                s, stage_rows, stage_sizes = inputs
-
-                def step(carry, k):
-                    x, y, mask = sample_batch(d, ranks, rows, stage_rows, stage_sizes, k, batch)
-                    params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
-                    return (params, opt_state), loss
-
-                keys = jax.random.split(jax.random.fold_in(key, s), steps)
-                (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), keys)
-                auroc, auprc = evaluate(model, params, d)
-                finite = finite & jnp.isfinite(losses).all()
-                tail = losses[-min(10, steps):].mean()
-                return (params, opt_state, finite), (auroc, auprc, tail, finite)
-
-            stages = jnp.arange(sizes.shape[0])
-            carry = (params, tx.init(params), jnp.array(True))
-            _, out = jax.lax.scan(stage, carry, (stages, n_rows, sizes))
-            return out
-
-        width = self.config.vmap_width
-        vmapped = jax.vmap(chain, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
-
-        def grouped(d, hyper, *per_chain):
-            shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_chain]
-            out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
-            return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
-
-        def counted(*args):
-            self.n_compiles += 1  # trace time only
-            return grouped(*args)
-
-        return jax.jit(counted)
+    @property
+    def n_compiles(self) -> int:
+        """How many times the (shared, cached) chain program was traced so far."""
+        return self._chunk_fn.n_traces[0]
 
     def train_chunk(self, seeds, chain_ids, stage_sizes, *, n_rows_bucket: int | None = None,
                     n_stages: int | None = None) -> ChainResult:
