@@ -2,17 +2,34 @@
 
 Layer: may import ``data``, ``design``, ``train`` and ``sweep``; never ``plot``, ``report`` or
 ``cli``.
+
+Example
+-------
+>>> from lcurve.datasets import make_synthetic
+>>> data, _ = make_synthetic(n_tasks=3, n_compounds=300, n_features=16)
+>>> scores = tag_affinity(data, TagConfig(hidden=(8,), steps=20, every=5, seeds=(0,)))
+>>> len(group_tasks(scores, max_groups=2).groups) <= 2
+True
 """
 
+from lcurve.affinity.compare import METHODS, CompareConfig, Comparison, compare_methods
 from lcurve.affinity.grouping import TaskGrouping, group_tasks, grouping_score, score_matrix
 from lcurve.affinity.tag import TagConfig, lookahead_affinity, tag_affinity
+from lcurve.affinity.transfer import agreement, empirical_transfer, measured_benefit
 
 __all__ = [
+    "METHODS",
+    "CompareConfig",
+    "Comparison",
     "TagConfig",
     "TaskGrouping",
+    "agreement",
+    "compare_methods",
+    "empirical_transfer",
     "group_tasks",
     "grouping_score",
     "lookahead_affinity",
+    "measured_benefit",
     "score_matrix",
     "tag_affinity",
 ]
