@@ -216,9 +216,11 @@ def group_tasks(scores: pd.DataFrame, *, max_groups: int, value: str | None = No
     -------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"source": ["a", "b"], "target": ["b", "a"], "mean": [.1, .2],
-    ...                   "hdi_low": [-.1, .05], "hdi_high": [.3, .35]})
-    >>> group_tasks(t, max_groups=2, uncertainty="lower").groups
+    ...                   "hdi_low": [-.1, -.05], "hdi_high": [.3, .45]})
+    >>> group_tasks(t, max_groups=2).groups  # on average a and b help each other
     (('a', 'b'),)
+    >>> group_tasks(t, max_groups=2, uncertainty="lower").groups  # but not confidently
+    (('a',), ('b',))
     """
     if max_groups < 1:
         raise ValueError(f"max_groups must be >= 1, got {max_groups}")
