@@ -10,11 +10,19 @@ from lcurve.datasets import make_synthetic
 from lcurve.influence import MTIF, drop_harmful
 
 
+# every retrain below pads to 16 runs and shares these settings: one compilation each
+SETTINGS = dict(hidden=(4,), steps=1500, l2=1e-2, damping=0.0, learning_rate=2e-2,
+                run_bucket=16)
+
+
 @pytest.fixture(scope="module")
-def fitted():
-    data, _ = make_synthetic(n_tasks=3, n_compounds=200, n_features=8, seed=0)
-    return MTIF(data, hidden=(4,), steps=1500, l2=1e-2, damping=0.0, learning_rate=2e-2,
-                run_bucket=16).fit()  # every retrain below pads to 16 runs: one compilation
+def data():
+    return make_synthetic(n_tasks=3, n_compounds=200, n_features=8, seed=0)[0]
+
+
+@pytest.fixture(scope="module")
+def fitted(data):
+    return MTIF(data, **SETTINGS).fit()
 
 
 def test_fit_reaches_a_stationary_point(fitted):
@@ -68,10 +76,9 @@ def test_retrain_without_removal_is_exact(fitted):
     assert (out["delta_loss"] == 0).all()
 
 
-def test_drop_harmful_runs_and_reports_controls():
-    data, _ = make_synthetic(n_tasks=3, n_compounds=200, n_features=8, seed=1)
+def test_drop_harmful_runs_and_reports_controls(data):
     out = drop_harmful(data, data.tasks[0], fractions=(0.1, 0.3), seeds=(0,),
-                       mtif_kwargs=dict(hidden=(4,), steps=400, l2=1e-2))
+                       mtif_kwargs=SETTINGS)
     assert set(out["variant"]) == {"all", "harmful", "random"}
     assert (out.loc[out.variant == "all", "n_dropped"] == 0).all()
     harmful = out[out.variant == "harmful"].set_index("fraction")
@@ -80,8 +87,7 @@ def test_drop_harmful_runs_and_reports_controls():
     assert harmful["n_dropped"].is_monotonic_increasing
 
 
-def test_bad_inputs():
-    data, _ = make_synthetic(n_tasks=3, n_compounds=200, n_features=8, seed=0)
+def test_bad_inputs(data):
     with pytest.raises(RuntimeError, match="fit"):
         MTIF(data).sample_influence()
     with pytest.raises(ValueError, match="damping must be >= 0"):

@@ -65,7 +65,9 @@ def fit_arrays(data: MultiTaskData, *, train_mask=None, eval_mask=None) -> FitAr
         raise ValueError("a label is both a training and an evaluation label")
     if not train.any():
         raise ValueError("there are no training labels")
-    rows = np.flatnonzero(train.any(axis=1))
+    # All compounds with a training label in the data (not only in ``train``): runs on
+    # different subsets of one data set then share array shapes, hence compilations.
+    rows = np.flatnonzero(train.any(axis=1) | data.train_mask.any(axis=1))
     eval_rows = np.flatnonzero(evaluate.any(axis=1))
     X = np.asarray(data.X, dtype=np.float32)
     Y = np.nan_to_num(data.Y, nan=0.0).astype(np.float32)

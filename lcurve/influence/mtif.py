@@ -44,6 +44,7 @@ from lcurve.influence._fit import (
     task_test_losses,
     train_weighted,
 )
+from lcurve.train._trainer import masked_bce
 from lcurve.train import MultiTaskMLP
 
 __all__ = ["MTIF"]
@@ -107,7 +108,7 @@ class MTIF:
             learning_rate=self.learning_rate, l2=self.l2)
         self.params_ = jax.tree.map(lambda p: p[0], params)
         self.objective_, self.grad_norm_ = float(value[0]), float(gnorm[0])
-        self._flat, self._unravel = ravel_pytree(self.params_)
+        self._flat, self._unravel = _ravel(self.model, self.params_)
         self._solutions = {}  # exact flag -> (H + damping I)^-1 grad L_i, computed on demand
         return self
 
@@ -115,27 +116,34 @@ class MTIF:
         if not hasattr(self, "params_"):
             raise RuntimeError("call .fit() before computing influences")
 
-    def _objective_flat(self, flat):
+    def _problem(self):
+        """Static and array arguments of the module-level jitted functions."""
         a = self.arrays_
-        return objective(self.model, self._unravel(flat), jnp.asarray(a.X), jnp.asarray(a.Y),
-                         jnp.asarray(a.weights), a.n_ref, self.l2)
+        static = (self.model, self._unravel)
+        arrays = (jnp.asarray(a.X), jnp.asarray(a.Y), jnp.asarray(a.weights),
+                  jnp.float32(a.n_ref), jnp.float32(self.l2))
+        return static, arrays
 
     # ------------------------------------------------------------------ linear algebra
     def hvp(self, vector) -> jnp.ndarray:
         """``H v`` for a flat parameter vector (forward-over-reverse)."""
         self._check_fitted()
-        return _hvp(self._objective_flat, self._flat, jnp.asarray(vector, self._flat.dtype))
+        static, arrays = self._problem()
+        return _hvp(*static, self._flat, arrays, jnp.asarray(vector, self._flat.dtype))
 
     def hessian(self) -> np.ndarray:
         """The explicit Hessian of ``J`` (``P x P``; tiny models only, for checks)."""
         self._check_fitted()
-        return np.asarray(jax.jit(jax.hessian(self._objective_flat))(self._flat))
+        static, arrays = self._problem()
+        return np.asarray(jax.jit(jax.hessian(
+            lambda flat: _objective_flat(*static, flat, arrays)))(self._flat))
 
     def test_gradients(self) -> jnp.ndarray:
         """``grad L_i(test)`` for every task, ``(n_tasks, P)``."""
         self._check_fitted()
-        losses = lambda flat: task_test_losses(self.model, self._unravel(flat), self.arrays_)  # noqa: E731
-        return jax.jacrev(losses)(self._flat)
+        a = self.arrays_
+        return _test_gradients(self.model, self._unravel, self._flat, jnp.asarray(a.eval_X),
+                               jnp.asarray(a.eval_Y), jnp.asarray(a.eval_mask))
 
     def inverse_hvp(self, vectors, *, exact: bool = False) -> jnp.ndarray:
         """Solve ``(H + damping I) s = v`` for each row of ``vectors`` (CG, or dense if exact)."""
@@ -144,8 +152,9 @@ class MTIF:
         if exact:
             h = self.hessian() + self.damping * np.eye(self._flat.size)
             return jnp.asarray(np.linalg.solve(h, np.asarray(vectors, np.float64).T).T)
-        return _cg_solve(self._objective_flat, self._flat, vectors, self.damping,
-                         self.cg_tol, self.cg_maxiter)
+        static, arrays = self._problem()
+        return _cg_solve(*static, self._flat, arrays, vectors.astype(self._flat.dtype),
+                         jnp.float32(self.damping), self.cg_tol, self.cg_maxiter)
 
     # ------------------------------------------------------------------ influences
     def influence_matrix(self, *, exact: bool = False) -> np.ndarray:
@@ -250,9 +259,36 @@ class MTIF:
         return table.rename(columns={"delta_loss": "actual", "delta_auroc": "actual_auroc"})
 
 
-@functools.partial(jax.jit, static_argnums=(0,))
-def _hvp(fun, x0, vector):
-    return jax.jvp(jax.grad(fun), (x0,), (vector,))[1]
+_UNRAVEL_CACHE: dict = {}
+
+
+def _ravel(model, params):
+    """``ravel_pytree`` with one shared ``unravel`` per model and parameter shapes, so the
+    jitted functions below (which take it as a static argument) compile once per shape."""
+    flat, unravel = ravel_pytree(params)
+    key = (model, jax.tree.structure(params),
+           tuple((p.shape, str(p.dtype)) for p in jax.tree.leaves(params)))
+    return flat, _UNRAVEL_CACHE.setdefault(key, unravel)
+
+
+def _objective_flat(model, unravel, flat, arrays):
+    X, Y, weights, n_ref, l2 = arrays
+    return objective(model, unravel(flat), X, Y, weights, n_ref, l2)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _hvp(model, unravel, flat, arrays, vector):
+    grad = jax.grad(lambda p: _objective_flat(model, unravel, p, arrays))
+    return jax.jvp(grad, (flat,), (vector,))[1]
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _test_gradients(model, unravel, flat, eval_X, eval_Y, eval_mask):
+    def losses(p):
+        logits = model.apply(unravel(p), eval_X)
+        return jax.vmap(masked_bce, in_axes=1)(logits, eval_Y, eval_mask)
+
+    return jax.jacrev(losses)(flat)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -266,18 +302,15 @@ def _sample_products(model, unravel, flat, X, Y, solutions):
     return residual[None] * directional
 
 
-def _cg_solve(fun, x0, vectors, damping, tol, maxiter):
-    return _cg_solve_jit(fun, x0, vectors, jnp.float32(damping), tol, maxiter)
+@functools.partial(jax.jit, static_argnums=(0, 1, 6, 7))
+def _cg_solve(model, unravel, flat, arrays, vectors, damping, tol, maxiter):
+    """Solve ``(H + damping I) s = v`` for each row ``v`` by conjugate gradients (vmapped)."""
+    grad = jax.grad(lambda p: _objective_flat(model, unravel, p, arrays))
 
-
-def _cg_impl(fun, x0, vectors, damping, tol, maxiter):
     def matvec(v):
-        return jax.jvp(jax.grad(fun), (x0,), (v,))[1] + damping * v
+        return jax.jvp(grad, (flat,), (v,))[1] + damping * v
 
     def solve(b):
         return jax.scipy.sparse.linalg.cg(matvec, b, tol=tol, maxiter=maxiter)[0]
 
-    return jax.vmap(solve)(vectors.astype(x0.dtype))
-
-
-_cg_solve_jit = jax.jit(_cg_impl, static_argnums=(0, 4, 5))
+    return jax.vmap(solve)(vectors)

@@ -99,6 +99,7 @@ def drop_harmful(data: MultiTaskData, target: str, *, fractions=(0.05, 0.1, 0.25
                 w[chosen[:, 0], chosen[:, 1]] = 0.0
                 weights.append(w)
                 variants.append((variant, f, n_drop))
+        weights += [a.weights] * (-len(weights) % mtif.run_bucket)  # fewer compiled shapes
         params, _, _ = train_weighted(mtif.model, a, np.stack(weights), mtif.key,
                                       steps=mtif.steps, learning_rate=mtif.learning_rate,
                                       l2=mtif.l2)

@@ -144,14 +144,51 @@ def run_influence(args) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from lcurve.influence.report import influence_experiment
+    import matplotlib.pyplot as plt
 
-    from lcurve.influence.config import InfluenceExperimentConfig
+    from lcurve.influence.experiment import InfluenceExperimentConfig, influence_experiment
 
     config = InfluenceExperimentConfig.from_toml(args.config)
-    args.out.mkdir(parents=True, exist_ok=True)
-    config.to_toml(args.out / "config.toml")
-    summary = influence_experiment(config, args.out)
-    print(summary)
-    print(f"influence: tables and figures in {args.out}")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    config.to_toml(out / "config.toml")
+    tables = influence_experiment(config)
+    tables["samples"].to_parquet(out / "sample_influence.parquet", index=False)
+    for name in ("leave_task_out", "agreement", "selection", "selection_summary"):
+        tables[name].to_csv(out / f"{name}.csv", index=False)
+
+    lto = tables["leave_task_out"]
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    cross = lto.source != lto.target
+    ax.scatter(lto.predicted[cross], lto.actual[cross], s=18, label="source != target")
+    ax.scatter(lto.predicted[~cross], lto.actual[~cross], s=18, marker="s", label="own task")
+    ax.axhline(0, color="0.8", lw=0.8)
+    ax.axvline(0, color="0.8", lw=0.8)
+    ax.set_xlabel("MTIF predicted change in target test loss (nats)")
+    ax.set_ylabel("retrained change in target test loss (nats)")
+    ax.set_title("leaving a source task out")
+    ax.legend(fontsize=8)
+    fig.tight_layout(); fig.savefig(out / "leave_task_out.png", dpi=120); plt.close(fig)
+
+    summary = tables["selection_summary"]
+    lines = [f"# MTIF influence: {config.name}", "",
+             "## MTIF vs leave-task-out retraining (change in target test BCE)", "",
+             markdown_table(tables["agreement"]), ""]
+    if len(summary):
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        for variant, part in summary.groupby("variant"):
+            ax.errorbar(part["fraction"], part["delta_test_auroc"],
+                        yerr=part["sd_test_auroc"] / part["n_runs"] ** 0.5, marker="o",
+                        capsize=3, label=f"drop {variant}")
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.set_xlabel("fraction of auxiliary labels considered for dropping")
+        ax.set_ylabel("change in target test AUROC (mean +- se)")
+        ax.legend(fontsize=8)
+        fig.tight_layout(); fig.savefig(out / "selection.png", dpi=120); plt.close(fig)
+        lines += ["## Dropping harmful auxiliary samples (vs keeping all; random control)", "",
+                  markdown_table(summary, digits=4), ""]
+    text = "\n".join(lines)
+    (out / "summary.md").write_text(text)
+    print(text)
+    print(f"influence: tables and figures in {out}")
     return 0

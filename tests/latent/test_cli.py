@@ -1,0 +1,74 @@
+"""``lcurve latent DIR`` and ``lcurve influence CONFIG`` write their tables and figures."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lcurve.config import ConfigError
+from lcurve.influence.experiment import InfluenceExperimentConfig
+from lcurve.latent._cli import add_influence_parser, add_latent_parser
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    add_latent_parser(sub)
+    add_influence_parser(sub)
+    return parser.parse_args(argv)
+
+
+def _fake_sweep(folder, tasks):
+    rng = np.random.default_rng(0)
+    rows = []
+    for seed, target, n in itertools.product(range(2), tasks, (16, 32)):
+        sizes = {f"n_{t}": 0 for t in tasks} | {f"n_{target}": n}
+        rows.append({"seed": seed, "kind": "single", "target": target, "task": target,
+                     "value": rng.uniform(0.5, 0.8), **sizes})
+        for source in tasks:
+            if source != target:
+                rows.append({"seed": seed, "kind": "pairs", "target": target, "task": target,
+                             "value": rng.uniform(0.5, 0.9), **sizes, f"n_{source}": 64})
+    table = pd.DataFrame(rows).assign(metric="auroc", diverged=False, n_test=40, n_test_pos=12)
+    table.insert(0, "run_id", np.arange(len(table)))
+    folder.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(folder / "results.parquet")
+    (folder / "config.toml").write_text(
+        '[data]\nsource = "synthetic"\nn_tasks = 4\nn_compounds = 200\nn_features = 8\n')
+
+
+def test_latent_cli_writes_tables_and_figures(tmp_path):
+    _fake_sweep(tmp_path / "sweep", [f"task{k:02d}" for k in range(4)])
+    args = _parse(["latent", str(tmp_path / "sweep"), "--permutations", "19"])
+    assert args.func(args) == 0
+    out = tmp_path / "sweep" / "latent"
+    for name in ("transfer.csv", "transfer_matrix.csv", "factors_explained.csv",
+                 "factor_scores.csv", "task_traits.csv", "pair_traits.csv",
+                 "trait_relations.csv", "summary.md", "biplot.png", "transfer_matrix.png"):
+        assert (out / name).is_file(), name
+    assert len(pd.read_csv(out / "transfer.csv")) == 12
+
+
+def test_latent_cli_missing_results(tmp_path):
+    args = _parse(["latent", str(tmp_path)])
+    with pytest.raises(FileNotFoundError, match="no sweep results"):
+        args.func(args)
+
+
+def test_influence_config_round_trip_and_errors(tmp_path):
+    text = '[data]\nsource = "synthetic"\n[influence]\nhidden = [4]\nl2 = 0.1\n'
+    config = InfluenceExperimentConfig.from_toml_string(text)
+    config.to_toml(tmp_path / "c.toml")
+    assert InfluenceExperimentConfig.from_toml(tmp_path / "c.toml") == config
+    with pytest.raises(ConfigError, match="unknown key"):
+        InfluenceExperimentConfig.from_toml_string("[influence]\nlr = 1\n")
+    with pytest.raises(ConfigError, match="fractions must be in"):
+        InfluenceExperimentConfig.from_toml_string("[selection]\nfractions = [2.0]\n")
+    with pytest.raises(ConfigError, match="damping must be >= 0"):
+        InfluenceExperimentConfig.from_toml_string("[influence]\ndamping = -1.0\n")
+    with pytest.raises(ConfigError, match="not found"):
+        InfluenceExperimentConfig.from_toml(tmp_path / "missing.toml")
