@@ -100,3 +100,25 @@ def test_bad_inputs(data):
         drop_harmful(data, "nope")
     with pytest.raises(ValueError, match="fractions"):
         drop_harmful(data, data.tasks[0], fractions=(1.5,))
+
+
+def test_influence_cli_writes_tables_and_figures(tmp_path):
+    """``lcurve influence CONFIG`` end to end, on the fixture's data and settings."""
+    import argparse
+
+    from lcurve.latent._cli import add_influence_parser
+
+    config = tmp_path / "influence.toml"
+    config.write_text(
+        '[data]\nsource = "synthetic"\nn_tasks = 3\nn_compounds = 200\nn_features = 8\n'
+        "[influence]\nhidden = [4]\nsteps = 1500\nlearning_rate = 0.02\nl2 = 0.01\n"
+        "damping = 0.0\nfold_bits = 0\n"
+        "[selection]\ntargets = ['task00']\nfractions = [0.2]\nseeds = [0]\n")
+    parser = argparse.ArgumentParser()
+    add_influence_parser(parser.add_subparsers())
+    args = parser.parse_args(["influence", str(config), "--out", str(tmp_path / "out")])
+    assert args.func(args) == 0
+    for name in ("sample_influence.parquet", "leave_task_out.csv", "agreement.csv",
+                 "selection.csv", "selection_summary.csv", "summary.md", "config.toml",
+                 "leave_task_out.png", "selection.png"):
+        assert (tmp_path / "out" / name).is_file(), name
