@@ -205,7 +205,8 @@ def run_sweep(
         metric (``auroc``, ``auprc``). ``value`` is NaN when the metric is undefined (a test set
         with one class) or the run's loss became NaN (``diverged`` is then True); a warning says
         how many. ``seconds`` is the chunk's wall time per run (the first chunk includes
-        compilation). The versions used are in ``.attrs["versions"]``.
+        compilation). ``.attrs`` (kept in the parquet file too) records the package versions,
+        the training config, the data fingerprint and the design hash.
 
     Example
     -------
@@ -226,11 +227,13 @@ def run_sweep(
         if col not in design:
             design[col] = default
 
+    _warn_single_class_test_sets(data)
+    manifest = _manifest(data, design, config)
     done: set[int] = set()
     out_path = Path(out_dir) if out_dir is not None else None
     parts: list[pd.DataFrame] = []
     if out_path is not None:
-        _check_or_write_manifest(out_path, _manifest(data, design, config), design)
+        _check_or_write_manifest(out_path, manifest, design)
         for stale in (out_path / "chunks").glob(".*.tmp"):
             stale.unlink(missing_ok=True)  # a chunk killed mid-write never became a result
         try:
@@ -266,6 +269,7 @@ def run_sweep(
             )
             seconds = (time.perf_counter() - start) / len(chunk)
             rows = _result_rows(chunk, data, trained, seconds)
+            rows.attrs.update(_provenance(manifest))
             if out_path is not None:
                 first = int(chunk["run_id"].iloc[0])
                 _atomic_parquet(rows, out_path / "chunks" / f"chunk-{first:09d}.parquet")
@@ -283,8 +287,30 @@ def run_sweep(
     if n_undef:
         warnings.warn(f"{n_undef} score(s) are undefined (a test set with a single class) "
                       "and are NaN", RuntimeWarning, stacklevel=2)
+    results.attrs.update(_provenance(manifest))
+    results.attrs["n_compiles"] = trainer.n_compiles
     if out_path is not None:
         _atomic_parquet(results, out_path / "results.parquet")
-    results.attrs["versions"] = versions()
-    results.attrs["n_compiles"] = trainer.n_compiles
     return results
+
+
+def _provenance(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What every results table carries in ``.attrs`` (and its parquet file's metadata)."""
+    return {
+        "versions": versions(),
+        "train_config": manifest["train"],
+        "data_fingerprint": manifest["data_fingerprint"],
+        "design_hash": manifest["design_hash"],
+        "data_info": manifest["data_info"],
+    }
+
+
+def _warn_single_class_test_sets(data: MultiTaskData) -> None:
+    """Warn up front, by name, about tasks whose test metrics will be undefined."""
+    test_pos = (np.nan_to_num(data.Y) * data.test_mask).sum(axis=0)
+    test_n = data.test_mask.sum(axis=0)
+    bad = [t for t, p, n in zip(data.tasks, test_pos, test_n) if p == 0 or p == n]
+    if bad:
+        warnings.warn(
+            f"task(s) {bad} have a single class (or no labels) in their test set: their AUROC "
+            "and AUPRC are undefined and will be NaN", RuntimeWarning, stacklevel=3)

@@ -69,6 +69,8 @@ def test_resume_after_interruption_equals_uninterrupted(synthetic, tiny_train, d
     pd.testing.assert_frame_equal(resumed.drop(columns=TIMING), reference.drop(columns=TIMING))
     on_disk = pd.read_parquet(tmp_path / "results.parquet")
     pd.testing.assert_frame_equal(on_disk.drop(columns=TIMING), reference.drop(columns=TIMING))
+    assert on_disk.attrs["train_config"] == tiny_train.to_dict()
+    assert on_disk.attrs["versions"]["numpyro"] and on_disk.attrs["data_fingerprint"]
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert manifest["versions"]["lcurve"] and manifest["n_runs"] == len(design)
 
@@ -153,3 +155,21 @@ def test_sharded_runs_equal_unsharded(tmp_path):
                          text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("OK")
+
+
+def test_single_class_test_set_is_named_and_gives_nan(synthetic, tiny_train):
+    from lcurve.data import MultiTaskData
+
+    data, _ = synthetic
+    Y = data.Y.copy()
+    k = data.task_index("task02")
+    Y[data.test_mask[:, k], k] = 1.0  # every test label of task02 is active
+    one_class = MultiTaskData(X=data.X, Y=Y, tasks=data.tasks, compound_ids=data.compound_ids,
+                              test_mask=data.test_mask)
+    design = make_design(one_class, kind="single", seeds=[0], min_size=200,
+                         targets=["task01", "task02"])
+    with pytest.warns(RuntimeWarning, match=r"\['task02'\] have a single class"):
+        results = run_sweep(one_class, design, tiny_train, progress=False)
+    assert results.loc[results["task"] == "task02", "value"].isna().all()
+    assert results.loc[results["task"] == "task01", "value"].notna().all()
+    assert not results["diverged"].any()
