@@ -6,6 +6,7 @@ accepted as a DataFrame); never imports plotting, reporting or CLI modules.
 
 from lcurve.latent.factors import (
     TransferFactors,
+    parallel_analysis,
     plot_biplot,
     plot_transfer_matrix,
     prepare_matrix,
@@ -36,6 +37,7 @@ __all__ = [
     "TransferFactors",
     "murcko_scaffold",
     "pair_gains",
+    "parallel_analysis",
     "pair_traits",
     "plot_biplot",
     "plot_transfer_matrix",

@@ -67,7 +67,7 @@ def run_latent(args) -> int:
     import pandas as pd
 
     from lcurve.latent import (
-        pair_traits, plot_biplot, plot_transfer_matrix, relate_scores, relate_traits,
+        pair_traits, parallel_analysis, plot_biplot, plot_transfer_matrix, relate_scores, relate_traits,
         task_traits, transfer_factors, transfer_from_posterior, transfer_matrix, transfer_table,
     )
     from lcurve.sweep import read_results
@@ -80,9 +80,11 @@ def run_latent(args) -> int:
         table = transfer_table(read_results(args.dir), metric=args.metric)
     matrix = transfer_matrix(table)
     factors = transfer_factors(matrix, center=args.center, scale=args.scale)
+    explained = parallel_analysis(matrix, center=args.center, scale=args.scale,
+                                  n_permutations=args.permutations)
     table.to_csv(out / "transfer.csv", index=False)
     matrix.to_csv(out / "transfer_matrix.csv")
-    factors.explained.to_csv(out / "factors_explained.csv", index=False)
+    explained.to_csv(out / "factors_explained.csv", index=False)
     factors.scores.to_csv(out / "factor_scores.csv")
     factors.loadings.to_csv(out / "factor_loadings.csv")
 
@@ -94,11 +96,11 @@ def run_latent(args) -> int:
         plot_biplot(factors, ax=ax)
         fig.tight_layout(); fig.savefig(out / "biplot.png", dpi=120); plt.close(fig)
 
-    ev = factors.explained
+    ev = explained
     lines = [f"# Latent transfer traits: {args.dir}", "",
              f"{len(table)} ordered pairs, gain in test {args.metric} with the source vs alone "
              f"(mean over seeds; centre={args.center}, scale={args.scale}).", "",
-             "## Explained variance", "", markdown_table(ev), ""]
+             "## Explained variance (null: sources shuffled within each target)", "", markdown_table(ev), ""]
     data = _load_sweep_data(args.dir)
     if data is not None:
         tasks = task_traits(data)

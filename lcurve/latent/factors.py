@@ -32,7 +32,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-__all__ = ["CENTERINGS", "SCALINGS", "TransferFactors", "plot_biplot", "plot_transfer_matrix",
+__all__ = ["CENTERINGS", "SCALINGS", "TransferFactors", "parallel_analysis", "plot_biplot",
+           "plot_transfer_matrix",
            "prepare_matrix", "transfer_factors"]
 
 CENTERINGS = ("column", "row", "double", "none")
@@ -142,6 +143,48 @@ def transfer_factors(matrix: pd.DataFrame, *, center: str = "column", scale: str
     loadings = pd.DataFrame(vt.T[:, :k], index=prepared.columns, columns=names[:k])
     return TransferFactors(explained=explained.iloc[:k].reset_index(drop=True), scores=scores,
                            loadings=loadings, prepared=prepared, center=center, scale=scale)
+
+
+def parallel_analysis(matrix: pd.DataFrame, *, center: str = "column", scale: str = "none",
+                      n_permutations: int = 999, seed: int = 0) -> pd.DataFrame:
+    """Explained variance against a null of no latent structure (Horn's parallel analysis).
+
+    The null shuffles the sources independently within each target column (off-diagonal
+    cells only), which keeps every target's distribution of gains but breaks any source
+    pattern shared across targets.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``factor, explained_variance_ratio, null_mean, null_q95, p_value`` (p-value: share of
+        null ratios at least as large, with the +1 correction).
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> m = pd.DataFrame(np.outer(rng.normal(size=6), rng.normal(size=6)) + 0.01)
+    >>> parallel_analysis(m, n_permutations=99)["p_value"].iloc[0] < 0.05
+    np.True_
+    """
+    observed = transfer_factors(matrix, center=center, scale=scale).explained
+    values = matrix.to_numpy(dtype=float)
+    rng = np.random.default_rng(seed)
+    null = []
+    for _ in range(int(n_permutations)):
+        shuffled = values.copy()
+        for j in range(values.shape[1]):
+            cells = np.flatnonzero(~np.isnan(values[:, j]))
+            shuffled[cells, j] = values[rng.permutation(cells), j]
+        perm = pd.DataFrame(shuffled, index=matrix.index, columns=matrix.columns)
+        null.append(transfer_factors(perm, center=center, scale=scale)
+                    .explained["explained_variance_ratio"].to_numpy())
+    null = np.asarray(null)
+    ratio = observed["explained_variance_ratio"].to_numpy()
+    return pd.DataFrame({
+        "factor": observed["factor"], "explained_variance_ratio": ratio,
+        "null_mean": null.mean(axis=0), "null_q95": np.quantile(null, 0.95, axis=0),
+        "p_value": (1 + (null >= ratio[None, :] - 1e-12).sum(axis=0)) / (1 + len(null)),
+    })
 
 
 def plot_biplot(factors: TransferFactors, *, x: int = 1, y: int = 2, ax=None,

@@ -13,7 +13,13 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.metrics import adjusted_rand_score
 
 from lcurve.datasets import make_synthetic
-from lcurve.latent import plot_biplot, prepare_matrix, transfer_factors, transfer_matrix
+from lcurve.latent import (
+    parallel_analysis,
+    plot_biplot,
+    prepare_matrix,
+    transfer_factors,
+    transfer_matrix,
+)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -73,3 +79,13 @@ def test_bad_inputs_and_biplot():
     assert ax.get_xlabel().startswith("factor 1")
     with pytest.raises(ValueError, match="factor numbers"):
         plot_biplot(transfer_factors(m), y=5)
+
+
+def test_parallel_analysis_separates_structure_from_noise():
+    rng = np.random.default_rng(3)
+    names = list("abcdefgh")
+    structured = pd.DataFrame(np.outer(rng.normal(size=8), rng.normal(size=8))
+                              + 0.05 * rng.normal(size=(8, 8)), index=names, columns=names)
+    noise = pd.DataFrame(rng.normal(size=(8, 8)), index=names, columns=names)
+    assert parallel_analysis(structured, n_permutations=99)["p_value"].iloc[0] < 0.05
+    assert parallel_analysis(noise, n_permutations=99)["p_value"].iloc[0] > 0.05
