@@ -62,6 +62,8 @@ class CompareConfig(_TomlMixin):
         Planted ``|relatedness|`` at or above which a synthetic pair counts as related.
     curves
         ``"empirical"`` or ``"bayesian"`` (needs ``lcurve.curves.fit_curves``).
+    curve_method
+        Inference method for ``curves = "bayesian"``: ``"svi"`` (fast) or ``"nuts"``.
     """
 
     _section = "compare"
@@ -78,6 +80,7 @@ class CompareConfig(_TomlMixin):
     uncertainty: str = "mean"
     related_threshold: float = 0.5
     curves: str = "empirical"
+    curve_method: str = "svi"
 
     def _validate(self) -> None:
         bad = sorted(set(self.methods) - set(METHODS))
@@ -86,6 +89,9 @@ class CompareConfig(_TomlMixin):
         if self.curves not in ("empirical", "bayesian"):
             raise ConfigError(f"compare.curves must be 'empirical' or 'bayesian', "
                               f"got {self.curves!r}")
+        if self.curve_method not in ("svi", "nuts"):
+            raise ConfigError(f"compare.curve_method must be 'svi' or 'nuts', "
+                              f"got {self.curve_method!r}")
         if self.max_groups < 1:
             raise ConfigError(f"compare.max_groups must be >= 1, got {self.max_groups}")
         if self.uncertainty not in ("mean", "lower", "sample"):
@@ -156,12 +162,13 @@ def _markdown_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _lc_scores(results: pd.DataFrame, curves: str) -> pd.DataFrame:
-    if curves == "empirical":
+def _lc_scores(results: pd.DataFrame, compare: CompareConfig) -> pd.DataFrame:
+    if compare.curves == "empirical":
         return empirical_transfer(results)
-    from lcurve.curves import fit_curves  # optional, built in a sibling layer
+    from lcurve.curves import fit_curves  # optional: the Bayesian curve layer
 
-    return fit_curves(results, transfer="pairwise").transfer_matrix()
+    fit = fit_curves(results, transfer="pairwise", method=compare.curve_method)
+    return fit.transfer_matrix()
 
 
 def _grouping_auroc(data, groups, config: TrainConfig, seeds, size, progress) -> float:
@@ -219,7 +226,7 @@ def compare_methods(data: MultiTaskData, *, truth=None, train: TrainConfig | Non
                                               steps_per_size=compare.steps_per_size)
             steps = results[method].attrs["train_steps"]
         if method != "tag":
-            scores[method] = _lc_scores(results[method], compare.curves).rename(
+            scores[method] = _lc_scores(results[method], compare).rename(
                 columns={"mean": "score"})
         rows.append({"method": method, "seconds": time.perf_counter() - start,
                      "train_steps": int(steps)})
