@@ -60,7 +60,7 @@ class InfluenceConfig(_TomlMixin):
     hidden: tuple[int, ...] = (16,)
     steps: int = 1000
     learning_rate: float = 1e-2
-    l2: float = 1e-2
+    l2: float = 1e-3
     damping: float = 1e-3
     cg_maxiter: int = 300
     seed: int = 0
