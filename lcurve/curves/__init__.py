@@ -1,0 +1,51 @@
+"""Bayesian multi-task learning curves in NumPyro: curve families x transfer structures.
+
+Layer: consumes a results table (``lcurve.sweep`` output or any table of that shape); never
+imports ``lcurve.train`` or ``lcurve.sweep``.
+
+- :mod:`~lcurve.curves.families`: registry of curve families (``exp3``, ``pow3``, ``exp4``,
+  ``mmf``, ``weibull``), pure ``jnp`` functions with named parameters.
+- :mod:`~lcurve.curves.model`: effective sample size ``n_eff_i = n_i + sum_j tau_ij n_j``,
+  transfer structures ``none`` / ``contextual`` / ``pairwise`` / ``joint``, hierarchical priors,
+  bounded likelihood with test-set noise.
+- :mod:`~lcurve.curves.fit`: :func:`fit_curves`, :class:`CurveFit` (NUTS or SVI),
+  :func:`load_fit`.
+- :mod:`~lcurve.curves.planning`: posterior predictions and required sample sizes.
+- :mod:`~lcurve.curves.simulate`: tables simulated from known curves and transfer.
+
+Example
+-------
+>>> from lcurve.curves import fit_curves, simulate_results
+>>> table, truth = simulate_results(n_tasks=3, seed=0)
+>>> fit = fit_curves(table, transfer="pairwise", method="svi", svi_steps=300)
+>>> fit.transfer_matrix().shape[0]
+6
+"""
+
+from lcurve.curves._summaries import CurveFitWarning, Diagnostics, compare_curves
+from lcurve.curves._table import CurveDataError
+from lcurve.curves.families import FAMILIES, CurveFamily, Param, get_family, register_family
+from lcurve.curves.fit import CurveFit, FitConfig, fit_curves, load_fit
+from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, effective_size, expected_score
+from lcurve.curves.simulate import simulate_results
+
+__all__ = [
+    "FAMILIES",
+    "LIKELIHOOD_SITE",
+    "CurveDataError",
+    "CurveFamily",
+    "CurveFit",
+    "CurveFitWarning",
+    "Diagnostics",
+    "FitConfig",
+    "Param",
+    "compare_curves",
+    "curve_model",
+    "effective_size",
+    "expected_score",
+    "fit_curves",
+    "get_family",
+    "load_fit",
+    "register_family",
+    "simulate_results",
+]

@@ -1,0 +1,184 @@
+"""Tidy summaries of a fitted :class:`~lcurve.curves.CurveFit`: transfer, parameters, diagnostics."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+__all__ = ["CurveFitWarning", "Diagnostics", "transfer_matrix", "curve_params", "summary",
+           "diagnostics", "compare_curves", "posterior_draws"]
+
+
+class CurveFitWarning(UserWarning):
+    """Inference diagnostics look bad (R-hat, ESS, divergences): treat the posterior with care."""
+
+
+def posterior_draws(fit, names) -> dict[str, np.ndarray]:
+    """Posterior draws of ``names`` with chains and draws flattened into one leading axis."""
+    post = fit.idata.posterior
+    return {n: post[n].values.reshape((-1,) + post[n].shape[2:]) for n in names if n in post}
+
+
+def _interval(values: np.ndarray, hdi_prob: float) -> tuple[np.ndarray, np.ndarray]:
+    """HDI along axis 0 of ``values`` (draws, k) -> (low (k,), high (k,))."""
+    bounds = np.array([az.hdi(values[:, k], hdi_prob=hdi_prob) for k in range(values.shape[1])])
+    return bounds[:, 0], bounds[:, 1]
+
+
+def transfer_matrix(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+    """One row per (source, target) transfer rate, strongest positive first within a target.
+
+    ``n_obs`` counts the observations of ``target`` whose run also trained ``source`` (for
+    ``contextual`` the source is ``"context"``: any other task). Rates with ``n_obs == 0`` are
+    prior only.
+    """
+    fit._require()
+    structure = fit.config.transfer
+    tasks = fit.tasks
+    const = fit.idata.constant_data
+    task_idx, sizes = const["task_index"].values, const["sizes"].values
+    if structure == "none":
+        raise ValueError("transfer='none' has no transfer rates; fit with 'contextual', "
+                         "'pairwise' or 'joint'")
+    if structure == "contextual":
+        draws = posterior_draws(fit, ["transfer_context"])["transfer_context"]
+        sources, targets = ["context"] * len(tasks), list(tasks)
+        own = sizes[np.arange(len(task_idx)), task_idx]
+        n_obs = [int(((task_idx == i) & (sizes.sum(1) - own > 0)).sum()) for i in range(len(tasks))]
+    else:
+        full = posterior_draws(fit, ["transfer"])["transfer"]
+        pairs = [(i, j) for i in range(len(tasks)) for j in range(len(tasks)) if i != j]
+        draws = np.stack([full[:, i, j] for i, j in pairs], axis=1)
+        sources = [tasks[j] for _, j in pairs]
+        targets = [tasks[i] for i, _ in pairs]
+        n_obs = [int(((task_idx == i) & (sizes[:, j] > 0)).sum()) for i, j in pairs]
+    low, high = _interval(draws, hdi_prob)
+    return pd.DataFrame({"source": sources, "target": targets, "mean": draws.mean(0),
+                         "hdi_low": low, "hdi_high": high, "p_positive": (draws > 0).mean(0),
+                         "n_obs": n_obs})
+
+
+def curve_params(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+    """Tidy ``task, parameter, mean, sd, hdi_low, hdi_high`` of each task's curve parameters."""
+    fit._require()
+    frames = []
+    for name, draws in posterior_draws(fit, fit.family.param_names).items():
+        low, high = _interval(draws, hdi_prob)
+        frames.append(pd.DataFrame({"task": fit.tasks, "parameter": name, "mean": draws.mean(0),
+                                    "sd": draws.std(0), "hdi_low": low, "hdi_high": high}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+    """``az.summary`` of curve parameters, transfer rates and noise scales."""
+    fit._require()
+    names = [*fit.family.param_names, "transfer", "transfer_context", "context_shift", "noise_sd"]
+    names = [n for n in names if n in fit.idata.posterior]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # constant diagonal of `transfer`
+        return az.summary(fit.idata, var_names=names, hdi_prob=hdi_prob)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence diagnostics of a fit; ``table`` has the worst value per sampled variable."""
+
+    method: str
+    n_chains: int
+    n_draws: int
+    max_rhat: float
+    min_ess_bulk: float
+    min_ess_tail: float
+    n_divergent: int
+    table: pd.DataFrame
+    messages: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.messages
+
+
+def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagnostics:
+    """R-hat, bulk/tail ESS per sampled site and divergences; warns :class:`CurveFitWarning`.
+
+    ``min_ess`` is per chain (the usual rule: 100 per chain). For SVI there is one "chain" of
+    independent draws from the guide: R-hat is undefined (NaN) and not checked.
+    """
+    meta = fit._require()
+    post = fit.idata.posterior[meta["latent"]]
+    n_chains, n_draws = post.sizes["chain"], post.sizes["draw"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(post) if n_chains > 1 else None
+        ess_bulk, ess_tail = az.ess(post, method="bulk"), az.ess(post, method="tail")
+    rows = []
+    for name in meta["latent"]:
+        rows.append({"variable": name,
+                     "r_hat": float(np.nanmax(rhat[name].values)) if rhat is not None else np.nan,
+                     "ess_bulk": float(np.nanmin(ess_bulk[name].values)),
+                     "ess_tail": float(np.nanmin(ess_tail[name].values))})
+    table = pd.DataFrame(rows)
+    n_div = 0
+    if "sample_stats" in fit.idata.groups() and "diverging" in fit.idata.sample_stats:
+        n_div = int(fit.idata.sample_stats["diverging"].values.sum())
+    messages = []
+    worst_rhat = float(table["r_hat"].max()) if rhat is not None else np.nan
+    if rhat is not None and worst_rhat > max_rhat:
+        bad = table.loc[table["r_hat"] > max_rhat, "variable"].tolist()
+        messages.append(f"R-hat {worst_rhat:.3f} > {max_rhat} for {bad}: chains disagree, "
+                        f"run longer (num_warmup/num_samples)")
+    threshold = min_ess * (n_chains if meta["method"] == "nuts" else 1)
+    worst_ess = float(min(table["ess_bulk"].min(), table["ess_tail"].min()))
+    if worst_ess < threshold:
+        bad = table.loc[table[["ess_bulk", "ess_tail"]].min(axis=1) < threshold, "variable"]
+        messages.append(f"ESS {worst_ess:.0f} < {threshold:.0f} for {bad.tolist()}")
+    if n_div:
+        messages.append(f"{n_div} divergent transitions of {n_chains * n_draws}: raise "
+                        f"target_accept or simplify the transfer structure")
+    for message in messages:
+        warnings.warn(message, CurveFitWarning, stacklevel=3)
+    return Diagnostics(method=meta["method"], n_chains=n_chains, n_draws=n_draws,
+                       max_rhat=worst_rhat, min_ess_bulk=float(table["ess_bulk"].min()),
+                       min_ess_tail=float(table["ess_tail"].min()), n_divergent=n_div,
+                       table=table, messages=tuple(messages))
+
+
+def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
+    """Rank fits by expected log predictive density (``az.compare``), best first.
+
+    All fits must have the same observations (same table, metric and rows); fit ``none`` or
+    ``pairwise`` with ``use_all_rows=True`` to compare them with ``contextual``/``joint``.
+
+    Example
+    -------
+    >>> from lcurve.curves import fit_curves, simulate_results
+    >>> table, _ = simulate_results(n_tasks=2, seed=0)
+    >>> fits = [fit_curves(table, family=f, transfer="pairwise", method="svi", svi_steps=300)
+    ...         for f in ("exp3", "pow3")]
+    >>> list(compare_curves(fits).columns[:2])
+    ['rank', 'elpd_loo']
+    """
+    fits = list(fits)
+    if len(fits) < 2:
+        raise ValueError(f"compare_curves needs at least two fits, got {len(fits)}")
+    for fit in fits:
+        fit._require()
+    if names is None:
+        names = [f"{f.config.family}/{f.config.transfer}/{f.config.method}" for f in fits]
+    names = list(names)
+    if len(names) != len(fits) or len(set(names)) != len(names):
+        raise ValueError(f"names must be {len(fits)} distinct labels, got {names}")
+    reference = fits[0].idata.observed_data["score"].values
+    for name, fit in zip(names, fits):
+        observed = fit.idata.observed_data["score"].values
+        if observed.shape != reference.shape or not np.array_equal(observed, reference):
+            raise ValueError(f"fit {name!r} was fitted on different observations than "
+                             f"{names[0]!r}; LOO needs the same rows (same table and metric; "
+                             f"use_all_rows=True for 'none'/'pairwise')")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # pareto-k warnings are in the table
+        return az.compare(dict(zip(names, (f.idata for f in fits))), ic=ic)

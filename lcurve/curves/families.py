@@ -1,0 +1,172 @@
+"""Registry of learning-curve families: pure ``jnp`` functions with named parameters.
+
+A family maps a *scaled* sample size ``x = n_eff / n_ref`` (``n_ref`` is the largest training
+size in the fitted table, so ``x`` is of order one) and a dict of per-task parameters to the
+expected score. Every family has an asymptote parameter called ``c`` (the score reached with
+unlimited data), and is increasing in ``x`` for parameters in their support.
+
+Each parameter carries a *link* from an unconstrained real (where the hierarchical prior lives)
+to its support, and the location and scale of the population prior on that unconstrained value.
+
+Example
+-------
+>>> import jax.numpy as jnp
+>>> fam = get_family("exp3")
+>>> fam.param_names
+('c', 'a', 'b')
+>>> float(fam(jnp.array(1.0), {"c": 0.9, "a": 3.0, "b": -1.0}))  # doctest: +ELLIPSIS
+0.8816...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+
+__all__ = ["CurveFamily", "Param", "FAMILIES", "get_family", "register_family"]
+
+#: Links from an unconstrained real to a parameter's support.
+LINKS: dict[str, Callable] = {
+    "identity": lambda z: z,
+    "log": jnp.exp,
+    "logit": jax.nn.sigmoid,
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Param:
+    """One curve parameter: its link and the population prior on the unconstrained scale.
+
+    The per-task unconstrained value is ``mu + sd * z`` with ``mu ~ Normal(loc, scale)``,
+    ``sd ~ HalfNormal(pool_scale)`` and ``z ~ Normal(0, 1)`` (non-centred partial pooling).
+    """
+
+    name: str
+    link: str
+    loc: float
+    scale: float
+    pool_scale: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.link not in LINKS:
+            raise ValueError(f"unknown link {self.link!r} for parameter {self.name!r}; "
+                             f"valid links: {sorted(LINKS)}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurveFamily:
+    """A learning-curve family ``score = fn(x, params)``.
+
+    Parameters
+    ----------
+    name : str
+        Registry key, e.g. ``"exp3"``.
+    formula : str
+        Human-readable formula in terms of ``x`` (scaled sample size).
+    params : tuple of Param
+        Named parameters; one must be called ``c`` (the asymptote).
+    fn : callable
+        Pure ``jnp`` function ``fn(x, params_dict) -> score``, broadcasting over arrays.
+    """
+
+    name: str
+    formula: str
+    params: tuple[Param, ...]
+    fn: Callable
+
+    def __post_init__(self) -> None:
+        if "c" not in self.param_names:
+            raise ValueError(f"family {self.name!r} needs an asymptote parameter named 'c'")
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    def constrain(self, name: str, unconstrained):
+        """Map an unconstrained value of parameter ``name`` to its support."""
+        link = next(p.link for p in self.params if p.name == name)
+        return LINKS[link](unconstrained)
+
+    def __call__(self, x, params: Mapping[str, jnp.ndarray]):
+        return self.fn(x, params)
+
+
+def _exp3(x, p):
+    return p["c"] - jnp.exp(p["b"] - p["a"] * x)
+
+
+def _pow3(x, p):
+    return p["c"] - p["a"] * x ** (-p["alpha"])
+
+
+def _exp4(x, p):
+    return p["c"] - jnp.exp(p["b"] - p["a"] * x ** p["alpha"])
+
+
+def _mmf(x, p):
+    xd = x ** p["d"]
+    return (p["y0"] * p["k"] + p["c"] * xd) / (p["k"] + xd)
+
+
+def _weibull(x, p):
+    return p["c"] - (p["c"] - p["y0"]) * jnp.exp(-p["k"] * x ** p["d"])
+
+
+FAMILIES: dict[str, CurveFamily] = {}
+
+
+def register_family(family: CurveFamily) -> CurveFamily:
+    """Add ``family`` to the registry (overwriting a family of the same name) and return it."""
+    FAMILIES[family.name] = family
+    return family
+
+
+_C = Param(name="c", link="logit", loc=1.5, scale=1.0)  # asymptote, prior median ~0.82
+_Y0 = Param(name="y0", link="logit", loc=0.0, scale=1.0)  # score at x -> 0, prior median 0.5
+
+register_family(CurveFamily(
+    name="exp3", formula="c - exp(b - a*x)",
+    params=(_C, Param(name="a", link="log", loc=1.0, scale=1.0),
+            Param(name="b", link="identity", loc=-1.0, scale=1.0)),
+    fn=_exp3))
+register_family(CurveFamily(
+    name="pow3", formula="c - a*x^(-alpha)",
+    params=(_C, Param(name="a", link="log", loc=-2.0, scale=1.0),
+            Param(name="alpha", link="log", loc=-1.0, scale=0.7)),
+    fn=_pow3))
+register_family(CurveFamily(
+    name="exp4", formula="c - exp(b - a*x^alpha)",
+    params=(_C, Param(name="a", link="log", loc=1.0, scale=1.0),
+            Param(name="b", link="identity", loc=-1.0, scale=1.0),
+            Param(name="alpha", link="log", loc=0.0, scale=0.5)),
+    fn=_exp4))
+register_family(CurveFamily(
+    name="mmf", formula="(y0*k + c*x^d) / (k + x^d)",
+    params=(_C, _Y0, Param(name="k", link="log", loc=-2.0, scale=1.0),
+            Param(name="d", link="log", loc=0.0, scale=0.5)),
+    fn=_mmf))
+register_family(CurveFamily(
+    name="weibull", formula="c - (c - y0)*exp(-k*x^d)",
+    params=(_C, _Y0, Param(name="k", link="log", loc=1.0, scale=1.0),
+            Param(name="d", link="log", loc=-0.5, scale=0.5)),
+    fn=_weibull))
+
+
+def get_family(name: str | CurveFamily) -> CurveFamily:
+    """Look up a curve family by name (or pass a :class:`CurveFamily` through).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not registered; the message lists the registered families.
+    """
+    if isinstance(name, CurveFamily):
+        return name
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(f"unknown curve family {name!r}; valid families: "
+                         f"{sorted(FAMILIES)}") from None

@@ -1,0 +1,319 @@
+"""Fitting multi-task learning curves: :class:`FitConfig`, :class:`CurveFit`, :func:`fit_curves`.
+
+A :class:`CurveFit` is configured in ``__init__`` (nothing is computed), does its work in
+:meth:`CurveFit.fit` (NUTS with vectorised chains, or SVI with an AutoNormal / low-rank guide)
+and returns itself. The posterior lives in ``fit.idata`` (ArviZ, dims ``task``, ``source``,
+``target``, ``pair``, ``obs``; one log-likelihood variable ``score``) and round-trips through
+netCDF with :meth:`CurveFit.save` and :func:`load_fit`.
+
+Example
+-------
+>>> from lcurve.curves import fit_curves, simulate_results
+>>> table, truth = simulate_results(n_tasks=3, seed=0)
+>>> fit = fit_curves(table, transfer="pairwise", method="svi", svi_steps=300)
+>>> fit.transfer_matrix().columns.tolist()[:6]
+['source', 'target', 'mean', 'hdi_low', 'hdi_high', 'p_positive']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+from pathlib import Path
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import optax
+import pandas as pd
+from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO
+from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+
+from lcurve.curves import _summaries, planning
+from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
+from lcurve.curves.families import FAMILIES, get_family
+from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, offdiag_index
+
+__all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
+
+METHODS = ("nuts", "svi")
+GUIDES = ("normal", "lowrank")
+_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift"}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FitConfig:
+    """How to fit curves: model (family, transfer structure, priors) and inference settings.
+
+    Raises ``ValueError`` naming the bad value and the valid options on construction.
+    """
+
+    family: str = "exp3"
+    transfer: str = "pairwise"
+    method: str = "nuts"
+    metric: str = "auroc"
+    seed: int = 0
+    num_warmup: int = 500
+    num_samples: int = 500
+    num_chains: int = 4
+    target_accept: float = 0.9
+    svi_steps: int = 3000
+    guide: str = "normal"
+    learning_rate: float = 0.01
+    transfer_scale: float = 1.0
+    global_scale: float = 0.1
+    context_shift: bool = True
+    use_all_rows: bool = False
+
+    def __post_init__(self) -> None:
+        for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
+                            ("method", METHODS), ("metric", METRICS), ("guide", GUIDES)):
+            if getattr(self, name) not in valid:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {list(valid)}")
+        for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("learning_rate", "transfer_scale", "global_scale"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 < self.target_accept < 1:
+            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> FitConfig:
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown FitConfig key(s) {unknown}")
+        return cls(**values)
+
+
+def _site_names(model, kwargs) -> tuple[list[str], list[str]]:
+    """Names of the latent and deterministic sites of ``model`` (abstract trace, no compile)."""
+    names: dict[str, list[str]] = {"latent": [], "deterministic": []}
+
+    def run():
+        trace = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(**kwargs)
+        for name, site in trace.items():
+            if site["type"] == "sample" and not site["is_observed"]:
+                names["latent"].append(name)
+            elif site["type"] == "deterministic":
+                names["deterministic"].append(name)
+        return 0
+
+    jax.eval_shape(run)
+    return names["latent"], names["deterministic"]
+
+
+class CurveFit:
+    """A Bayesian multi-task learning-curve fit of one metric of a results table.
+
+    Parameters
+    ----------
+    results : DataFrame
+        Sweep results: ``task, metric, value, seed``, one ``n_<task>`` column per task, and
+        optionally ``n_test, n_test_pos`` (test-set sizes, for the score's sampling noise).
+    config : FitConfig, optional
+        Model and inference settings; keyword arguments override its fields.
+    """
+
+    def __init__(self, results: pd.DataFrame, config: FitConfig | None = None, **options):
+        self.config = dataclasses.replace(config or FitConfig(), **options)
+        self.results = results
+        self.idata: az.InferenceData | None = None
+        self.svi_losses: np.ndarray | None = None
+        self._data: CurveData | None = None
+        self._meta: dict | None = None
+
+    # ------------------------------------------------------------------ model plumbing
+    @property
+    def family(self):
+        return get_family(self.config.family)
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(self._require()["tasks"])
+
+    def _require(self) -> dict:
+        if self._meta is None:
+            raise RuntimeError("this CurveFit has not been fitted yet; call .fit() first")
+        return self._meta
+
+    def model(self):
+        """The NumPyro model with this fit's static settings bound (call with data arrays)."""
+        meta = self._require()
+        cfg = self.config
+        return functools.partial(
+            curve_model, family=self.family, structure=cfg.transfer, n_tasks=len(meta["tasks"]),
+            n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
+            global_scale=cfg.global_scale, context_shift=cfg.context_shift)
+
+    def model_args(self, data: CurveData, *, observed: bool = True) -> dict:
+        """Keyword arguments of :meth:`model` for ``data`` (``value=None`` if not observed)."""
+        has_test = self._require()["has_n_test"]
+        return dict(task=jnp.asarray(data.task), sizes=jnp.asarray(data.sizes),
+                    n_test=jnp.asarray(data.n_test) if has_test else None,
+                    n_test_pos=jnp.asarray(data.n_test_pos) if has_test else None,
+                    value=jnp.asarray(data.value) if observed else None)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self) -> CurveFit:
+        """Run inference; return ``self`` with ``idata`` filled in."""
+        cfg = self.config
+        data = prepare(self.results, metric=cfg.metric, transfer=cfg.transfer,
+                       use_all_rows=cfg.use_all_rows)
+        self._data = data
+        self._meta = dict(tasks=list(data.tasks), n_ref=float(data.sizes.max()),
+                          has_n_test=data.n_test is not None, method=cfg.method)
+        model, kwargs = self.model(), self.model_args(data)
+        key = jax.random.PRNGKey(cfg.seed)
+        latent, deterministic = _site_names(model, kwargs)
+        self._meta["latent"] = latent
+        stats = None
+        if cfg.method == "nuts":
+            mcmc = MCMC(NUTS(model, target_accept_prob=cfg.target_accept),
+                        num_warmup=cfg.num_warmup, num_samples=cfg.num_samples,
+                        num_chains=cfg.num_chains, chain_method="vectorized", progress_bar=False)
+            mcmc.run(key, extra_fields=("diverging",), **kwargs)
+            samples = mcmc.get_samples(group_by_chain=True)
+            stats = {"diverging": np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])}
+        else:
+            guide_cls = AutoNormal if cfg.guide == "normal" else AutoLowRankMultivariateNormal
+            guide = guide_cls(model)
+            svi = SVI(model, guide, optax.adam(cfg.learning_rate), Trace_ELBO())
+            fit_key, draw_key = jax.random.split(key)
+            state = svi.init(fit_key, **kwargs)
+            update = jax.jit(svi.update)  # a Python loop: XLA compiles a scan body far slower
+            losses = np.empty(cfg.svi_steps)
+            for step in range(cfg.svi_steps):
+                state, loss = update(state, **kwargs)
+                losses[step] = loss
+            self.svi_losses = losses
+            predictive = Predictive(model, guide=guide, params=svi.get_params(state),
+                                    num_samples=cfg.num_samples,
+                                    return_sites=latent + deterministic)
+            draws = jax.jit(lambda k: predictive(k, **{**kwargs, "value": None}))(draw_key)
+            samples = {k: v[None] for k, v in draws.items()}
+        samples = {k: v for k, v in samples.items() if k != "expected_score"}
+        flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}
+        loglik = jax.jit(lambda s: numpyro.infer.log_likelihood(model, s, **kwargs))(flat)
+        n_chains = next(iter(samples.values())).shape[0]
+        loglik = np.asarray(loglik[LIKELIHOOD_SITE]).reshape(n_chains, -1, data.n_obs)
+        self.idata = self._to_idata(samples, loglik, stats, data)
+        return self
+
+    def _to_idata(self, samples, loglik, stats, data: CurveData) -> az.InferenceData:
+        tasks = list(data.tasks)
+        rows, cols = offdiag_index(len(tasks))
+        pairs = [f"{tasks[j]}->{tasks[i]}" for i, j in zip(np.asarray(rows), np.asarray(cols))]
+        dims = {name: ["task"] for name in samples
+                if name in _TASK_SITES or name in self.family.param_names
+                or (name.endswith("_z") and name[:-2] in self.family.param_names)}
+        dims.update(transfer=["target", "source"], transfer_z=["pair"], hs_local=["pair"],
+                    **{LIKELIHOOD_SITE: ["obs"]}, task_index=["obs"], sizes=["obs", "task"],
+                    n_test=["obs"], n_test_pos=["obs"], seed=["obs"])
+        coords = dict(task=tasks, source=tasks, target=tasks, pair=pairs,
+                      obs=np.arange(data.n_obs))
+        constant = dict(task_index=data.task, sizes=data.sizes, seed=np.asarray(data.seed, float))
+        if data.n_test is not None:
+            constant.update(n_test=data.n_test, n_test_pos=data.n_test_pos)
+        idata = az.from_dict(
+            posterior={k: np.asarray(v) for k, v in samples.items()},
+            log_likelihood={LIKELIHOOD_SITE: loglik}, sample_stats=stats,
+            observed_data={LIKELIHOOD_SITE: data.value}, constant_data=constant,
+            coords=coords, dims=dims)
+        meta = {**self._meta, "config": self.config.to_dict()}
+        if self.svi_losses is not None:
+            meta["svi_final_loss"] = float(self.svi_losses[-1])
+        idata.attrs["lcurve_fit"] = json.dumps(meta)
+        return idata
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the posterior and the fit's settings to an ArviZ netCDF file."""
+        self._require()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.idata.to_netcdf(str(path))
+        return path
+
+    # ------------------------------------------------------------------ results
+    def transfer_matrix(self, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Tidy ``source, target, mean, hdi_low, hdi_high, p_positive`` (+ ``n_obs``)."""
+        return _summaries.transfer_matrix(self, hdi_prob=hdi_prob)
+
+    def curve_params(self, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """Tidy ``task, parameter, mean, sd, hdi_low, hdi_high`` of the per-task curve params."""
+        return _summaries.curve_params(self, hdi_prob=hdi_prob)
+
+    def summary(self, *, hdi_prob: float = 0.9) -> pd.DataFrame:
+        """``az.summary`` of the interpretable quantities (curve params, transfer, noise)."""
+        return _summaries.summary(self, hdi_prob=hdi_prob)
+
+    def diagnostics(self, *, max_rhat: float = 1.01, min_ess: float = 100.0):
+        """R-hat, ESS and divergences of the sampled sites; warns when they look bad."""
+        return _summaries.diagnostics(self, max_rhat=max_rhat, min_ess=min_ess)
+
+    def predict(self, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd.DataFrame:
+        """Posterior predictive scores at new per-task training sizes (see :mod:`planning`)."""
+        return planning.predict(self, sizes, hdi_prob=hdi_prob, seed=seed)
+
+    def required_samples(self, task: str, target_score: float, **options) -> pd.DataFrame:
+        """Posterior of the samples of ``task`` needed to reach ``target_score``."""
+        return planning.required_samples(self, task, target_score, **options)
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.idata is not None else "not fitted"
+        return (f"CurveFit(family={self.config.family!r}, transfer={self.config.transfer!r}, "
+                f"method={self.config.method!r}, {state})")
+
+
+def fit_curves(results: pd.DataFrame, *, family: str = "exp3", transfer: str = "pairwise",
+               method: str = "nuts", metric: str = "auroc", seed: int = 0, **options) -> CurveFit:
+    """Fit multi-task learning curves to a results table; ``CurveFit(...).fit()`` in one call.
+
+    Parameters
+    ----------
+    results : DataFrame
+        ``task, metric, value, seed`` and one ``n_<task>`` column per task (``n_test``,
+        ``n_test_pos`` optional). Rows with a missing score are dropped with a warning.
+    family : str
+        Curve family, one of ``lcurve.curves.FAMILIES`` (``exp3``, ``pow3``, ``exp4``, ``mmf``,
+        ``weibull``).
+    transfer : {"none", "contextual", "pairwise", "joint"}
+        Transfer structure.
+    method : {"nuts", "svi"}
+        Inference method.
+    **options
+        Further :class:`FitConfig` fields (``num_warmup``, ``num_samples``, ``svi_steps``, ...).
+
+    Example
+    -------
+    >>> from lcurve.curves import simulate_results
+    >>> table, _ = simulate_results(n_tasks=2, seed=1)
+    >>> fit = fit_curves(table, transfer="none", method="svi", svi_steps=200)
+    >>> sorted(fit.curve_params()["parameter"].unique())
+    ['a', 'b', 'c']
+    """
+    config = FitConfig(family=family, transfer=transfer, method=method, metric=metric, seed=seed,
+                       **options)
+    return CurveFit(results, config).fit()
+
+
+def load_fit(path: str | Path) -> CurveFit:
+    """Read a fit written by :meth:`CurveFit.save` (predict and plan without refitting)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no fit file at {path}")
+    idata = az.from_netcdf(str(path))
+    if "lcurve_fit" not in idata.attrs:
+        raise ValueError(f"{path} is not an lcurve fit (no 'lcurve_fit' attribute)")
+    meta = json.loads(idata.attrs["lcurve_fit"])
+    fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(meta.pop("config")))
+    fit.idata, fit._meta = idata, meta
+    return fit

@@ -1,0 +1,185 @@
+"""Posterior predictions and sample-size planning from a fitted :class:`~lcurve.curves.CurveFit`.
+
+Example
+-------
+>>> from lcurve.curves import fit_curves, simulate_results
+>>> table, _ = simulate_results(n_tasks=2, seed=0)
+>>> fit = fit_curves(table, transfer="pairwise", method="svi", svi_steps=300)
+>>> pred = fit.predict({"task00": [64, 1024]})
+>>> list(pred.columns[-5:])
+['mean', 'hdi_low', 'hdi_high', 'pred_low', 'pred_high']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from numpyro.infer import Predictive
+
+from lcurve.curves._summaries import _interval, posterior_draws
+from lcurve.curves._table import CurveData, CurveDataError
+from lcurve.curves.model import expected_score
+from lcurve.design import size_column
+
+__all__ = ["predict", "required_samples"]
+
+
+def _size_table(fit, sizes) -> pd.DataFrame:
+    tasks = fit.tasks
+    if isinstance(sizes, Mapping):
+        unknown = sorted(set(sizes) - set(tasks))
+        if unknown:
+            raise CurveDataError(f"unknown task(s) {unknown}; fitted tasks: {tasks}")
+        rows = [{"task": t, size_column(t): float(n)} for t, ns in sizes.items()
+                for n in np.atleast_1d(ns)]
+        sizes = pd.DataFrame(rows)
+    if not isinstance(sizes, pd.DataFrame) or "task" not in sizes.columns:
+        raise CurveDataError("sizes must be a mapping {task: sizes} or a DataFrame with a "
+                             "'task' column and n_<task> columns")
+    extra = sorted(c for c in sizes.columns if c.startswith("n_") and c != "n_test"
+                   and c != "n_test_pos" and c[2:] not in tasks)
+    unknown = sorted(set(sizes["task"]) - set(tasks))
+    if extra or unknown:
+        raise CurveDataError(f"unknown task(s) {unknown or extra}; fitted tasks: {tasks}")
+    table = sizes.copy()
+    for task in tasks:
+        column = size_column(task)
+        table[column] = table[column].fillna(0).astype(float) if column in table else 0.0
+        if (table[column] < 0).any():
+            raise CurveDataError(f"{column} must be >= 0")
+    return table
+
+
+def _test_sizes(fit, table: pd.DataFrame, task: np.ndarray):
+    if not fit._require()["has_n_test"]:
+        return None, None
+    if "n_test" in table.columns and "n_test_pos" in table.columns:
+        return table["n_test"].to_numpy(float), table["n_test_pos"].to_numpy(float)
+    const = fit.idata.constant_data
+    fitted = pd.DataFrame({"task": const["task_index"].values, "n": const["n_test"].values,
+                           "pos": const["n_test_pos"].values}).groupby("task").median()
+    n = fitted["n"].reindex(range(len(fit.tasks))).fillna(fitted["n"].median()).to_numpy()
+    pos = fitted["pos"].reindex(range(len(fit.tasks))).fillna(fitted["pos"].median()).to_numpy()
+    return n[task], pos[task]
+
+
+def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd.DataFrame:
+    """Posterior predictive scores at new training sizes.
+
+    Parameters
+    ----------
+    sizes : mapping or DataFrame
+        ``{task: [n, ...]}`` (single-task runs) or a table with ``task`` (the evaluated task)
+        and ``n_<task>`` columns (missing ones are 0); optional ``n_test, n_test_pos`` (default:
+        each task's median test set in the fitted data).
+
+    Returns
+    -------
+    DataFrame
+        The size table plus ``mean, hdi_low, hdi_high`` (the expected score, i.e. the curve)
+        and ``pred_low, pred_high`` (interval of a new observed score, test-set noise included).
+    """
+    fit._require()
+    table = _size_table(fit, sizes)
+    task = np.array([fit.tasks.index(t) for t in table["task"]], dtype=np.int32)
+    n_test, n_test_pos = _test_sizes(fit, table, task)
+    data = CurveData(tasks=tuple(fit.tasks), task=task,
+                     sizes=table[[size_column(t) for t in fit.tasks]].to_numpy(float),
+                     value=np.zeros(len(task)), seed=np.zeros(len(task)),
+                     n_test=n_test, n_test_pos=n_test_pos)
+    latent = {k: jnp.asarray(v) for k, v in posterior_draws(fit, fit._meta["latent"]).items()}
+    key = jax.random.fold_in(jax.random.PRNGKey(fit.config.seed if seed is None else seed), 1)
+    out = Predictive(fit.model(), posterior_samples=latent,
+                     return_sites=["score", "expected_score"])(
+        key, **fit.model_args(data, observed=False))
+    curve, score = np.asarray(out["expected_score"]), np.asarray(out["score"])
+    result = table.reset_index(drop=True)
+    result["mean"] = curve.mean(0)
+    result["hdi_low"], result["hdi_high"] = _interval(curve, hdi_prob)
+    result["pred_low"], result["pred_high"] = _interval(score, hdi_prob)
+    return result
+
+
+def _curve_params(fit) -> dict:
+    names = [*fit.family.param_names, "transfer", "transfer_context", "context_shift"]
+    return {k: jnp.asarray(v) for k, v in posterior_draws(fit, names).items()}
+
+
+def required_samples(fit, task: str, target_score: float, *, context: Mapping | None = None,
+                     max_samples: float = 1e7, interval: float = 0.9) -> pd.DataFrame:
+    """Posterior of the number of samples of ``task`` needed for an expected ``target_score``.
+
+    Two scenarios: ``alone`` (no other task trained) and ``with_context`` (other tasks trained
+    with ``context`` samples: a mapping ``{task: n}``, by default each other task at its largest
+    size in the fitted data). Each posterior draw's curve is solved for the size by bisection
+    (curves increase with size); draws that do not reach the target below ``max_samples`` count
+    as unreachable (``inf``).
+
+    Returns
+    -------
+    DataFrame
+        ``task, scenario, target_score, p_reachable, median, low, high`` with an equal-tailed
+        ``interval`` (infinite bounds when too few draws reach the target).
+
+    Example
+    -------
+    >>> from lcurve.curves import fit_curves, simulate_results
+    >>> table, _ = simulate_results(n_tasks=2, seed=0)
+    >>> fit = fit_curves(table, transfer="pairwise", method="svi", svi_steps=300)
+    >>> fit.required_samples("task00", 0.7)["scenario"].tolist()
+    ['alone', 'with_context']
+    """
+    fit._require()
+    tasks = fit.tasks
+    if task not in tasks:
+        raise ValueError(f"unknown task {task!r}; fitted tasks: {tasks}")
+    if not 0 < target_score < 1:
+        raise ValueError(f"target_score must be in (0, 1), got {target_score}")
+    k = tasks.index(task)
+    fitted_max = fit.idata.constant_data["sizes"].values.max(axis=0)
+    if context is None:
+        context = {t: fitted_max[j] for j, t in enumerate(tasks) if j != k}
+    unknown = sorted(set(context) - set(tasks) - {task})
+    if unknown or task in context:
+        raise ValueError(f"context must map other fitted tasks to sizes; bad keys "
+                         f"{unknown or [task]}; fitted tasks: {tasks}")
+    other = np.zeros(len(tasks))
+    for t, n in context.items():
+        other[tasks.index(t)] = float(n)
+    params = _curve_params(fit)
+    family, structure, n_ref = fit.family, fit.config.transfer, fit._meta["n_ref"]
+    index = jnp.array([k], dtype=jnp.int32)
+    hi_u = float(np.log1p(max_samples))
+
+    def solve(draw, background):
+        def score(n_own):
+            sizes = jnp.asarray(background).at[k].set(n_own)[None, :]
+            return expected_score(family, structure, draw, index, sizes, n_ref)[0]
+
+        def step(_, bounds):
+            lo, hi = bounds
+            mid = 0.5 * (lo + hi)
+            below = score(jnp.expm1(mid)) < target_score
+            return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
+
+        lo, hi = jax.lax.fori_loop(0, 60, step, (0.0, hi_u))
+        reachable = score(max_samples) >= target_score
+        return jnp.where(reachable, jnp.expm1(hi), jnp.inf)
+
+    rows = []
+    scenarios = [("alone", np.zeros(len(tasks)))]
+    if structure != "none":
+        scenarios.append(("with_context", other))
+    for scenario, background in scenarios:
+        n = np.asarray(jax.jit(jax.vmap(lambda d: solve(d, background)))(params))
+        tail = (1 - interval) / 2
+        rows.append({"task": task, "scenario": scenario, "target_score": target_score,
+                     "p_reachable": float(np.isfinite(n).mean()),
+                     "median": float(np.quantile(n, 0.5, method="inverted_cdf")),
+                     "low": float(np.quantile(n, tail, method="inverted_cdf")),
+                     "high": float(np.quantile(n, 1 - tail, method="inverted_cdf"))})
+    return pd.DataFrame(rows)
