@@ -79,6 +79,10 @@ class MultiTaskData:
             raise DataError(f"{len(tasks)} task names for {Y.shape[1]} label columns")
         if len(tasks) == 0:
             raise DataError("data must have at least one task")
+        reserved = [t for t in tasks if t in ("test", "test_pos")]
+        if reserved:
+            raise DataError(f"task name(s) {reserved} are reserved (results tables have "
+                            "n_test and n_test_pos columns); rename the task(s)")
         dup_tasks = sorted({t for t in tasks if tasks.count(t) > 1})
         if dup_tasks:
             raise DataError(f"duplicate task names: {dup_tasks}")

@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 RUN_COLUMNS = ("run_id", "seed", "kind", "target")
+#: ``n_``-prefixed columns of a results table that are not task sizes; no task may be named
+#: ``test`` or ``test_pos`` (see :class:`~lcurve.data.MultiTaskData`).
+RESERVED_COLUMNS = ("n_test", "n_test_pos")
 
 
 class DesignError(ValueError):
@@ -62,8 +65,11 @@ def task_of_column(column: str) -> str:
 
 
 def size_columns(table: pd.DataFrame) -> list[str]:
-    """The ``n_<task>`` columns of a design or results table, in table order."""
-    return [c for c in table.columns if c.startswith("n_")]
+    """The ``n_<task>`` columns of a design or results table, in table order.
+
+    The results' test-set counts ``n_test`` and ``n_test_pos`` are not size columns.
+    """
+    return [c for c in table.columns if c.startswith("n_") and c not in RESERVED_COLUMNS]
 
 
 def size_grid(

@@ -30,6 +30,7 @@ def test_summary_counts_and_masks():
     [
         ({"Y": np.array([[2, np.nan], [0, 1], [1, 0], [0, np.nan]])}, "labels must be 0, 1 or NaN"),
         ({"tasks": ("a", "a")}, "duplicate task names"),
+        ({"tasks": ("a", "test")}, "reserved"),
         ({"tasks": ("a",)}, "1 task names for 2 label columns"),
         ({"X": np.eye(3)}, "X has 3 rows but Y has 4"),
         ({"compound_ids": ("w", "w", "y", "z")}, "duplicate compound ids"),

@@ -91,6 +91,11 @@ def test_pairs_cover_every_target_size_with_every_aux_size(synthetic):
         }
 
 
+def test_size_columns_skip_test_set_counts(synthetic, tiny_train):
+    table = pd.DataFrame(columns=["run_id", "n_task00", "n_test", "n_test_pos", "n_task01"])
+    assert size_columns(table) == ["n_task00", "n_task01"]
+
+
 def test_custom_design_and_errors(synthetic):
     data, _ = synthetic
     design = make_design(data, kind="custom", seeds=[0], custom_sizes=[{"task00": 10}])

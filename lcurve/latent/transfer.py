@@ -38,10 +38,6 @@ __all__ = [
 TRANSFER_COLUMNS = ("source", "target", "mean", "sd", "n")
 
 
-#: Count columns of a results table that look like size columns but are not.
-RESULT_COUNT_COLUMNS = ("n_test", "n_test_pos")
-
-
 class TransferError(ValueError):
     """A results or posterior table cannot give a transfer matrix (missing columns, no pairs)."""
 
@@ -67,8 +63,7 @@ def pair_gains(results: pd.DataFrame, *, metric: str = "auroc") -> pd.DataFrame:
     metrics = sorted(results["metric"].unique())
     if metric not in metrics:
         raise TransferError(f"metric {metric!r} is not in the results; available: {metrics}")
-    # size_columns() also matches the results' own n_test / n_test_pos columns: drop them.
-    cols = [c for c in size_columns(results) if c not in RESULT_COUNT_COLUMNS]
+    cols = size_columns(results)
     if len(cols) < 2:
         raise TransferError(f"a transfer matrix needs >= 2 task size columns, found {cols}")
     tasks = np.array([task_of_column(c) for c in cols], dtype=object)
