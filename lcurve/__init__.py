@@ -1,16 +1,27 @@
 """lcurve: how much one learning task helps another, from multi-task learning curves.
 
 Layers, lowest first: ``data`` -> ``design`` (which runs) -> ``train`` (vmapped JAX) ->
-``sweep`` (results table) -> analysis and reporting layers built on the table.
+``sweep`` (results table) -> ``curves`` / ``affinity`` / ``latent`` / ``influence`` (the
+analyses) -> ``plot`` / ``report`` -> ``cli``.
 """
 
-from lcurve import datasets, design
+from lcurve import affinity, datasets, design, influence, latent
+from lcurve.affinity import (
+    CompareConfig,
+    TagConfig,
+    TaskGrouping,
+    compare_methods,
+    group_tasks,
+    tag_affinity,
+)
 from lcurve.config import ConfigError, DataConfig, DesignConfig, SweepConfig, TrainConfig
 from lcurve.data import DataError, MultiTaskData
 from lcurve.design import DesignError, make_design, size_grid
+from lcurve.fast_sweep import run_fast_sweep
 from lcurve.sweep import SweepMismatchError, read_results, run_sweep
 
 __all__ = [
+    "CompareConfig",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -19,11 +30,20 @@ __all__ = [
     "MultiTaskData",
     "SweepConfig",
     "SweepMismatchError",
+    "TagConfig",
+    "TaskGrouping",
     "TrainConfig",
+    "affinity",
+    "compare_methods",
     "datasets",
     "design",
+    "group_tasks",
+    "influence",
+    "latent",
     "make_design",
     "read_results",
+    "run_fast_sweep",
     "run_sweep",
     "size_grid",
+    "tag_affinity",
 ]

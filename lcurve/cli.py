@@ -1,4 +1,4 @@
-"""The ``lcurve`` command line: ``datasets``, ``sweep``, ``demo`` (and more as layers are added).
+"""The ``lcurve`` command line: ``datasets``, ``sweep``, ``demo``, ``compare``, ``latent``, ``influence``.
 
 Each sub-command is a pair of functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args)`` does the work through the public API. Library code never reads argparse
@@ -141,11 +141,24 @@ def _run_demo(args) -> int:
 
 
 # ------------------------------------------------------------------------------ main
-_COMMANDS = {
-    "datasets": (_add_datasets, _run_datasets),
-    "sweep": (_add_sweep, _run_sweep),
-    "demo": (_add_demo, _run_demo),
-}
+def _commands() -> dict:
+    """Sub-command name -> (add parser, run). Layers above the sweep own their commands."""
+    from lcurve.affinity._cli import add_compare_parser, run_compare
+    from lcurve.latent._cli import (
+        add_influence_parser,
+        add_latent_parser,
+        run_influence,
+        run_latent,
+    )
+
+    return {
+        "datasets": (_add_datasets, _run_datasets),
+        "sweep": (_add_sweep, _run_sweep),
+        "demo": (_add_demo, _run_demo),
+        "compare": (add_compare_parser, run_compare),
+        "latent": (add_latent_parser, run_latent),
+        "influence": (add_influence_parser, run_influence),
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add, _ in _COMMANDS.values():
+    for add, _ in _commands().values():
         add(sub)
     return parser
 
@@ -168,12 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     from lcurve.config import ConfigError
     from lcurve.data import DataError
     from lcurve.design import DesignError
+    from lcurve.latent import TransferError
     from lcurve.sweep import SweepMismatchError
 
     try:
-        return _COMMANDS[args.command][1](args)
-    except (ConfigError, DataError, DesignError, SweepMismatchError, FileNotFoundError,
-            KeyError) as err:
+        return _commands()[args.command][1](args)
+    except (ConfigError, DataError, DesignError, SweepMismatchError, TransferError,
+            FileNotFoundError, KeyError) as err:
         print(f"lcurve {args.command}: error: {err}", file=sys.stderr)
         return 2
 

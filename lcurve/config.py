@@ -31,6 +31,8 @@ import tomli_w
 
 __all__ = [
     "ConfigError",
+    "ConfigSection",
+    "require_positive",
     "DataConfig",
     "DesignConfig",
     "TrainConfig",
@@ -84,8 +86,12 @@ def _check_type(name: str, value: Any, annotation: Any) -> Any:
     raise TypeError(f"unsupported annotation {annotation!r} for {name}")  # programming error
 
 
-class _TomlMixin:
-    """Shared validation and (de)serialisation for the config dataclasses."""
+class ConfigSection:
+    """Base of every TOML config table: type checks on construction, ``from_dict``/``to_dict``.
+
+    Subclass it as a frozen, keyword-only dataclass, set ``_section`` to the table's name and
+    override ``_validate`` for range checks (see :class:`TrainConfig`).
+    """
 
     _section: str = ""
 
@@ -127,14 +133,15 @@ class _TomlMixin:
         return out
 
 
-def _positive(section: str, **values: float | int | None) -> None:
+def require_positive(section: str, **values: float | int | None) -> None:
+    """Raise :class:`ConfigError` naming ``section.name`` for any value that is not > 0."""
     for name, value in values.items():
         if value is not None and value <= 0:
             raise ConfigError(f"{section}.{name} must be > 0, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DataConfig(_TomlMixin):
+class DataConfig(ConfigSection):
     """Which data set a sweep uses.
 
     Parameters
@@ -172,7 +179,7 @@ class DataConfig(_TomlMixin):
             raise ConfigError(f"data.source must be one of {sources}, got {self.source!r}")
         if self.source == "csv" and not self.path:
             raise ConfigError("data.path is required when data.source = 'csv'")
-        _positive("data", max_tasks=self.max_tasks, n_tasks=self.n_tasks,
+        require_positive("data", max_tasks=self.max_tasks, n_tasks=self.n_tasks,
                   n_compounds=self.n_compounds, n_features=self.n_features)
         if self.tasks is not None and len(set(self.tasks)) != len(self.tasks):
             raise ConfigError(f"data.tasks has duplicate names: {list(self.tasks)}")
@@ -182,7 +189,7 @@ DESIGN_KINDS = ("single", "pairs", "contextual", "custom")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class DesignConfig(_TomlMixin):
+class DesignConfig(ConfigSection):
     """Which runs a sweep trains (see :func:`lcurve.design.make_design`).
 
     Parameters
@@ -227,7 +234,7 @@ class DesignConfig(_TomlMixin):
             raise ConfigError(f"design.seeds has duplicates: {list(self.seeds)}")
         if any(s < 0 for s in self.seeds):
             raise ConfigError(f"design.seeds must be >= 0, got {list(self.seeds)}")
-        _positive("design", min_size=self.min_size, max_size=self.max_size,
+        require_positive("design", min_size=self.min_size, max_size=self.max_size,
                   points_per_doubling=self.points_per_doubling)
         if self.max_size is not None and self.max_size < self.min_size:
             raise ConfigError(
@@ -244,7 +251,7 @@ class DesignConfig(_TomlMixin):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TrainConfig(_TomlMixin):
+class TrainConfig(ConfigSection):
     """How each run's hard-parameter-sharing network is trained.
 
     Parameters
@@ -277,7 +284,7 @@ class TrainConfig(_TomlMixin):
     vmap_width: int = 8
 
     def _validate(self) -> None:
-        _positive("train", steps=self.steps, batch_size=self.batch_size,
+        require_positive("train", steps=self.steps, batch_size=self.batch_size,
                   learning_rate=self.learning_rate, chunk_size=self.chunk_size,
                   vmap_width=self.vmap_width)
         if not self.hidden or any(h <= 0 for h in self.hidden):

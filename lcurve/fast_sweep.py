@@ -32,9 +32,9 @@ from tqdm.auto import tqdm
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, validate_design
-from lcurve.sweep import _result_rows, _sorted, versions
+from lcurve.sweep import result_rows, sort_results, versions
 from lcurve.train import ChunkResult
-from lcurve.train._trainer import _bucket
+from lcurve.train._trainer import row_bucket
 from lcurve.train._warmstart import WarmStartTrainer, nested_rows
 
 __all__ = ["design_chains", "run_fast_sweep"]
@@ -117,7 +117,7 @@ def run_fast_sweep(
     n_stages = max(len(c) for c in chains)
     widest = max(len(nested_rows(data, int(c["seed"].iloc[0]), c[cols].to_numpy()[-1:])[0])
                  for c in chains)
-    bucket = _bucket(widest)
+    bucket = row_bucket(widest)
     parts = []
     bar = tqdm(total=len(design), unit="run", desc="fast sweep", disable=not progress,
                dynamic_ncols=True)
@@ -141,11 +141,11 @@ def run_fast_sweep(
             )
             seconds = (time.perf_counter() - start) / len(runs)
             chunk = runs[["run_id", "seed", "kind", "target", *cols]]
-            parts.append(_result_rows(chunk, data, trained, seconds))
+            parts.append(result_rows(chunk, data, trained, seconds))
             bar.update(len(runs))
     finally:
         bar.close()
-    results = _sorted(pd.concat(parts, ignore_index=True))
+    results = sort_results(pd.concat(parts, ignore_index=True))
     results["mode"] = "fast"
     if results["diverged"].any():
         warnings.warn(f"{results.loc[results['diverged'], 'run_id'].nunique()} fast run(s) "

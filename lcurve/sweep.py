@@ -36,11 +36,19 @@ from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, size_columns, training_rows, validate_design
 from lcurve.train import RunTrainer
-from lcurve.train._trainer import _bucket
+from lcurve.train._trainer import row_bucket
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SweepMismatchError", "run_sweep", "read_results", "versions", "METRICS"]
+__all__ = [
+    "METRICS",
+    "SweepMismatchError",
+    "read_results",
+    "result_rows",
+    "run_sweep",
+    "sort_results",
+    "versions",
+]
 
 METRICS = ("auroc", "auprc")
 TIMING_COLUMNS = ("seconds",)
@@ -135,18 +143,23 @@ def read_results(out_dir: str | Path) -> pd.DataFrame:
             return pd.read_parquet(final)
         raise FileNotFoundError(f"no sweep results under {out_dir}")
     table = pd.concat([pd.read_parquet(f) for f in chunk_files], ignore_index=True)
-    return _sorted(table)
+    return sort_results(table)
 
 
-def _sorted(table: pd.DataFrame) -> pd.DataFrame:
+def sort_results(table: pd.DataFrame) -> pd.DataFrame:
+    """Sort a results table by run, task and metric; refuse duplicated result rows."""
     dup = table.duplicated(["run_id", "task", "metric"])
     if dup.any():  # cannot happen through run_sweep; guards against hand-copied files
         raise SweepMismatchError(f"{int(dup.sum())} duplicated result rows in the chunk files")
     return table.sort_values(["run_id", "task", "metric"], kind="stable").reset_index(drop=True)
 
 
-def _result_rows(chunk: pd.DataFrame, data: MultiTaskData, trained, seconds: float):
-    """Tidy rows for one trained chunk: one per (run, task with n_task > 0, metric)."""
+def result_rows(chunk: pd.DataFrame, data: MultiTaskData, trained, seconds: float):
+    """Tidy rows for one trained chunk: one per (run, task with n_task > 0, metric).
+
+    ``chunk`` holds the chunk's design rows, ``trained`` its :class:`~lcurve.train.ChunkResult`
+    and ``seconds`` the wall time per run; diverged runs get NaN values and ``diverged=True``.
+    """
     n_test = data.test_mask.sum(axis=0)
     n_test_pos = (np.nan_to_num(data.Y) * data.test_mask).sum(axis=0).astype(int)
     sizes = chunk[[size_column(t) for t in data.tasks]].to_numpy()
@@ -252,7 +265,7 @@ def run_sweep(
             len(training_rows(data, int(s), dict(zip(data.tasks, sz.tolist()))))
             for s, sz in zip(pending["seed"], sizes_all)
         )
-        bucket = _bucket(widest)
+        bucket = row_bucket(widest)
     n_chunks = int(np.ceil(len(pending) / trainer.chunk_size))
     logger.info("sweep: %d runs (%d already done), %d chunks of %d", len(design), len(done),
                 n_chunks, trainer.chunk_size)
@@ -268,7 +281,7 @@ def run_sweep(
                 n_rows_bucket=bucket,
             )
             seconds = (time.perf_counter() - start) / len(chunk)
-            rows = _result_rows(chunk, data, trained, seconds)
+            rows = result_rows(chunk, data, trained, seconds)
             rows.attrs.update(_provenance(manifest))
             if out_path is not None:
                 first = int(chunk["run_id"].iloc[0])
@@ -278,7 +291,7 @@ def run_sweep(
     finally:
         bar.close()
 
-    results = _sorted(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
+    results = sort_results(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
     n_div = int(results.loc[results["diverged"], "run_id"].nunique()) if len(results) else 0
     n_undef = int((results["value"].isna() & ~results["diverged"]).sum()) if len(results) else 0
     if n_div:

@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from lcurve.config import ConfigError, DataConfig, TrainConfig, _TomlMixin
+from lcurve.config import ConfigError, DataConfig, TrainConfig, ConfigSection
 from lcurve.data import MultiTaskData
 from lcurve.design import make_design
 from lcurve.fast_sweep import run_fast_sweep
@@ -42,7 +42,7 @@ METHODS = ("tag", "lc_full", "lc_fast")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class CompareConfig(_TomlMixin):
+class CompareConfig(ConfigSection):
     """The ``[compare]`` table: the learning-curve design, benefit runs and grouping.
 
     Parameters

@@ -36,7 +36,7 @@ import numpy as np
 import optax
 import pandas as pd
 
-from lcurve.config import ConfigError, _TomlMixin
+from lcurve.config import ConfigError, ConfigSection
 from lcurve.data import MultiTaskData
 from lcurve.design import training_rows
 from lcurve.train import (
@@ -56,7 +56,7 @@ TAG_RUN_ID = 0
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class TagConfig(_TomlMixin):
+class TagConfig(ConfigSection):
     """Settings of one TAG measurement (the ``[tag]`` table of a compare config).
 
     Parameters

@@ -38,7 +38,7 @@ import pandas as pd
 import tomli_w
 from scipy.stats import pearsonr, spearmanr
 
-from lcurve.config import ConfigError, DataConfig, _positive, _TomlMixin
+from lcurve.config import ConfigError, ConfigSection, DataConfig, require_positive
 from lcurve.data import MultiTaskData
 from lcurve.design import rank_matrix
 from lcurve.influence.mtif import MTIF
@@ -49,7 +49,7 @@ __all__ = ["InfluenceConfig", "InfluenceExperimentConfig", "SelectionConfig",
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class InfluenceConfig(_TomlMixin):
+class InfluenceConfig(ConfigSection):
     """Network, full-batch training, CG solver, and data reduction of the MTIF model.
 
     ``max_train_per_task`` keeps the first labels of each task's nested order (seed
@@ -68,7 +68,7 @@ class InfluenceConfig(_TomlMixin):
     fold_bits: int = 512
 
     def _validate(self) -> None:
-        _positive("influence", steps=self.steps, learning_rate=self.learning_rate,
+        require_positive("influence", steps=self.steps, learning_rate=self.learning_rate,
                   cg_maxiter=self.cg_maxiter, max_train_per_task=self.max_train_per_task)
         if not self.hidden or any(h <= 0 for h in self.hidden):
             raise ConfigError(f"influence.hidden must be positive widths, got {list(self.hidden)}")
@@ -78,7 +78,7 @@ class InfluenceConfig(_TomlMixin):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class SelectionConfig(_TomlMixin):
+class SelectionConfig(ConfigSection):
     """Harmful-sample selection: which targets, how much to drop, replicate seeds."""
 
     _section = "selection"

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "ChunkResult",
     "RunTrainer",
+    "row_bucket",
     "device_arrays",
     "evaluate",
     "make_optimizer",
@@ -125,7 +126,7 @@ class ChunkResult:
     finite: np.ndarray  # (runs,) False if any training loss was NaN/inf
 
 
-def _bucket(n: int, minimum: int = 256) -> int:
+def row_bucket(n: int, minimum: int = 256) -> int:
     """Round up to a power of two so resumed or shorter sweeps reuse the same shapes."""
     return max(minimum, 1 << int(np.ceil(np.log2(max(n, 1)))))
 
@@ -252,7 +253,7 @@ class RunTrainer:
             training_rows(self.data, int(s), dict(zip(self.data.tasks, sz.tolist())))
             for s, sz in zip(seeds, sizes)
         ]
-        width = n_rows_bucket or _bucket(max(len(r) for r in row_lists))
+        width = n_rows_bucket or row_bucket(max(len(r) for r in row_lists))
         pad = self.chunk_size - n
         rows = np.zeros((self.chunk_size, width), dtype=np.int32)
         n_rows = np.ones(self.chunk_size, dtype=np.int32)

@@ -28,7 +28,7 @@ from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import task_permutation
 from lcurve.train._trainer import (
-    _bucket,
+    row_bucket,
     device_arrays,
     evaluate,
     make_optimizer,
@@ -202,7 +202,7 @@ class WarmStartTrainer:
         n_stages = n_stages or max(lengths)
         built = [nested_rows(self.data, int(s), np.asarray(sz)) for s, sz in
                  zip(seeds, stage_sizes)]
-        width = n_rows_bucket or _bucket(max(len(r) for r, _ in built))
+        width = n_rows_bucket or row_bucket(max(len(r) for r, _ in built))
         size = self.chunk_size
         rows = np.zeros((size, width), dtype=np.int32)
         n_rows = np.ones((size, n_stages), dtype=np.int32)
