@@ -134,10 +134,11 @@ class ConfigSection:
 
 
 def require_positive(section: str, **values: float | int | None) -> None:
-    """Raise :class:`ConfigError` naming ``section.name`` for any value that is not > 0."""
+    """Raise :class:`ConfigError` naming ``section.name`` for any value that is not a finite
+    number > 0 (NaN and infinity included); ``None`` values are skipped."""
     for name, value in values.items():
-        if value is not None and value <= 0:
-            raise ConfigError(f"{section}.{name} must be > 0, got {value!r}")
+        if value is not None and not (0 < value < float("inf")):
+            raise ConfigError(f"{section}.{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -181,6 +182,8 @@ class DataConfig(ConfigSection):
             raise ConfigError("data.path is required when data.source = 'csv'")
         require_positive("data", max_tasks=self.max_tasks, n_tasks=self.n_tasks,
                   n_compounds=self.n_compounds, n_features=self.n_features)
+        if not abs(self.threshold) < float("inf"):
+            raise ConfigError(f"data.threshold must be a finite number, got {self.threshold!r}")
         if self.tasks is not None and len(set(self.tasks)) != len(self.tasks):
             raise ConfigError(f"data.tasks has duplicate names: {list(self.tasks)}")
 
@@ -289,7 +292,7 @@ class TrainConfig(ConfigSection):
                   vmap_width=self.vmap_width)
         if not self.hidden or any(h <= 0 for h in self.hidden):
             raise ConfigError(f"train.hidden must be positive widths, got {list(self.hidden)}")
-        if self.weight_decay < 0:
+        if not 0 <= self.weight_decay < float("inf"):
             raise ConfigError(f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
 
 

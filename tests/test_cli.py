@@ -38,7 +38,7 @@ def test_bad_config_exits_2_with_message(tmp_path, capsys):
     config = tmp_path / "bad.toml"
     config.write_text("[train]\nsteps = -1\n")
     assert main(["sweep", str(config), "--out", str(tmp_path / "o")]) == 2
-    assert "train.steps must be > 0" in capsys.readouterr().err
+    assert "train.steps must be a finite number > 0" in capsys.readouterr().err
 
 
 def test_datasets_command_lists_moleculeace(capsys):

@@ -31,7 +31,7 @@ def test_shipped_sweep_configs_parse(name):
         ("[trian]\nsteps = 3", r"unknown top-level key"),
         ("[train]\nsteps = 'many'", r"train.steps: expected an integer"),
         ("[train]\nsteps = 1.5", r"train.steps: expected an integer"),
-        ("[train]\nsteps = 0", r"train.steps must be > 0"),
+        ("[train]\nsteps = 0", r"train.steps must be a finite number > 0"),
         ("[train]\nhidden = [0]", r"train.hidden must be positive"),
         ("[train]\nlearning_rate = true", r"expected a number"),
         ("[design]\nkind = 'triples'", r"design.kind must be one of"),

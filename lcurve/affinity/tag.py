@@ -36,7 +36,7 @@ import numpy as np
 import optax
 import pandas as pd
 
-from lcurve.config import ConfigError, ConfigSection
+from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.data import MultiTaskData
 from lcurve.design import training_rows
 from lcurve.train import (
@@ -84,19 +84,16 @@ class TagConfig(ConfigSection):
     max_size: int | None = None
 
     def _validate(self) -> None:
-        for name in ("steps", "every", "batch_size"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"tag.{name} must be > 0, got {getattr(self, name)!r}")
+        require_positive("tag", steps=self.steps, every=self.every, batch_size=self.batch_size,
+                         learning_rate=self.learning_rate, max_size=self.max_size)
         if self.every > self.steps:
             raise ConfigError(f"tag.every ({self.every}) must be <= tag.steps ({self.steps})")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"tag.seeds must be distinct and non-empty, got {self.seeds}")
-        if self.learning_rate <= 0 or self.weight_decay < 0:
-            raise ConfigError("tag.learning_rate must be > 0 and tag.weight_decay >= 0")
+        if not 0 <= self.weight_decay < float("inf"):
+            raise ConfigError(f"tag.weight_decay must be finite and >= 0, got {self.weight_decay}")
         if not self.hidden or any(h <= 0 for h in self.hidden):
             raise ConfigError(f"tag.hidden must be positive widths, got {list(self.hidden)}")
-        if self.max_size is not None and self.max_size <= 0:
-            raise ConfigError(f"tag.max_size must be > 0, got {self.max_size}")
 
     @property
     def n_measurements(self) -> int:
