@@ -30,7 +30,8 @@ import numpyro
 import optax
 import pandas as pd
 from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO
-from numpyro.infer.autoguide import AutoLowRankMultivariateNormal, AutoNormal
+from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
+                                     AutoNormal)
 
 from lcurve.curves import _summaries, planning
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
@@ -40,7 +41,7 @@ from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, offdiag_index
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
 METHODS = ("nuts", "svi")
-GUIDES = ("normal", "lowrank")
+GUIDES = ("normal", "lowrank", "mvn")
 _TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift"}
 
 
@@ -108,6 +109,12 @@ def _site_names(model, kwargs) -> tuple[list[str], list[str]]:
 
     jax.eval_shape(run)
     return names["latent"], names["deterministic"]
+
+
+def _with_loglik(model, kwargs, latent, draws):
+    """``(draws, pointwise log-likelihood)`` of flat posterior ``draws`` (jit this)."""
+    loglik = numpyro.infer.log_likelihood(model, {k: draws[k] for k in latent}, **kwargs)
+    return draws, loglik[LIKELIHOOD_SITE]
 
 
 class CurveFit:
@@ -183,27 +190,28 @@ class CurveFit:
             samples = mcmc.get_samples(group_by_chain=True)
             stats = {"diverging": np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])}
         else:
-            guide_cls = AutoNormal if cfg.guide == "normal" else AutoLowRankMultivariateNormal
-            guide = guide_cls(model)
+            guide = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal,
+                     "mvn": AutoMultivariateNormal}[cfg.guide](model)
             svi = SVI(model, guide, optax.adam(cfg.learning_rate), Trace_ELBO())
             fit_key, draw_key = jax.random.split(key)
             state = svi.init(fit_key, **kwargs)
             update = jax.jit(svi.update)  # a Python loop: XLA compiles a scan body far slower
-            losses = np.empty(cfg.svi_steps)
-            for step in range(cfg.svi_steps):
+            losses = []
+            for _ in range(cfg.svi_steps):
                 state, loss = update(state, **kwargs)
-                losses[step] = loss
-            self.svi_losses = losses
+                losses.append(loss)
+            self.svi_losses = np.asarray(jnp.stack(losses))
             predictive = Predictive(model, guide=guide, params=svi.get_params(state),
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)
-            draws = jax.jit(lambda k: predictive(k, **{**kwargs, "value": None}))(draw_key)
-            samples = {k: v[None] for k, v in draws.items()}
-        samples = {k: v for k, v in samples.items() if k != "expected_score"}
-        flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}
-        loglik = jax.jit(lambda s: numpyro.infer.log_likelihood(model, s, **kwargs))(flat)
+            draws, loglik = jax.jit(lambda k: _with_loglik(
+                model, kwargs, latent, predictive(k, **{**kwargs, "value": None})))(draw_key)
+            samples = {k: v[None] for k, v in draws.items() if k != "expected_score"}
+        if cfg.method == "nuts":
+            flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}
+            _, loglik = jax.jit(lambda s: _with_loglik(model, kwargs, latent, s))(flat)
         n_chains = next(iter(samples.values())).shape[0]
-        loglik = np.asarray(loglik[LIKELIHOOD_SITE]).reshape(n_chains, -1, data.n_obs)
+        loglik = np.asarray(loglik).reshape(n_chains, -1, data.n_obs)
         self.idata = self._to_idata(samples, loglik, stats, data)
         return self
 

@@ -1,0 +1,27 @@
+"""Shared simulated tables and fits for the curve tests (small, SVI unless NUTS is the point)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from lcurve.curves import fit_curves, simulate_results
+
+#: SVI settings used throughout: a full-rank Gaussian guide keeps interval coverage honest.
+SVI = dict(method="svi", guide="mvn", svi_steps=1200, num_samples=300, learning_rate=0.02)
+
+
+@pytest.fixture(scope="session")
+def pairwise_data():
+    """Three tasks, pair runs, two replicate seeds, a known sparse transfer matrix."""
+    return simulate_results(n_tasks=3, structure="pairwise", seed=0,
+                            transfer=[[0.0, 0.6, 0.0], [-0.3, 0.0, 0.0], [0.0, 0.5, 0.0]])
+
+
+@pytest.fixture(scope="session")
+def pairwise_fit(pairwise_data):
+    table, _ = pairwise_data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return fit_curves(table, transfer="pairwise", seed=0, **SVI)

@@ -1,0 +1,166 @@
+"""API behaviour of lcurve.curves: families, inputs, outputs, persistence, planning, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+
+import lcurve.curves as curves
+from lcurve.curves import (FAMILIES, CurveDataError, FitConfig, effective_size, get_family,
+                           load_fit, simulate_results)
+from lcurve.curves._cli import add_fit_parser, run_fit
+
+
+def test_every_public_name_imports():
+    for name in curves.__all__:
+        assert getattr(curves, name) is not None
+
+
+def test_curves_never_import_train_or_sweep():
+    import pathlib
+    for path in pathlib.Path(curves.__file__).parent.glob("*.py"):
+        imports = [line for line in path.read_text().splitlines()
+                   if line.lstrip().startswith(("import ", "from "))]
+        assert not [line for line in imports if "train" in line or "sweep" in line], path
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_families_increase_towards_their_asymptote(name):
+    family = get_family(name)
+    rng = np.random.default_rng(0)
+    params = {p.name: family.constrain(p.name, p.loc + 0.3 * rng.standard_normal())
+              for p in family.params}
+    x = jnp.geomspace(0.01, 100.0, 50)
+    y = np.asarray(family(x, params))
+    assert np.all(np.diff(y) >= -1e-6), y
+    assert abs(y[-1] - float(params["c"])) < abs(y[0] - float(params["c"]))
+
+
+def test_unknown_family_names_the_options():
+    with pytest.raises(ValueError, match="exp3"):
+        get_family("exp5")
+    with pytest.raises(ValueError, match="unknown transfer 'pairs'"):
+        FitConfig(transfer="pairs")
+    with pytest.raises(ValueError, match="num_samples"):
+        FitConfig(num_samples=0)
+
+
+def test_effective_size_stays_positive_under_negative_transfer():
+    sizes = jnp.array([[10.0, 1000.0], [500.0, 100.0]])
+    params = {"transfer": jnp.array([[0.0, -0.5], [0.2, 0.0]])}
+    n_eff = np.asarray(effective_size("pairwise", params, jnp.array([0, 0]), sizes))
+    assert n_eff[0] >= 1.0 and n_eff[0] < 1.01  # floored near one sample
+    assert n_eff[1] == pytest.approx(450.0)
+    ctx = np.asarray(effective_size("contextual", {"transfer_context": jnp.array([0.5, 0.0])},
+                                    jnp.array([0, 1]), sizes))
+    assert ctx == pytest.approx([510.0, 100.0])
+
+
+@pytest.mark.parametrize("drop, match", [("value", "value"), ("task", "task")])
+def test_missing_columns_are_named(pairwise_data, drop, match):
+    with pytest.raises(CurveDataError, match=match):
+        curves.fit_curves(pairwise_data[0].drop(columns=drop), method="svi")
+
+
+def test_bad_inputs_give_clear_errors(pairwise_data):
+    table = pairwise_data[0]
+    with pytest.raises(CurveDataError, match="metrics present"):
+        curves.fit_curves(table, metric="auprc", method="svi")
+    with pytest.raises(CurveDataError, match=r"\[0, 1\]"):
+        curves.fit_curves(table.assign(value=table["value"] + 1), method="svi")
+    with pytest.raises(CurveDataError, match="no size column"):
+        curves.fit_curves(table.assign(task="elsewhere"), method="svi")
+    with pytest.raises(CurveDataError, match="only the evaluated task"):
+        curves.fit_curves(table[table["n_task01"] > 0].query("task == 'task00'"),
+                          transfer="none", method="svi")
+
+
+def test_missing_scores_are_dropped_with_a_count():
+    table, _ = simulate_results(n_tasks=2, seed=5, seeds=(0,))
+    table.loc[:2, "value"] = np.nan
+    before = table.copy()
+    with pytest.warns(UserWarning, match="dropping 3 of"):
+        fit = curves.fit_curves(table.drop(columns=["n_test", "n_test_pos", "run_id"]),
+                                transfer="none", method="svi", svi_steps=50, num_samples=20)
+    pd.testing.assert_frame_equal(table, before)  # caller's table untouched
+    assert not fit._require()["has_n_test"]  # no n_test: per-task noise only
+
+
+def test_idata_has_named_dims_and_one_log_likelihood(pairwise_fit):
+    idata = pairwise_fit.idata
+    assert list(idata.log_likelihood.data_vars) == ["score"]
+    assert idata.posterior["transfer"].dims[2:] == ("target", "source")
+    assert idata.posterior["c"].dims[2:] == ("task",)
+    assert list(idata.posterior["task"].values) == ["task00", "task01", "task02"]
+
+
+def test_transfer_matrix_and_params_are_tidy(pairwise_fit):
+    rates = pairwise_fit.transfer_matrix()
+    assert list(rates.columns[:6]) == ["source", "target", "mean", "hdi_low", "hdi_high",
+                                       "p_positive"]
+    assert len(rates) == 6 and (rates["source"] != rates["target"]).all()
+    assert (rates["hdi_low"] <= rates["mean"]).all() and (rates["mean"] <= rates["hdi_high"]).all()
+    assert rates["p_positive"].between(0, 1).all()
+    params = pairwise_fit.curve_params()
+    assert set(params["parameter"]) == {"c", "a", "b"} and len(params) == 9
+    assert "transfer" in pairwise_fit.summary().index.str.split("[").str[0].tolist()
+
+
+def test_predict_is_monotone_and_bounded(pairwise_fit):
+    sizes = [16, 64, 256, 1024, 4096]
+    pred = pairwise_fit.predict({"task00": sizes})
+    assert pred["mean"].is_monotonic_increasing
+    assert pred[["pred_low", "pred_high", "hdi_low", "hdi_high"]].stack().between(0, 1).all()
+    assert (pred["pred_high"] - pred["pred_low"] >= pred["hdi_high"] - pred["hdi_low"]).all()
+    # task00 gains from task01 (true rate 0.6): adding task01's samples raises the prediction
+    both = pairwise_fit.predict(pd.DataFrame({"task": ["task00"] * 2, "n_task00": [32, 32],
+                                              "n_task01": [0, 256]}))
+    assert both["mean"].iloc[1] > both["mean"].iloc[0] + 0.02
+    with pytest.raises(CurveDataError, match="unknown task"):
+        pairwise_fit.predict({"task99": [10]})
+
+
+def test_required_samples_with_context_need_fewer(pairwise_fit):
+    plan = pairwise_fit.required_samples("task00", 0.75).set_index("scenario")
+    assert plan.loc["alone", "p_reachable"] > 0.9
+    assert plan.loc["alone", "low"] <= plan.loc["alone", "median"] <= plan.loc["alone", "high"]
+    assert plan.loc["with_context", "median"] < plan.loc["alone", "median"]
+    curve = pairwise_fit.predict({"task00": [plan.loc["alone", "median"]]})["mean"].iloc[0]
+    assert curve == pytest.approx(0.75, abs=0.02)
+    unreachable = pairwise_fit.required_samples("task00", 0.999)
+    assert unreachable["p_reachable"].iloc[0] < 0.1
+    with pytest.raises(ValueError, match="target_score"):
+        pairwise_fit.required_samples("task00", 1.5)
+
+
+def test_save_and_load_round_trip(pairwise_fit, tmp_path):
+    path = pairwise_fit.save(tmp_path / "fit.nc")
+    loaded = load_fit(path)
+    assert loaded.config == pairwise_fit.config and loaded.tasks == pairwise_fit.tasks
+    pd.testing.assert_frame_equal(loaded.transfer_matrix(), pairwise_fit.transfer_matrix())
+    pd.testing.assert_frame_equal(loaded.predict({"task01": [100]}, seed=3),
+                                  pairwise_fit.predict({"task01": [100]}, seed=3))
+    with pytest.raises(FileNotFoundError):
+        load_fit(tmp_path / "missing.nc")
+
+
+def test_cli_fit_writes_a_loadable_file(pairwise_data, tmp_path, capsys):
+    table_path = tmp_path / "results.parquet"
+    pairwise_data[0].to_parquet(table_path)
+    parser = argparse.ArgumentParser()
+    add_fit_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["fit", str(table_path), "--transfer", "none", "--method", "svi",
+                              "--svi-steps", "50", "--num-samples", "20",
+                              "--out", str(tmp_path / "fit.nc")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run_fit(args) == 0
+    assert "diagnostics" in capsys.readouterr().out
+    assert load_fit(tmp_path / "fit.nc").config.transfer == "none"
+    args.results = tmp_path / "nope.parquet"
+    assert run_fit(args) == 2

@@ -1,0 +1,104 @@
+"""Posterior recovery of transfer rates and curve parameters on tables simulated from the truth."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from lcurve.curves import CurveFitWarning, compare_curves, fit_curves, simulate_results
+
+from .conftest import SVI
+
+
+def _truth_table(fit, truth):
+    """Transfer matrix rows joined with the true rate, plus curve params with true values."""
+    tasks = truth["tasks"]
+    rates = fit.transfer_matrix()
+    if truth["structure"] == "contextual":
+        rates["truth"] = [truth["transfer"][tasks.index(t)] for t in rates["target"]]
+    else:
+        rates["truth"] = [truth["transfer"][tasks.index(t), tasks.index(s)]
+                          for s, t in zip(rates["source"], rates["target"])]
+    params = fit.curve_params()
+    params["truth"] = [truth["params"][p][tasks.index(t)]
+                       for t, p in zip(params["task"], params["parameter"])]
+    return rates, params
+
+
+def _covered(frame) -> np.ndarray:
+    return ((frame["hdi_low"] <= frame["truth"]) & (frame["truth"] <= frame["hdi_high"])).to_numpy()
+
+
+@pytest.fixture(scope="module", params=["contextual", "pairwise", "joint"])
+def recovered(request, pairwise_data, pairwise_fit):
+    structure = request.param
+    if structure == "pairwise":
+        return pairwise_fit, pairwise_data[1]
+    if structure == "contextual":
+        table, truth = simulate_results(n_tasks=4, structure="contextual", seed=1,
+                                        transfer=[0.5, 0.0, 0.25, -0.2])
+    else:
+        table, truth = pairwise_data
+    return fit_curves(table, transfer=structure, seed=1, context_shift=False, **SVI), truth
+
+
+def test_transfer_rates_recovered(recovered):
+    fit, truth = recovered
+    rates, _ = _truth_table(fit, truth)
+    rho = spearmanr(rates["mean"], rates["truth"]).statistic
+    assert rho > 0.6, rates
+    clear = rates[np.abs(rates["truth"]) >= 0.2]
+    assert (np.sign(clear["mean"]) == np.sign(clear["truth"])).all(), clear
+    assert np.abs(rates["mean"] - rates["truth"]).max() < 0.3, rates
+
+
+def test_intervals_cover_truth_at_about_nominal_rate(recovered):
+    fit, truth = recovered
+    rates, params = _truth_table(fit, truth)
+    covered = np.concatenate([_covered(rates), _covered(params)])
+    # 90% intervals over ~15 quantities (SVI, full-rank guide): far below means overconfidence.
+    assert covered.mean() >= 0.6, (rates, params)
+
+
+def _loo_table(true_family):
+    table, _ = simulate_results(n_tasks=2, family=true_family, structure="none", seed=2,
+                                sizes=(16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512),
+                                source_sizes=(512,), seeds=(0, 1, 2), noise_sd=0.003,
+                                n_test=2000)
+    return table
+
+
+def test_loo_prefers_exp3_on_exp3_data():
+    table = _loo_table("exp3")
+    fits = [fit_curves(table, family=f, transfer="none", seed=0, **SVI) for f in ("exp3", "pow3")]
+    ranking = compare_curves(fits, names=["exp3", "pow3"])
+    assert ranking.index[0] == "exp3", ranking
+
+
+@pytest.fixture(scope="module")
+def nuts_fits():
+    """NUTS fits of exp3 and pow3 to pow3 data (short chains: also used for diagnostics)."""
+    table = _loo_table("pow3")
+    return [fit_curves(table, family=f, transfer="none", method="nuts", seed=0, num_warmup=100,
+                       num_samples=100, num_chains=2) for f in ("exp3", "pow3")]
+
+
+def test_loo_prefers_pow3_on_pow3_data(nuts_fits):
+    ranking = compare_curves(nuts_fits)
+    assert ranking.index[0] == "pow3/none/nuts", ranking
+    assert ranking["elpd_diff"].iloc[1] > 2 * ranking["dse"].iloc[1], ranking
+
+
+def test_diagnostics_warn_on_short_chains(nuts_fits):
+    with pytest.warns(CurveFitWarning, match="ESS"):
+        diag = nuts_fits[1].diagnostics()
+    assert not diag.ok and diag.n_chains == 2 and diag.n_draws == 100
+    assert set(diag.table["variable"]) >= {"c_mu", "alpha_z", "noise_sd"}
+    assert np.isfinite(diag.max_rhat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CurveFitWarning)
+        lenient = nuts_fits[1].diagnostics(max_rhat=10.0, min_ess=1.0)
+    assert lenient.ok == (lenient.n_divergent == 0)
