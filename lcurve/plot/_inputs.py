@@ -1,0 +1,123 @@
+"""Turn the objects the plots accept (a fitted curve model or a tidy table) into tables.
+
+Every ``plot_*`` function accepts either a fitted :class:`~lcurve.curves.CurveFit` or the
+DataFrame that the fit (or the sweep) would give; the conversions live here so the plotting
+modules only draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lcurve.design import size_columns, task_of_column
+
+__all__ = ["is_fit", "observed_scores", "transfer_table_of", "curve_draws"]
+
+_TEST_COLUMNS = ("n_test", "n_test_pos")
+
+
+def is_fit(obj) -> bool:
+    """True for a fitted curve model (anything with an ``idata`` and ``transfer_matrix``)."""
+    return getattr(obj, "idata", None) is not None and hasattr(obj, "transfer_matrix")
+
+
+def _task_columns(table: pd.DataFrame) -> list[str]:
+    return [c for c in size_columns(table) if c not in _TEST_COLUMNS]
+
+
+def observed_scores(source, *, metric: str = "auroc") -> pd.DataFrame:
+    """Tidy observed scores ``task, n_own, n_other, seed, value`` from a fit or results table.
+
+    ``n_own`` is the evaluated task's training size, ``n_other`` the summed size of the other
+    tasks trained in the same run (0 for single-task runs).
+    """
+    if is_fit(source):
+        const = source.idata.constant_data
+        tasks = list(source.tasks)
+        task_idx = const["task_index"].values.astype(int)
+        sizes = const["sizes"].values
+        value = source.idata.observed_data["score"].values
+        seed = const["seed"].values if "seed" in const else np.zeros(len(value))
+        task_names = np.asarray(tasks, dtype=object)[task_idx]
+    elif isinstance(source, pd.DataFrame):
+        missing = [c for c in ("task", "value") if c not in source.columns]
+        columns = _task_columns(source)
+        if missing or not columns:
+            raise ValueError(f"a results table needs task, value and n_<task> columns; "
+                             f"missing {missing or ['n_<task>']}; has {list(source.columns)}")
+        table = source
+        if "metric" in table.columns:
+            available = sorted(table["metric"].dropna().unique())
+            table = table[table["metric"] == metric]
+            if table.empty:
+                raise ValueError(f"no rows with metric {metric!r}; metrics present: {available}")
+        if "diverged" in table.columns:
+            table = table[~table["diverged"].fillna(False).astype(bool)]
+        table = table[table["value"].notna()]
+        tasks = [task_of_column(c) for c in columns]
+        sizes = table[columns].to_numpy(float)
+        task_idx = np.array([tasks.index(t) for t in table["task"]], dtype=int)
+        value = table["value"].to_numpy(float)
+        seed = table["seed"].to_numpy() if "seed" in table.columns else np.zeros(len(value))
+        task_names = table["task"].to_numpy(object)
+    else:
+        raise TypeError(f"expected a fitted CurveFit or a results DataFrame, got "
+                        f"{type(source).__name__}")
+    own = sizes[np.arange(len(task_idx)), task_idx]
+    return pd.DataFrame({"task": task_names, "n_own": own, "n_other": sizes.sum(1) - own,
+                         "seed": seed, "value": value})
+
+
+def transfer_table_of(source) -> pd.DataFrame:
+    """``source, target, mean`` (+ ``hdi_low, hdi_high, p_positive`` when known) of a fit/table."""
+    table = source.transfer_matrix() if is_fit(source) else source
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"expected a fitted CurveFit or a transfer DataFrame, got "
+                        f"{type(source).__name__}")
+    missing = [c for c in ("source", "target", "mean") if c not in table.columns]
+    if missing:
+        raise ValueError(f"transfer table lacks column(s) {missing}; it has {list(table.columns)}")
+    return table
+
+
+def curve_draws(fit, task: str, n_own: np.ndarray, *, n_other: float = 0.0,
+                max_draws: int = 400) -> np.ndarray:
+    """Expected-score draws ``(draws, len(n_own))`` of ``task``'s curve.
+
+    The other tasks are trained with ``n_other`` samples *each* (0: the task alone), which is
+    the same background :meth:`~lcurve.curves.CurveFit.required_samples` uses.
+    """
+    import jax.numpy as jnp
+
+    from lcurve.curves import expected_score
+
+    tasks = list(fit.tasks)
+    k = tasks.index(task)
+    post = fit.idata.posterior
+    names = [*fit.family.param_names, "transfer", "transfer_context", "context_shift"]
+    params = {}
+    for name in names:
+        if name in post:
+            values = post[name].values
+            values = values.reshape((-1,) + values.shape[2:])
+            step = max(1, len(values) // max_draws)
+            params[name] = jnp.asarray(values[::step])
+    n_draws = next(iter(params.values())).shape[0]
+    sizes = np.zeros((len(n_own), len(tasks)))
+    sizes[:, k] = n_own
+    others = [j for j in range(len(tasks)) if j != k]
+    if n_other > 0:
+        sizes[:, others] = n_other
+    meta = fit._require()
+    structure = fit.config.transfer
+    index = jnp.full(len(n_own), k, dtype=jnp.int32)
+    import jax
+
+    def one(draw):
+        return expected_score(fit.family, structure, draw, index, jnp.asarray(sizes),
+                              meta["n_ref"])
+
+    out = jax.vmap(one)(params)
+    assert out.shape == (n_draws, len(n_own))
+    return np.asarray(out)
