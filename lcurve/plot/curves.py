@@ -116,6 +116,7 @@ def plot_curves(source, *, tasks=None, metric: str = "auroc", context_size: floa
     unknown = sorted(set(tasks) - set(all_tasks))
     if unknown:
         raise ValueError(f"unknown task(s) {unknown}; available: {all_tasks}")
+    own_figure = ax is None
     fig, axes = _grid_axes(len(tasks), ax)
     fitted = is_fit(source)
     structure = source.config.transfer if fitted else None
@@ -152,5 +153,9 @@ def plot_curves(source, *, tasks=None, metric: str = "auroc", context_size: floa
         axis.grid(alpha=0.3, which="both", linewidth=0.5)
     handles, labels = axes[0].get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    axes[0].legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
+    if own_figure:
+        fig.legend(unique.values(), unique.keys(), fontsize=8, loc="outside lower center",
+                   ncols=min(4, len(unique)))
+    else:
+        axes[0].legend(unique.values(), unique.keys(), fontsize=7, loc="lower right")
     return fig
