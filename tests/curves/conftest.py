@@ -9,7 +9,7 @@ import pytest
 from lcurve.curves import fit_curves, simulate_results
 
 #: SVI settings used throughout: a full-rank Gaussian guide keeps interval coverage honest.
-SVI = dict(method="svi", guide="mvn", svi_steps=1200, num_samples=300, learning_rate=0.02)
+SVI = dict(method="svi", guide="mvn", svi_steps=3000, num_samples=300, learning_rate=0.02)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ import lcurve.curves as curves
 from lcurve.curves import (FAMILIES, CurveDataError, FitConfig, effective_size, get_family,
                            load_fit, simulate_results)
 from lcurve.curves._cli import add_fit_parser, run_fit
+from lcurve.curves._table import prepare
 
 
 def test_every_public_name_imports():
@@ -85,10 +86,12 @@ def test_missing_scores_are_dropped_with_a_count():
     table.loc[:2, "value"] = np.nan
     before = table.copy()
     with pytest.warns(UserWarning, match="dropping 3 of"):
-        fit = curves.fit_curves(table.drop(columns=["n_test", "n_test_pos", "run_id"]),
-                                transfer="none", method="svi", svi_steps=50, num_samples=20)
+        data = prepare(table.drop(columns=["n_test", "n_test_pos", "run_id"]), metric="auroc",
+                       transfer="pairwise")
     pd.testing.assert_frame_equal(table, before)  # caller's table untouched
-    assert not fit._require()["has_n_test"]  # no n_test: per-task noise only
+    assert data.n_obs == len(table) - 3 and data.n_test is None  # per-task noise only
+    single = prepare(table.dropna(), metric="auroc", transfer="none")
+    assert (single.sizes > 0).sum(axis=1).max() == 1  # 'none' keeps single-task runs only
 
 
 def test_idata_has_named_dims_and_one_log_likelihood(pairwise_fit):
@@ -149,18 +152,30 @@ def test_save_and_load_round_trip(pairwise_fit, tmp_path):
         load_fit(tmp_path / "missing.nc")
 
 
-def test_cli_fit_writes_a_loadable_file(pairwise_data, tmp_path, capsys):
+def test_cli_fit_writes_a_loadable_file(pairwise_data, pairwise_fit, tmp_path, capsys,
+                                        monkeypatch):
     table_path = tmp_path / "results.parquet"
     pairwise_data[0].to_parquet(table_path)
+    seen = {}
+
+    def fake_fit_curves(table, **options):  # the fit itself is tested elsewhere
+        seen.update(options, n_rows=len(table))
+        return pairwise_fit
+
+    monkeypatch.setattr("lcurve.curves.fit.fit_curves", fake_fit_curves)
     parser = argparse.ArgumentParser()
     add_fit_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["fit", str(table_path), "--transfer", "none", "--method", "svi",
-                              "--svi-steps", "50", "--num-samples", "20",
-                              "--out", str(tmp_path / "fit.nc")])
+    args = parser.parse_args(["fit", str(table_path), "--transfer", "joint", "--method", "svi",
+                              "--svi-steps", "50", "--out", str(tmp_path / "fit.nc")])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert run_fit(args) == 0
-    assert "diagnostics" in capsys.readouterr().out
-    assert load_fit(tmp_path / "fit.nc").config.transfer == "none"
+    assert seen["transfer"] == "joint" and seen["svi_steps"] == 50
+    assert seen["n_rows"] == len(pairwise_data[0])
+    out = capsys.readouterr().out
+    assert "diagnostics" in out and "task01" in out
+    assert load_fit(tmp_path / "fit.nc").tasks == pairwise_fit.tasks
     args.results = tmp_path / "nope.parquet"
     assert run_fit(args) == 2
+    with pytest.raises(SystemExit):
+        parser.parse_args(["fit", str(table_path), "--family", "exp9", "--out", "x.nc"])
