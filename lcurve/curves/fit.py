@@ -49,6 +49,14 @@ _TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_sh
 class FitConfig:
     """How to fit curves: model (family, transfer structure, priors) and inference settings.
 
+    ``family``/``transfer``/``metric`` choose the model; ``method`` is ``"nuts"`` (``num_warmup``,
+    ``num_samples``, ``num_chains`` vectorised chains, ``target_accept``) or ``"svi"``
+    (``svi_steps`` of Adam at ``learning_rate`` with guide ``"normal"`` (AutoNormal),
+    ``"lowrank"`` or ``"mvn"`` (full-rank, best calibrated for small models), then
+    ``num_samples`` draws). ``transfer_scale`` is the prior sd of pairwise rates and the slab
+    scale of the joint horseshoe, ``global_scale`` the horseshoe's global scale,
+    ``context_shift`` adds a per-task asymptote shift under context (``contextual`` only),
+    ``use_all_rows`` disables the per-structure row selection (for LOO comparisons).
     Raises ``ValueError`` naming the bad value and the valid options on construction.
     """
 
