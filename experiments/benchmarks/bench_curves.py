@@ -32,9 +32,9 @@ def bench_joint(n_tasks: int, *, num_warmup: int, num_samples: int, num_chains: 
     print(f"joint benchmark: {n_tasks} tasks, {len(table)} observations, "
           f"{n_tasks * (n_tasks - 1)} transfer rates")
     rows = []
-    settings = {"nuts": dict(num_warmup=num_warmup, num_samples=num_samples,
-                             num_chains=num_chains),
-                "svi": dict(svi_steps=svi_steps, num_samples=num_samples * num_chains)}
+    settings = {"svi": dict(svi_steps=svi_steps, num_samples=num_samples * num_chains),
+                "nuts": dict(num_warmup=num_warmup, num_samples=num_samples,
+                             num_chains=num_chains)}
     for method, options in settings.items():
         start = time.perf_counter()
         fit = fit_curves(table, transfer="joint", method=method, seed=0, **options)
