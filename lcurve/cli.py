@@ -1,4 +1,5 @@
-"""The ``lcurve`` command line: ``datasets``, ``sweep``, ``demo``, ``compare``, ``latent``, ``influence``.
+"""The ``lcurve`` command line: ``datasets``, ``sweep``, ``demo``, ``fit``, ``compare``, ``latent``,
+``influence``, ``report``.
 
 Each sub-command is a pair of functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args)`` does the work through the public API. Library code never reads argparse
@@ -13,14 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["main", "DEMO_TASKS"]
+__all__ = ["main", "build_parser"]
 
 logger = logging.getLogger("lcurve")
-
-#: The demo's MoleculeACE targets: dopamine D3 and D4 and serotonin 5-HT1A receptors (related
-#: aminergic GPCRs) and thrombin (a protease), so related and unrelated pairs both appear.
-DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
-
 
 # ------------------------------------------------------------------------------ datasets
 def _add_datasets(sub) -> None:
@@ -90,74 +86,44 @@ def _run_sweep(args) -> int:
 
 
 # ------------------------------------------------------------------------------ demo
-def demo_config():
-    """The main job's configuration: 4 MoleculeACE targets, pair runs, 2 seeds."""
-    from lcurve.config import DataConfig, DesignConfig, SweepConfig, TrainConfig
-
-    return SweepConfig(
-        name="demo",
-        data=DataConfig(source="moleculeace", tasks=DEMO_TASKS),
-        design=DesignConfig(kind="pairs", seeds=(0, 1), min_size=32, max_size=1024,
-                            points_per_doubling=1, aux_sizes=(256, 1024)),
-        train=TrainConfig(hidden=(64,), steps=200, batch_size=64, chunk_size=64),
-    )
-
-
 def _add_demo(sub) -> None:
-    p = sub.add_parser("demo", help="the main job on the embedded MoleculeACE data")
+    p = sub.add_parser("demo", help="the main job on the embedded MoleculeACE data: "
+                                    "sweep, curve fit, TAG and an HTML report")
     p.add_argument("--out", type=Path, default=Path("lcurve_runs/demo"),
                    help="output folder (default lcurve_runs/demo)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def _run_demo(args) -> int:
-    import numpy as np
+    """Sweep -> Bayesian curve fit -> TAG -> HTML report (see :func:`lcurve.report.demo.run_demo`)."""
+    from lcurve.report.demo import run_demo
 
-    from lcurve.design import size_column
-
-    config = demo_config()
-    data, results = _sweep(config, args.out, progress=not args.no_progress)
-    auroc = results[(results["metric"] == "auroc") & (results["kind"] == "single")]
-    print("\nmean test AUROC of single-task runs by training size:")
-    for task in data.tasks:
-        rows = auroc[auroc["task"] == task]
-        curve = rows.groupby(size_column(task))["value"].mean()
-        print(f"  {task:>14}: " + "  ".join(f"n={n}:{v:.3f}" for n, v in curve.items()))
-    pairs = results[(results["metric"] == "auroc") & (results["kind"] == "pairs")]
-    print("\nmean AUROC gain from a partner task at the smallest target size (pair - single):")
-    for task in data.tasks:
-        n_col = size_column(task)
-        smallest = auroc.loc[auroc["task"] == task, n_col].min()
-        alone = auroc[(auroc["task"] == task) & (auroc[n_col] == smallest)]["value"].mean()
-        for other in data.tasks:
-            if other == task:
-                continue
-            sel = pairs[(pairs["task"] == task) & (pairs[n_col] == smallest)
-                        & (pairs[size_column(other)] > 0)]
-            if len(sel):
-                print(f"  {other:>14} -> {task:<14} {sel['value'].mean() - alone:+.3f}")
-    print(f"\nresults: {args.out / 'results.parquet'} ({len(results)} rows)")
-    return 0 if np.isfinite(auroc["value"]).any() else 1
+    run_demo(args.out, progress=not args.no_progress)
+    return 0
 
 
 # ------------------------------------------------------------------------------ main
 def _commands() -> dict:
     """Sub-command name -> (add parser, run). Layers above the sweep own their commands."""
     from lcurve.affinity._cli import add_compare_parser, run_compare
+    from lcurve.curves._cli import add_fit_parser, run_fit
     from lcurve.latent._cli import (
         add_influence_parser,
         add_latent_parser,
         run_influence,
         run_latent,
     )
+    from lcurve.report._cli import add_report_parser, run_report
 
     return {
         "datasets": (_add_datasets, _run_datasets),
         "sweep": (_add_sweep, _run_sweep),
         "demo": (_add_demo, _run_demo),
+        "fit": (add_fit_parser, run_fit),
         "compare": (add_compare_parser, run_compare),
         "latent": (add_latent_parser, run_latent),
         "influence": (add_influence_parser, run_influence),
+        "report": (add_report_parser, run_report),
     }
 
 

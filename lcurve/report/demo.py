@@ -1,6 +1,6 @@
 """The main job on the embedded MoleculeACE data: sweep -> curve fit -> TAG -> HTML report.
 
-:func:`run_demo` runs the pair sweep of :func:`lcurve.cli.demo_config` (4 targets, 2 seeds),
+:func:`run_demo` runs the pair sweep of :func:`demo_config` (4 targets, 2 seeds),
 fits ``exp3`` learning curves with pairwise transfer by SVI (fast; the report says so),
 measures TAG affinities on the same tasks, prints the strongest transfers and writes the report.
 Re-running into the same folder resumes the sweep instead of retraining.
@@ -15,13 +15,30 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["run_demo", "DEMO_FIT", "DEMO_TAG"]
+__all__ = ["run_demo", "demo_config", "DEMO_FIT", "DEMO_TAG", "DEMO_TASKS"]
+
+#: The demo's MoleculeACE targets: dopamine D3 and D4 and serotonin 5-HT1A receptors (related
+#: aminergic GPCRs) and thrombin (a protease), so related and unrelated pairs both appear.
+DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
 
 #: Curve-fit settings of the demo (SVI keeps it to about a minute on 2 CPU cores).
 DEMO_FIT = dict(family="exp3", transfer="pairwise", method="svi", svi_steps=1000,
                 num_samples=300, seed=0)
 #: TAG settings of the demo (same network width and steps as the sweep).
 DEMO_TAG = dict(hidden=(64,), steps=200, every=10, seeds=(0, 1), max_size=1024)
+
+
+def demo_config():
+    """The main job's configuration: 4 MoleculeACE targets, pair runs, 2 seeds."""
+    from lcurve.config import DataConfig, DesignConfig, SweepConfig, TrainConfig
+
+    return SweepConfig(
+        name="demo",
+        data=DataConfig(source="moleculeace", tasks=DEMO_TASKS),
+        design=DesignConfig(kind="pairs", seeds=(0, 1), min_size=32, max_size=1024,
+                            points_per_doubling=1, aux_sizes=(256, 1024)),
+        train=TrainConfig(hidden=(64,), steps=200, batch_size=64, chunk_size=64),
+    )
 
 
 def run_demo(out_dir, *, progress: bool = True, top: int = 8) -> Path:
@@ -40,7 +57,6 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8) -> Path:
 
     matplotlib.use("Agg")
     from lcurve.affinity import TagConfig, tag_affinity
-    from lcurve.cli import demo_config
     from lcurve.curves import CurveFitWarning, fit_curves
     from lcurve.datasets import load_data
     from lcurve.design import design_from_config
