@@ -41,7 +41,8 @@ def demo_config():
     )
 
 
-def run_demo(out_dir, *, progress: bool = True, top: int = 8) -> Path:
+def run_demo(out_dir, *, progress: bool = True, top: int = 8, config=None,
+             fit_options: dict | None = None, tag_options: dict | None = None) -> Path:
     """Run sweep -> fit -> TAG -> report into ``out_dir``; print and return the report path.
 
     Parameters
@@ -52,6 +53,11 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8) -> Path:
         Show the sweep's progress bar.
     top : int
         How many of the strongest transfers to print.
+    config, fit_options, tag_options
+        Override the demo's :class:`~lcurve.config.SweepConfig` (default :func:`demo_config`),
+        the keyword arguments of :func:`lcurve.curves.fit_curves` (default ``DEMO_FIT``) and
+        of :class:`~lcurve.affinity.TagConfig` (default ``DEMO_TAG``): the same pipeline on
+        other data or at toy size.
     """
     import matplotlib
 
@@ -65,7 +71,9 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8) -> Path:
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    config = demo_config()
+    config = config or demo_config()
+    fit_options = {**DEMO_FIT, **(fit_options or {})}
+    tag_options = {**DEMO_TAG, **(tag_options or {})}
     start = time.perf_counter()
     data = load_data(config.data)
     design = design_from_config(data, config.design)
@@ -76,18 +84,18 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8) -> Path:
     print(f"    {results['run_id'].nunique()} runs in {time.perf_counter() - start:.0f} s")
 
     step = time.perf_counter()
-    print(f"2/4 curve fit: {DEMO_FIT['family']}, {DEMO_FIT['transfer']} transfer, "
-          f"{DEMO_FIT['method'].upper()} ({DEMO_FIT['svi_steps']} steps)")
+    print(f"2/4 curve fit: {fit_options['family']}, {fit_options['transfer']} transfer, "
+          f"{fit_options['method'].upper()} ({fit_options['svi_steps']} steps)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # dropped undefined scores are reported
-        fit = fit_curves(results, **DEMO_FIT)
+        fit = fit_curves(results, **fit_options)
     fit.save(out / "fit.nc")
     print(f"    done in {time.perf_counter() - step:.0f} s -> {out / 'fit.nc'}")
 
     step = time.perf_counter()
-    print(f"3/4 TAG: {DEMO_TAG['steps']} steps, lookahead every {DEMO_TAG['every']}, "
-          f"seeds {list(DEMO_TAG['seeds'])}")
-    tag = tag_affinity(data, TagConfig(**DEMO_TAG))
+    print(f"3/4 TAG: {tag_options['steps']} steps, lookahead every {tag_options['every']}, "
+          f"seeds {list(tag_options['seeds'])}")
+    tag = tag_affinity(data, TagConfig(**tag_options))
     tag.to_csv(out / "tag.csv", index=False)
     print(f"    done in {time.perf_counter() - step:.0f} s -> {out / 'tag.csv'}")
 
