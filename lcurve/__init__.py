@@ -5,7 +5,7 @@ Layers, lowest first: ``data`` -> ``design`` (which runs) -> ``train`` (vmapped 
 analyses) -> ``plot`` / ``report`` -> ``cli``.
 """
 
-from lcurve import affinity, datasets, design, influence, latent
+from lcurve import affinity, curves, datasets, design, influence, latent
 from lcurve.affinity import (
     CompareConfig,
     TagConfig,
@@ -14,14 +14,18 @@ from lcurve.affinity import (
     group_tasks,
     tag_affinity,
 )
+from lcurve.curves import CurveFit, FitConfig, compare_curves, fit_curves, load_fit
 from lcurve.config import ConfigError, DataConfig, DesignConfig, SweepConfig, TrainConfig
 from lcurve.data import DataError, MultiTaskData
 from lcurve.design import DesignError, make_design, size_grid
 from lcurve.fast_sweep import run_fast_sweep
+from lcurve.report import write_report
 from lcurve.sweep import SweepMismatchError, read_results, run_sweep
 
 __all__ = [
     "CompareConfig",
+    "CurveFit",
+    "FitConfig",
     "ConfigError",
     "DataConfig",
     "DataError",
@@ -34,16 +38,21 @@ __all__ = [
     "TaskGrouping",
     "TrainConfig",
     "affinity",
+    "compare_curves",
     "compare_methods",
+    "curves",
     "datasets",
     "design",
+    "fit_curves",
     "group_tasks",
     "influence",
     "latent",
+    "load_fit",
     "make_design",
     "read_results",
     "run_fast_sweep",
     "run_sweep",
     "size_grid",
     "tag_affinity",
+    "write_report",
 ]

@@ -15,7 +15,6 @@ logger = logging.getLogger("lcurve.curves")
 
 METRICS = ("auroc", "auprc")
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
-TEST_COLUMNS = ("n_test", "n_test_pos")
 
 
 class CurveDataError(ValueError):
@@ -48,14 +47,6 @@ class CurveData:
         return len(self.tasks)
 
 
-def task_size_columns(table: pd.DataFrame) -> list[str]:
-    """``n_<task>`` columns, without the test-set columns ``n_test`` and ``n_test_pos``.
-
-    (``lcurve.design.size_columns`` matches every ``n_`` prefix, including those two.)
-    """
-    return [c for c in size_columns(table) if c not in TEST_COLUMNS]
-
-
 def _require(table: pd.DataFrame, columns) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -81,7 +72,7 @@ def prepare(results: pd.DataFrame, *, metric: str, transfer: str,
         raise CurveDataError(f"unknown transfer structure {transfer!r}; "
                              f"valid structures: {list(STRUCTURES)}")
     _require(results, ["task", "metric", "value", "seed"])
-    columns = task_size_columns(results)
+    columns = size_columns(results)
     if not columns:
         raise CurveDataError("results table has no n_<task> size columns")
     tasks = tuple(task_of_column(c) for c in columns)

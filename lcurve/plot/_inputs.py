@@ -14,16 +14,9 @@ from lcurve.design import size_columns, task_of_column
 
 __all__ = ["is_fit", "observed_scores", "transfer_table_of", "curve_draws"]
 
-_TEST_COLUMNS = ("n_test", "n_test_pos")
-
-
 def is_fit(obj) -> bool:
     """True for a fitted curve model (anything with an ``idata`` and ``transfer_matrix``)."""
     return getattr(obj, "idata", None) is not None and hasattr(obj, "transfer_matrix")
-
-
-def _task_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in size_columns(table) if c not in _TEST_COLUMNS]
 
 
 def observed_scores(source, *, metric: str = "auroc") -> pd.DataFrame:
@@ -42,7 +35,7 @@ def observed_scores(source, *, metric: str = "auroc") -> pd.DataFrame:
         task_names = np.asarray(tasks, dtype=object)[task_idx]
     elif isinstance(source, pd.DataFrame):
         missing = [c for c in ("task", "value") if c not in source.columns]
-        columns = _task_columns(source)
+        columns = size_columns(source)
         if missing or not columns:
             raise ValueError(f"a results table needs task, value and n_<task> columns; "
                              f"missing {missing or ['n_<task>']}; has {list(source.columns)}")
