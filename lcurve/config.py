@@ -187,6 +187,16 @@ class DataConfig(ConfigSection):
         if self.tasks is not None and len(set(self.tasks)) != len(self.tasks):
             raise ConfigError(f"data.tasks has duplicate names: {list(self.tasks)}")
 
+    _SYNTHETIC_ONLY = ("n_tasks", "n_compounds", "n_features", "seed")
+
+    def to_dict(self) -> dict[str, Any]:
+        """As the base class, leaving out settings that do not apply to ``source``."""
+        out = super().to_dict()
+        if self.source != "synthetic":
+            for name in self._SYNTHETIC_ONLY:
+                out.pop(name, None)
+        return out
+
 
 DESIGN_KINDS = ("single", "pairs", "contextual", "custom")
 
