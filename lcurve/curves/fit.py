@@ -33,6 +33,7 @@ from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO
 from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
                                      AutoNormal)
 
+from lcurve._io import atomic_path
 from lcurve.curves import _summaries, planning
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, get_family
@@ -251,11 +252,12 @@ class CurveFit:
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
-        """Write the posterior and the fit's settings to an ArviZ netCDF file."""
+        """Write the posterior and the fit's settings to an ArviZ netCDF file, atomically
+        (an interrupted save leaves the previous file, never a partial one)."""
         self._require()
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.idata.to_netcdf(str(path))
+        with atomic_path(path) as tmp:
+            self.idata.to_netcdf(str(tmp))
         return path
 
     # ------------------------------------------------------------------ results
