@@ -32,6 +32,7 @@ import tomli_w
 __all__ = [
     "ConfigError",
     "ConfigSection",
+    "ExperimentConfig",
     "require_positive",
     "DataConfig",
     "DesignConfig",
@@ -306,31 +307,30 @@ class TrainConfig(ConfigSection):
             raise ConfigError(f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SweepConfig:
-    """A whole sweep: data, design and training, as one TOML file with three tables."""
+class ExperimentConfig:
+    """Base of a TOML experiment file: a ``name`` and one table per :class:`ConfigSection`.
 
-    name: str = "sweep"
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    design: DesignConfig = dataclasses.field(default_factory=DesignConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    Subclass it as a frozen, keyword-only dataclass with a ``name`` field and one field per
+    section, and list the sections in ``_SECTIONS`` (table name -> section class).
+    Unknown top-level keys are errors that list the valid ones.
+    """
 
-    _SECTIONS = {"data": DataConfig, "design": DesignConfig, "train": TrainConfig}
+    _SECTIONS: dict[str, type] = {}
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> SweepConfig:
+    def from_dict(cls, values: dict[str, Any]):
         valid = ["name", *cls._SECTIONS]
         unknown = sorted(set(values) - set(valid))
         if unknown:
             raise ConfigError(f"unknown top-level key(s) {unknown}; valid keys are {valid}")
-        name = values.get("name", "sweep")
+        name = values.get("name", cls.__dataclass_fields__["name"].default)
         if not isinstance(name, str):
             raise ConfigError(f"name: expected str, got {name!r}")
         sections = {k: c.from_dict(values.get(k, {})) for k, c in cls._SECTIONS.items()}
         return cls(name=name, **sections)
 
     @classmethod
-    def from_toml_string(cls, text: str) -> SweepConfig:
+    def from_toml_string(cls, text: str):
         try:
             values = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
@@ -338,8 +338,8 @@ class SweepConfig:
         return cls.from_dict(values)
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> SweepConfig:
-        """Read a TOML config file."""
+    def from_toml(cls, path: str | Path):
+        """Read a TOML config file; errors name the file."""
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"config file not found: {path}")
@@ -356,3 +356,15 @@ class SweepConfig:
 
     def to_toml(self, path: str | Path) -> None:
         Path(path).write_text(self.to_toml_string())
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SweepConfig(ExperimentConfig):
+    """A whole sweep: data, design and training, as one TOML file with three tables."""
+
+    name: str = "sweep"
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    design: DesignConfig = dataclasses.field(default_factory=DesignConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+    _SECTIONS = {"data": DataConfig, "design": DesignConfig, "train": TrainConfig}

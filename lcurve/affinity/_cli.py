@@ -12,44 +12,27 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-import tomllib
 from pathlib import Path
+
+from lcurve.affinity.compare import CompareConfig
+from lcurve.affinity.tag import TagConfig
+from lcurve.config import DataConfig, ExperimentConfig, TrainConfig
 
 __all__ = ["CompareExperiment", "add_compare_parser", "run_compare"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class CompareExperiment:
+class CompareExperiment(ExperimentConfig):
     """A whole comparison: ``name``, ``data``, ``train``, ``tag`` and ``compare`` settings."""
 
     name: str = "compare"
-    data: object = None
-    train: object = None
-    tag: object = None
-    compare: object = None
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    tag: TagConfig = dataclasses.field(default_factory=TagConfig)
+    compare: CompareConfig = dataclasses.field(default_factory=CompareConfig)
 
-    @classmethod
-    def from_toml(cls, path: str | Path) -> CompareExperiment:
-        """Read and validate a compare TOML (unknown keys are errors)."""
-        from lcurve.affinity.compare import CompareConfig
-        from lcurve.affinity.tag import TagConfig
-        from lcurve.config import ConfigError, DataConfig, TrainConfig
-
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            values = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"{path}: invalid TOML: {err}") from err
-        sections = {"data": DataConfig, "train": TrainConfig, "tag": TagConfig,
-                    "compare": CompareConfig}
-        unknown = sorted(set(values) - {"name", *sections})
-        if unknown:
-            raise ConfigError(f"{path}: unknown top-level key(s) {unknown}; valid keys are "
-                              f"{['name', *sections]}")
-        return cls(name=str(values.get("name", "compare")),
-                   **{k: c.from_dict(values.get(k, {})) for k, c in sections.items()})
+    _SECTIONS = {"data": DataConfig, "train": TrainConfig, "tag": TagConfig,
+                 "compare": CompareConfig}
 
 
 def add_compare_parser(subparsers) -> argparse.ArgumentParser:

@@ -29,16 +29,18 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import tomllib
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import tomli_w
 from scipy.stats import pearsonr, spearmanr
 
-from lcurve.config import ConfigError, ConfigSection, DataConfig, require_positive
+from lcurve.config import (
+    ConfigError,
+    ConfigSection,
+    DataConfig,
+    ExperimentConfig,
+    require_positive,
+)
 from lcurve.data import MultiTaskData
 from lcurve.design import rank_matrix
 from lcurve.influence.mtif import MTIF
@@ -99,7 +101,7 @@ class SelectionConfig(ConfigSection):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class InfluenceExperimentConfig:
+class InfluenceExperimentConfig(ExperimentConfig):
     """``[data]``, ``[influence]`` and ``[selection]`` of an influence experiment."""
 
     name: str = "influence"
@@ -108,41 +110,6 @@ class InfluenceExperimentConfig:
     selection: SelectionConfig = dataclasses.field(default_factory=SelectionConfig)
 
     _SECTIONS = {"data": DataConfig, "influence": InfluenceConfig, "selection": SelectionConfig}
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> InfluenceExperimentConfig:
-        valid = ["name", *cls._SECTIONS]
-        unknown = sorted(set(values) - set(valid))
-        if unknown:
-            raise ConfigError(f"unknown top-level key(s) {unknown}; valid keys are {valid}")
-        name = values.get("name", "influence")
-        if not isinstance(name, str):
-            raise ConfigError(f"name: expected str, got {name!r}")
-        return cls(name=name, **{k: c.from_dict(values.get(k, {}))
-                                 for k, c in cls._SECTIONS.items()})
-
-    @classmethod
-    def from_toml_string(cls, text: str) -> InfluenceExperimentConfig:
-        try:
-            return cls.from_dict(tomllib.loads(text))
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError(f"invalid TOML: {err}") from err
-
-    @classmethod
-    def from_toml(cls, path: str | Path) -> InfluenceExperimentConfig:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path}")
-        try:
-            return cls.from_toml_string(path.read_text())
-        except ConfigError as err:
-            raise ConfigError(f"{path}: {err}") from err
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **{k: getattr(self, k).to_dict() for k in self._SECTIONS}}
-
-    def to_toml(self, path: str | Path) -> None:
-        Path(path).write_text(tomli_w.dumps(self.to_dict()))
 
 
 def reduce_data(data: MultiTaskData, config: InfluenceConfig) -> MultiTaskData:
