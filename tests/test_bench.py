@@ -22,7 +22,7 @@ def _parse(*argv):
 
 
 def test_toy_bench_writes_json_and_markdown(tmp_path, capsys):
-    args = _parse("--toy", "--out", str(tmp_path), "--sections", "throughput,first_layer,scaling")
+    args = _parse("--toy", "--out", str(tmp_path), "--sections", "throughput,scaling")
     assert _cli.run_bench(args) == 0
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["size"] == "toy" and report["matmul_peak_gflops"] > 0
@@ -34,8 +34,6 @@ def test_toy_bench_writes_json_and_markdown(tmp_path, capsys):
         assert c["speedup_vs"] == pytest.approx(c["seconds"] / t["contenders"]["lcurve"]["seconds"])
     assert "torch" in t["contenders"]  # measured, or skipped with a note
     assert t["contenders"]["lcurve"]["speedup_vs"] == 1.0
-    for row in report["first_layer"]["widths"].values():
-        assert row["gather"]["max_rel_grad_diff"] < 1e-5
     runs = report["scale_runs"]
     assert [r["n_runs"] for r in runs["rows"]] == [4, 8] and runs["n_compiles"] == 1
     assert np.isfinite(runs["time_exponent"])

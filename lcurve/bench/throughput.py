@@ -105,9 +105,10 @@ def _lcurve_runner(data, design, config: TrainConfig):
     return run
 
 
-def _sklearn_runner(data, design, config: TrainConfig):
+def _sklearn_runner(data, design, config: TrainConfig, *, blas_threads: int = 1):
     """``learning_curve`` over the same sizes and nested orders, one split per seed."""
     from sklearn.model_selection import learning_curve
+    from threadpoolctl import threadpool_limits
     from sklearn.neural_network import MLPClassifier
 
     from lcurve.design import training_rows
@@ -141,7 +142,9 @@ def _sklearn_runner(data, design, config: TrainConfig):
                               learning_rate_init=config.learning_rate, alpha=config.weight_decay)
 
     def run():
-        with warnings.catch_warnings():
+        # One BLAS thread: on a loaded machine OpenBLAS's spin-waiting 2-thread pool was
+        # 12x slower than 1 thread (measured; see experiments/benchmarks/RESULTS.md).
+        with warnings.catch_warnings(), threadpool_limits(limits=blas_threads, user_api="blas"):
             warnings.simplefilter("ignore")
             _, _, scores = learning_curve(estimator, X, y, train_sizes=sizes, cv=cv,
                                           scoring="roc_auc", n_jobs=1, shuffle=False)
@@ -236,7 +239,8 @@ def measure_throughput(data: MultiTaskData, setup: ThroughputSetup, *, repeats: 
         runners[name] = _lcurve_runner(data, design, cfg)
     if "sklearn" in include:
         runners["sklearn"], sk_steps = _sklearn_runner(data, design, config)
-        notes["sklearn"] = f"mean optimizer steps per model {sk_steps:.0f} (whole epochs)"
+        notes["sklearn"] = (f"mean optimizer steps per model {sk_steps:.0f} (whole epochs); "
+                            "1 BLAS thread")
     if "torch" in include:
         torch_run = _torch_runner(data, design, config)
         if torch_run is None:
