@@ -1,5 +1,5 @@
 """The ``lcurve`` command line: ``datasets``, ``sweep``, ``demo``, ``fit``, ``compare``, ``latent``,
-``influence``, ``report``.
+``influence``, ``report``, ``bench``.
 
 Each sub-command is a pair of functions: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args)`` does the work through the public API. Library code never reads argparse
@@ -106,6 +106,7 @@ def _run_demo(args) -> int:
 def _commands() -> dict:
     """Sub-command name -> (add parser, run). Layers above the sweep own their commands."""
     from lcurve.affinity._cli import add_compare_parser, run_compare
+    from lcurve.bench._cli import add_bench_parser, run_bench
     from lcurve.curves._cli import add_fit_parser, run_fit
     from lcurve.latent._cli import (
         add_influence_parser,
@@ -124,6 +125,7 @@ def _commands() -> dict:
         "latent": (add_latent_parser, run_latent),
         "influence": (add_influence_parser, run_influence),
         "report": (add_report_parser, run_report),
+        "bench": (add_bench_parser, run_bench),
     }
 
 
