@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
+from scipy.stats import mannwhitneyu, spearmanr
 
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
@@ -120,7 +119,7 @@ def agreement(scores: pd.DataFrame, reference: pd.DataFrame, *, value: str, trut
     """Spearman of ``scores[value]`` with ``reference[truth]`` over shared ordered pairs.
 
     With ``related_threshold``, also the AUROC of ``value`` separating related pairs
-    (``|truth| >= related_threshold``) from the rest (sklearn's ``roc_auc_score``).
+    (``|truth| >= related_threshold``) from the rest (the Mann-Whitney U statistic over the pair counts).
     """
     merged = scores.merge(reference, on=["source", "target"]).dropna(subset=[value, truth])
     out = {"n_pairs": float(len(merged))}
@@ -129,7 +128,13 @@ def agreement(scores: pd.DataFrame, reference: pd.DataFrame, *, value: str, trut
     out["spearman"] = float(spearmanr(merged[value], merged[truth]).statistic)
     if related_threshold is not None:
         related = merged[truth].abs() >= related_threshold
-        out["auroc_related"] = (float(roc_auc_score(related, merged[value]))
+        out["auroc_related"] = (_auroc(related.to_numpy(), merged[value].to_numpy())
                                 if 0 < related.sum() < len(related) else np.nan)
         out["spearman_abs"] = float(spearmanr(merged[value], merged[truth].abs()).statistic)
     return out
+
+
+def _auroc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """AUROC of ``scores`` for binary ``labels`` (ties count one half): ``U / (n_pos n_neg)``."""
+    pos, neg = scores[labels], scores[~labels]
+    return float(mannwhitneyu(pos, neg).statistic / (len(pos) * len(neg)))
