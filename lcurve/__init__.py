@@ -18,7 +18,7 @@ from lcurve.curves import CurveFit, FitConfig, compare_curves, fit_curves, load_
 from lcurve.config import ConfigError, DataConfig, DesignConfig, SweepConfig, TrainConfig
 from lcurve.data import DataError, MultiTaskData
 from lcurve.design import DesignError, make_design, size_grid
-from lcurve.fast_sweep import run_fast_sweep
+from lcurve.sweep import run_fast_sweep
 from lcurve.report import write_report
 from lcurve.sweep import SweepMismatchError, read_results, run_sweep
 

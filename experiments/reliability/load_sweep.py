@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-import lcurve.sweep as sweep_module
+import lcurve.sweep.local as sweep_module
 from lcurve import TrainConfig, make_design, run_sweep
 from lcurve.datasets import load_moleculeace
 

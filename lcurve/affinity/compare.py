@@ -4,7 +4,7 @@
 
 * ``tag``: :func:`~lcurve.affinity.tag_affinity` (score = affinity);
 * ``lc_full``: a pairs design trained by :func:`lcurve.run_sweep` (every run from scratch);
-* ``lc_fast``: the same design by :func:`lcurve.fast_sweep.run_fast_sweep` (warm-started chains).
+* ``lc_fast``: the same design by :func:`lcurve.sweep.run_fast_sweep` (warm-started chains).
 
 Learning-curve scores are :func:`~lcurve.affinity.transfer.empirical_transfer` (mean paired gain
 of the pair run over the single run at the same target size), or with ``curves = "bayesian"``
@@ -30,7 +30,7 @@ import pandas as pd
 from lcurve.config import ConfigError, DataConfig, TrainConfig, ConfigSection
 from lcurve.data import MultiTaskData
 from lcurve.design import make_design
-from lcurve.fast_sweep import run_fast_sweep
+from lcurve.sweep import run_fast_sweep
 from lcurve.sweep import run_sweep
 from lcurve.affinity.grouping import group_tasks
 from lcurve.affinity.tag import TagConfig, tag_affinity

@@ -105,7 +105,7 @@ def tag_vs_curves(data, *, config: TrainConfig, every: int = 10, seeds=(0,),
                   min_size: int = 32) -> dict:
     """Wall time and optimizer steps: TAG vs full and fast learning-curve sweeps (pairs)."""
     from lcurve.affinity.tag import TagConfig, tag_affinity
-    from lcurve.fast_sweep import run_fast_sweep
+    from lcurve.sweep import run_fast_sweep
     from lcurve.sweep import run_sweep
 
     design = make_design(data, kind="pairs", seeds=list(seeds), min_size=min_size,

@@ -10,7 +10,7 @@ from lcurve.affinity.transfer import agreement, empirical_transfer
 from lcurve.config import TrainConfig
 from lcurve.datasets import make_synthetic
 from lcurve.design import make_design
-from lcurve.fast_sweep import run_fast_sweep
+from lcurve.sweep import run_fast_sweep
 from lcurve.sweep import run_sweep
 
 

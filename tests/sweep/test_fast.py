@@ -9,7 +9,7 @@ import pytest
 from lcurve.config import TrainConfig
 from lcurve.datasets import make_synthetic
 from lcurve.design import make_design, size_column, training_rows
-from lcurve.fast_sweep import design_chains, run_fast_sweep
+from lcurve.sweep import design_chains, run_fast_sweep
 from lcurve.sweep import run_sweep
 from lcurve.train._warmstart import nested_rows
 

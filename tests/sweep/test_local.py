@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import lcurve.sweep as sweep_module
+import lcurve.sweep.local as sweep_module
 from lcurve.config import TrainConfig
 from lcurve.design import make_design, size_column
 from lcurve.sweep import SweepMismatchError, read_results, run_sweep

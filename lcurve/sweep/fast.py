@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, validate_design
-from lcurve.sweep import result_rows, sort_results, versions
+from lcurve.sweep.local import result_rows, sort_results, versions
 from lcurve.train import ChunkResult
 from lcurve.train._trainer import row_bucket
 from lcurve.train._warmstart import WarmStartTrainer, nested_rows
