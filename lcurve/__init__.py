@@ -1,11 +1,11 @@
 """lcurve: how much one learning task helps another, from multi-task learning curves.
 
 Layers, lowest first: ``data`` -> ``design`` (which runs) -> ``train`` (vmapped JAX) ->
-``sweep`` (results table) -> ``curves`` / ``affinity`` / ``latent`` / ``influence`` (the
+``sweep`` (results table) -> ``transfer`` (transfer tables) -> ``curves`` / ``affinity`` / ``latent`` / ``influence`` (the
 analyses) -> ``plot`` / ``report`` -> ``cli``.
 """
 
-from lcurve import affinity, curves, datasets, design, influence, latent
+from lcurve import affinity, curves, datasets, design, influence, latent, transfer
 from lcurve.affinity import (
     CompareConfig,
     TagConfig,
@@ -20,7 +20,8 @@ from lcurve.data import DataError, MultiTaskData
 from lcurve.design import DesignError, make_design, size_grid
 from lcurve.sweep import run_fast_sweep
 from lcurve.report import write_report
-from lcurve.sweep import SweepMismatchError, read_results, run_sweep
+from lcurve.sweep import SweepMismatchError, read_results, run_fast_sweep, run_sweep
+from lcurve.transfer import TransferError, transfer_table
 
 __all__ = [
     "CompareConfig",
@@ -37,6 +38,7 @@ __all__ = [
     "TagConfig",
     "TaskGrouping",
     "TrainConfig",
+    "TransferError",
     "affinity",
     "compare_curves",
     "compare_methods",
@@ -54,5 +56,7 @@ __all__ = [
     "run_sweep",
     "size_grid",
     "tag_affinity",
+    "transfer",
+    "transfer_table",
     "write_report",
 ]

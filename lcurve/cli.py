@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     from lcurve.config import ConfigError
     from lcurve.data import DataError
     from lcurve.design import DesignError
-    from lcurve.latent import TransferError
+    from lcurve.transfer import TransferError
     from lcurve.sweep import SweepMismatchError
 
     try:

@@ -11,7 +11,7 @@ def test_every_public_name_imports():
 def test_subpackages_declare_all():
     for module in ("lcurve.datasets", "lcurve.design", "lcurve.train", "lcurve.sweep",
                    "lcurve.config", "lcurve.data", "lcurve.affinity", "lcurve.latent",
-                   "lcurve.influence", "lcurve.curves",
+                   "lcurve.influence", "lcurve.curves", "lcurve.transfer",
                    "lcurve.plot", "lcurve.report"):
         mod = importlib.import_module(module)
         for name in mod.__all__:

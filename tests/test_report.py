@@ -19,7 +19,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from lcurve.curves import simulate_results  # noqa: E402
-from lcurve.latent import transfer_factors, transfer_matrix  # noqa: E402
+from lcurve.latent import transfer_factors  # noqa: E402
+from lcurve.transfer import transfer_matrix  # noqa: E402
 from lcurve.report import choose_target_score, write_report  # noqa: E402
 from lcurve.report._cli import add_report_parser, run_report  # noqa: E402
 

@@ -15,7 +15,7 @@ True
 from lcurve.affinity.compare import METHODS, CompareConfig, Comparison, compare_methods
 from lcurve.affinity.grouping import TaskGrouping, group_tasks, grouping_score, score_matrix
 from lcurve.affinity.tag import TagConfig, lookahead_affinity, tag_affinity
-from lcurve.affinity.transfer import agreement, empirical_transfer, measured_benefit
+from lcurve.affinity.truth import agreement, measured_benefit
 
 __all__ = [
     "METHODS",
@@ -25,7 +25,6 @@ __all__ = [
     "TaskGrouping",
     "agreement",
     "compare_methods",
-    "empirical_transfer",
     "group_tasks",
     "grouping_score",
     "lookahead_affinity",

@@ -6,14 +6,14 @@
 * ``lc_full``: a pairs design trained by :func:`lcurve.run_sweep` (every run from scratch);
 * ``lc_fast``: the same design by :func:`lcurve.sweep.run_fast_sweep` (warm-started chains).
 
-Learning-curve scores are :func:`~lcurve.affinity.transfer.empirical_transfer` (mean paired gain
+Learning-curve scores are :func:`~lcurve.transfer.transfer_table` (mean paired gain
 of the pair run over the single run at the same target size), or with ``curves = "bayesian"``
 the posterior mean of ``lcurve.curves.fit_curves(results, transfer="pairwise")``.
 
 It reports, one row per method: power (synthetic: AUROC of separating planted related pairs,
 ``|relatedness| >= related_threshold``, and Spearman with the planted relatedness; every data
 set: Spearman with the *measured benefit* of training each pair together on fresh seeds, see
-:func:`~lcurve.affinity.transfer.measured_benefit`), compute (wall time and optimizer steps,
+:func:`~lcurve.affinity.truth.measured_benefit`), compute (wall time and optimizer steps,
 measured in the same process), and grouping quality (mean test AUROC over tasks when the
 groups each method picks are actually trained, on the benefit seeds). Baseline rows give the
 grouping quality of all tasks together and of every task alone.
@@ -30,11 +30,11 @@ import pandas as pd
 from lcurve.config import ConfigError, DataConfig, TrainConfig, ConfigSection
 from lcurve.data import MultiTaskData
 from lcurve.design import make_design
-from lcurve.sweep import run_fast_sweep
-from lcurve.sweep import run_sweep
+from lcurve.sweep import run_fast_sweep, run_sweep
 from lcurve.affinity.grouping import group_tasks
 from lcurve.affinity.tag import TagConfig, tag_affinity
-from lcurve.affinity.transfer import _custom_design, agreement, empirical_transfer, measured_benefit
+from lcurve.affinity.truth import _custom_design, agreement, measured_benefit
+from lcurve.transfer import transfer_table
 
 __all__ = ["CompareConfig", "Comparison", "compare_methods", "METHODS"]
 
@@ -164,7 +164,7 @@ def _markdown_table(table: pd.DataFrame) -> str:
 
 def _lc_scores(results: pd.DataFrame, compare: CompareConfig) -> pd.DataFrame:
     if compare.curves == "empirical":
-        return empirical_transfer(results)
+        return transfer_table(results)
     from lcurve.curves import fit_curves  # optional: the Bayesian curve layer
 
     fit = fit_curves(results, transfer="pairwise", method=compare.curve_method)

@@ -205,7 +205,8 @@ def group_tasks(scores: pd.DataFrame, *, max_groups: int, value: str | None = No
         Score column (default ``affinity``, else ``mean``).
     uncertainty
         ``"mean"``: the point scores. ``"lower"``: the ``hdi_low`` column. ``"sample"``:
-        normal draws around ``value`` with sd from ``sd`` or the HDI width (``hdi_prob``),
+        normal draws around ``value`` with sd from the interval width (``hdi_low``,
+        ``hdi_high`` at ``hdi_prob``; else the ``sd`` column; NaN counts as 0),
         grouping each draw and returning the modal partition with its ``support``.
     exact_max
         Up to this many tasks the search is exact (branch and bound); above, greedy.
@@ -236,14 +237,18 @@ def group_tasks(scores: pd.DataFrame, *, max_groups: int, value: str | None = No
         _, low = score_matrix(scores, value="hdi_low", tasks=tasks)
         labels, method = _search(low, max_groups, exact_max)
         return TaskGrouping(_canonical(labels, tasks), grouping_score(low, labels), method)
-    if "sd" in scores:
-        _, sd = score_matrix(scores, value="sd", tasks=tasks)
-    elif {"hdi_low", "hdi_high"} <= set(scores.columns):
+    # The uncertainty of the *estimate* is read from its interval, which means the same thing
+    # in an empirical table (t-interval of the mean over seeds) and a posterior (HDI); ``sd``
+    # is only a fallback, since in an empirical table it is the seed-to-seed spread.
+    if {"hdi_low", "hdi_high"} <= set(scores.columns):
         _, low = score_matrix(scores, value="hdi_low", tasks=tasks)
         _, high = score_matrix(scores, value="hdi_high", tasks=tasks)
         sd = (high - low) / (2 * norm.ppf(0.5 + hdi_prob / 2))
+    elif "sd" in scores:
+        _, sd = score_matrix(scores, value="sd", tasks=tasks)
     else:
-        raise KeyError("uncertainty='sample' needs an 'sd' or 'hdi_low'/'hdi_high' columns")
+        raise KeyError("uncertainty='sample' needs 'hdi_low'/'hdi_high' or 'sd' columns")
+    sd = np.nan_to_num(sd, nan=0.0)
     rng = np.random.default_rng(seed)
     chosen = collections.Counter()
     for _ in range(n_samples):

@@ -1,7 +1,6 @@
 """Latent task traits: the transfer matrix, its factors, and the data statistics behind them.
 
-Layer: built on the results table of :mod:`lcurve.sweep` (and on a posterior transfer table,
-accepted as a DataFrame); never imports plotting, reporting or CLI modules.
+Layer: built on the transfer tables of :mod:`lcurve.transfer` (empirical or posterior); never imports plotting, reporting or CLI modules.
 """
 
 from lcurve.latent.factors import (
@@ -22,21 +21,12 @@ from lcurve.latent.traits import (
     tanimoto_matrix,
     task_traits,
 )
-from lcurve.latent.transfer import (
-    TransferError,
-    pair_gains,
-    transfer_from_posterior,
-    transfer_matrix,
-    transfer_table,
-)
 
 __all__ = [
     "HIDDEN_TRAITS",
     "SURFACE_TRAITS",
-    "TransferError",
     "TransferFactors",
     "murcko_scaffold",
-    "pair_gains",
     "parallel_analysis",
     "pair_traits",
     "plot_biplot",
@@ -47,7 +37,4 @@ __all__ = [
     "tanimoto_matrix",
     "task_traits",
     "transfer_factors",
-    "transfer_from_posterior",
-    "transfer_matrix",
-    "transfer_table",
 ]

@@ -68,8 +68,9 @@ def run_latent(args) -> int:
 
     from lcurve.latent import (
         pair_traits, parallel_analysis, plot_biplot, plot_transfer_matrix, relate_scores, relate_traits,
-        task_traits, transfer_factors, transfer_from_posterior, transfer_matrix, transfer_table,
+        task_traits, transfer_factors,
     )
+    from lcurve.transfer import transfer_from_posterior, transfer_matrix, transfer_table
     from lcurve.sweep import read_results
 
     out = args.out or args.dir / "latent"

@@ -40,7 +40,8 @@ def plot_latent(source, *, ax=None, factors_kwargs: dict | None = None,
     -------
     matplotlib.axes.Axes
     """
-    from lcurve.latent import TransferFactors, plot_biplot, transfer_factors, transfer_matrix
+    from lcurve.latent import TransferFactors, plot_biplot, transfer_factors
+    from lcurve.transfer import transfer_matrix
 
     if isinstance(source, TransferFactors):
         factors = source

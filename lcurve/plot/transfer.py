@@ -71,7 +71,7 @@ def plot_transfer_matrix(source, *, order: str = "cluster", ax=None,
     ----------
     source : CurveFit or DataFrame
         A pairwise/joint fit, or a table ``source, target, mean`` (optionally ``hdi_low,
-        hdi_high``), e.g. ``fit.transfer_matrix()`` or ``lcurve.latent.transfer_table``.
+        hdi_high``), e.g. ``fit.transfer_matrix()`` or ``lcurve.transfer_table``.
     order : {"cluster", "name"}
         Task order: hierarchical clustering (:func:`cluster_order`) or alphabetical.
     ax : Axes, optional
@@ -82,7 +82,7 @@ def plot_transfer_matrix(source, *, order: str = "cluster", ax=None,
     -------
     matplotlib.axes.Axes
     """
-    from lcurve.latent import transfer_matrix
+    from lcurve.transfer import transfer_matrix
 
     table = transfer_table_of(source)
     if (table["source"] == "context").all():
@@ -167,7 +167,7 @@ def plot_affinity_comparison(affinity: pd.DataFrame, transfer, *, ax=None,
         ``source, target, affinity`` (:func:`lcurve.tag_affinity`).
     transfer : CurveFit or DataFrame
         Learning-curve transfer: ``source, target, mean`` and an interval as ``hdi_low,
-        hdi_high`` (a fit's ``transfer_matrix()``) or ``se`` (``lcurve.latent.transfer_table``,
+        hdi_high`` (a fit's ``transfer_matrix()``) or ``se`` (``lcurve.transfer_table``,
         drawn as +-2 se).
     ax : Axes, optional
     errorbar_kwargs : dict, optional

@@ -107,7 +107,7 @@ def _config(page: Page, found: RunInputs) -> None:
 
 def _sweep(page: Page, found: RunInputs) -> None:
     from lcurve.design import size_columns
-    from lcurve.latent import TransferError, transfer_table
+    from lcurve.transfer import TransferError, transfer_table
     from lcurve.plot import plot_curves, plot_transfer_matrix
 
     page.section("sweep", "Sweep")
@@ -155,10 +155,8 @@ def _sweep(page: Page, found: RunInputs) -> None:
               "strongest first.")
     page.table(gains)
     if len(set(gains["source"]) | set(gains["target"])) >= 2:
-        table = gains.assign(hdi_low=gains["mean"] - 2 * gains["se"],
-                             hdi_high=gains["mean"] + 2 * gains["se"])
-        ax = plot_transfer_matrix(table, colorbar_kwargs={"label": f"gain in test {metric}"})
-        ax.set_title("measured gain source \u2192 target (+/\u2212: \u00b12 se excludes 0)",
+        ax = plot_transfer_matrix(gains, colorbar_kwargs={"label": f"gain in test {metric}"})
+        ax.set_title("measured gain source \u2192 target (+/\u2212: 90% interval excludes 0)",
                      fontsize=10)
         page.figure(ax.figure, "sweep_gains", "Measured pair gains (rows: source, columns: "
                     "target), tasks ordered by clustering.")
@@ -228,7 +226,7 @@ def _fit(page: Page, found: RunInputs) -> None:
 
 
 def _tag(page: Page, found: RunInputs) -> None:
-    from lcurve.latent import TransferError, transfer_table
+    from lcurve.transfer import TransferError, transfer_table
     from lcurve.plot import plot_affinity_comparison
 
     page.section("tag", "TAG affinities")
@@ -243,7 +241,7 @@ def _tag(page: Page, found: RunInputs) -> None:
         transfer, what = found.fit, "posterior transfer tau (90% HDI)"
     elif found.results is not None:
         try:
-            transfer, what = transfer_table(found.results), "measured pair gain (\u00b12 se)"
+            transfer, what = transfer_table(found.results), "measured pair gain (90% t-interval over seeds)"
         except TransferError as err:
             page.text(f"No learning-curve transfer to compare with: {err}.", kind="note")
             return

@@ -18,8 +18,8 @@ from lcurve.latent import (
     plot_biplot,
     prepare_matrix,
     transfer_factors,
-    transfer_matrix,
 )
+from lcurve.transfer import transfer_matrix
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

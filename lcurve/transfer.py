@@ -1,4 +1,26 @@
-"""The source x target transfer matrix, from pair runs or from a fitted transfer posterior.
+"""The one home of transfer tables: empirical pair gains from a results table, or a posterior.
+
+Every transfer table in lcurve, empirical (:func:`transfer_table`) or fitted
+(:meth:`lcurve.CurveFit.transfer_matrix`, accepted here by :func:`transfer_from_posterior`), is
+a tidy DataFrame with one row per ordered (source, target) pair and the columns
+:data:`TRANSFER_COLUMNS`:
+
+``mean``
+    the transfer estimate (empirical: mean gain in the test metric; fitted: posterior mean);
+``sd``
+    its spread: across seeds (empirical, ``ddof=1``) or the posterior sd (fitted);
+``se``
+    the standard error of the empirical mean, ``sd / sqrt(n)`` (NaN for a posterior);
+``hdi_low``, ``hdi_high``
+    a 90% interval for the transfer: Student-t interval of the mean over seeds (empirical) or
+    the highest-density interval (fitted);
+``n``
+    the number of replicates (seeds) behind an empirical estimate (NaN for a posterior);
+``p_positive``
+    the posterior probability of positive transfer (NaN for an empirical table).
+
+Pivoting a table into a ``source x target`` matrix is a presentation step
+(:func:`transfer_matrix`).
 
 Transfer from a source task ``s`` to a target task ``t`` is the *gain* in ``t``'s test score
 when ``t`` is trained together with ``s`` instead of alone, at the same number of ``t``'s own
@@ -8,7 +30,7 @@ training samples. It is asymmetric by design: ``s`` may help ``t`` while ``t`` d
 From a results table (:func:`lcurve.run_sweep`), every run with exactly two tasks of non-zero
 size that was evaluated on one of them (the target) is matched with the single-task run of the
 same seed and target size. The gains are averaged over target (and source) sizes *within* a
-seed, so that seeds are the replicates: ``mean``, ``sd`` and ``n`` are taken across seeds.
+seed, so that seeds are the replicates: ``mean``, ``sd``, ``se`` and ``n`` are taken across seeds.
 
 Example
 -------
@@ -27,15 +49,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from lcurve.design import size_columns, task_of_column
 
 __all__ = [
-    "TransferError", "pair_gains", "transfer_from_posterior", "transfer_matrix", "transfer_table",
+    "TRANSFER_COLUMNS", "TransferError", "pair_gains", "transfer_from_posterior",
+    "transfer_matrix", "transfer_table",
 ]
 
 #: Columns of a tidy transfer table, one row per ordered (source, target) pair.
-TRANSFER_COLUMNS = ("source", "target", "mean", "sd", "n")
+TRANSFER_COLUMNS = ("source", "target", "mean", "sd", "se", "hdi_low", "hdi_high", "n",
+                    "p_positive")
 
 
 class TransferError(ValueError):
@@ -106,9 +131,10 @@ def pair_gains(results: pd.DataFrame, *, metric: str = "auroc") -> pd.DataFrame:
 
 
 def transfer_table(
-    results: pd.DataFrame, *, metric: str = "auroc", n_target=None, n_source=None
+    results: pd.DataFrame, *, metric: str = "auroc", n_target=None, n_source=None,
+    interval_prob: float = 0.9,
 ) -> pd.DataFrame:
-    """Tidy transfer table ``source, target, mean, sd, n`` from a sweep's results.
+    """Tidy empirical transfer table (:data:`TRANSFER_COLUMNS`) from a sweep's results.
 
     Parameters
     ----------
@@ -119,13 +145,18 @@ def transfer_table(
     n_target, n_source
         Keep only these target / source sizes (an int or a list); default all. Gains are
         averaged over the kept sizes within each seed before the seed statistics.
+    interval_prob
+        Coverage of the Student-t interval of the mean (``hdi_low``, ``hdi_high``).
 
     Returns
     -------
     pandas.DataFrame
-        One row per ordered pair: ``source, target, mean, sd`` (across seeds, ``ddof=1``; NaN
-        with one seed), ``n`` (seeds), ``se``, sorted by ``mean`` (largest gain first).
+        One row per ordered pair: ``mean``, ``sd`` (across seeds, ``ddof=1``; NaN with one
+        seed), ``se``, ``hdi_low``, ``hdi_high``, ``n`` (seeds), ``p_positive`` (NaN: not a
+        posterior), sorted by ``mean`` (largest gain first).
     """
+    if not 0 < interval_prob < 1:
+        raise TransferError(f"interval_prob must be in (0, 1), got {interval_prob!r}")
     gains = pair_gains(results, metric=metric)
     for name, keep in (("n_target", n_target), ("n_source", n_source)):
         if keep is not None:
@@ -138,6 +169,11 @@ def transfer_table(
     table = per_seed.groupby(["source", "target"], as_index=False)["gain"].agg(
         mean="mean", sd="std", n="size")
     table["se"] = table["sd"] / np.sqrt(table["n"])
+    with np.errstate(invalid="ignore"):
+        half = student_t.ppf(0.5 + interval_prob / 2, table["n"] - 1) * table["se"]
+    table["hdi_low"], table["hdi_high"] = table["mean"] - half, table["mean"] + half
+    table["p_positive"] = np.nan
+    table = table[list(TRANSFER_COLUMNS)]
     return table.sort_values("mean", ascending=False, ignore_index=True)
 
 
@@ -148,7 +184,8 @@ def transfer_from_posterior(posterior: pd.DataFrame) -> pd.DataFrame:
     ----------
     posterior
         DataFrame with at least ``source, target, mean``; ``sd`` (posterior sd) and other
-        columns (intervals, ``r_hat``...) are kept. ``n`` is set to NaN when absent.
+        columns (intervals, ``r_hat``...) are kept. Missing :data:`TRANSFER_COLUMNS` are set
+        to NaN.
 
     Example
     -------
@@ -166,7 +203,7 @@ def transfer_from_posterior(posterior: pd.DataFrame) -> pd.DataFrame:
     if (table["source"] == table["target"]).any():
         raise TransferError("the posterior table has source == target rows; transfer is "
                             "defined between different tasks")
-    for col in ("sd", "n"):
+    for col in TRANSFER_COLUMNS:
         if col not in table.columns:
             table[col] = np.nan
     return table.sort_values("mean", ascending=False, ignore_index=True)

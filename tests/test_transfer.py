@@ -7,8 +7,10 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
-from lcurve.latent import (
+from lcurve.transfer import (
+    TRANSFER_COLUMNS,
     TransferError,
     transfer_from_posterior,
     transfer_matrix,
@@ -51,7 +53,13 @@ def test_transfer_table_matches_sequential_loop():
             per_seed.append(np.mean(gains))
         assert row["mean"] == pytest.approx(np.mean(per_seed))
         assert row["sd"] == pytest.approx(np.std(per_seed, ddof=1))
+        assert row["se"] == pytest.approx(np.std(per_seed, ddof=1) / np.sqrt(3))
+        half = scipy.stats.t.ppf(0.95, 2) * row["se"]  # 90% Student-t interval, 2 dof
+        assert (row["hdi_low"], row["hdi_high"]) == pytest.approx(
+            (row["mean"] - half, row["mean"] + half))
+        assert np.isnan(row["p_positive"])  # not a posterior
         assert row["n"] == 3
+    assert tuple(table.reset_index().columns) == TRANSFER_COLUMNS
     assert table["mean"].is_monotonic_decreasing  # sorted best first
     m = transfer_matrix(table.reset_index())
     assert m.shape == (3, 3) and np.isnan(np.diag(m.to_numpy())).all()
@@ -77,6 +85,7 @@ def test_transfer_from_posterior():
                          "mean": [0.1, 0.3, -0.2], "sd": [0.05, 0.1, 0.1]})
     table = transfer_from_posterior(post)
     assert table["mean"].tolist() == [0.3, 0.1, -0.2]
+    assert set(TRANSFER_COLUMNS) <= set(table.columns) and table["se"].isna().all()
     assert transfer_matrix(table).loc["a", "c"] == -0.2
     with pytest.raises(TransferError, match="mean"):
         transfer_from_posterior(post.drop(columns="mean"))
@@ -84,3 +93,9 @@ def test_transfer_from_posterior():
         transfer_from_posterior(pd.concat([post, post]))
     with pytest.raises(TransferError, match="DataFrame"):
         transfer_from_posterior(post.to_dict())
+
+
+def test_one_seed_gives_a_mean_but_no_interval():
+    table = transfer_table(_results()[lambda r: r.seed == 0])
+    assert table["n"].eq(1).all() and table["mean"].notna().all()
+    assert table[["sd", "se", "hdi_low", "hdi_high"]].isna().all().all()

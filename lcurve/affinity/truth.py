@@ -1,21 +1,8 @@
-"""Transfer scores from sweep results, measured pair benefits, and agreement with a truth.
+"""Ground truths for the comparison: measured pair benefits, and agreement of scores with a truth.
 
-:func:`empirical_transfer` is the simple, model-free learning-curve transfer estimate used by the
-comparison harness: for every pair run that trains task ``t`` next to a partner ``a``, the gain
-is the pair run's test score on ``t`` minus the single-task run's score on ``t`` *at the same
-seed and the same size of t* (nested subsamples make these paired differences). The transfer
-``a -> t`` is the mean gain over sizes, partner sizes and seeds; its standard error and a
-normal 90% interval (``hdi_low``, ``hdi_high``) let :func:`~lcurve.affinity.group_tasks`
-account for uncertainty.
-
-Example
--------
->>> import pandas as pd
->>> res = pd.DataFrame({"run_id": [0, 1, 1], "seed": 0, "kind": ["single", "pairs", "pairs"],
-...                     "task": ["a", "a", "b"], "metric": "auroc", "value": [.6, .7, .8],
-...                     "n_a": [32, 32, 32], "n_b": [0, 64, 64]})
->>> empirical_transfer(res)[["source", "target", "mean"]].values.tolist()
-[['b', 'a', 0.09999999999999998]]
+:func:`measured_benefit` trains each ordered pair together and each target alone on fresh seeds;
+:func:`agreement` scores a method's transfer scores against such a truth (or planted relatedness).
+Learning-curve transfer scores themselves come from :func:`lcurve.transfer.transfer_table`.
 """
 
 from __future__ import annotations
@@ -28,47 +15,9 @@ from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, validate_design
 from lcurve.sweep import run_sweep
+from lcurve.transfer import transfer_table
 
-__all__ = ["empirical_transfer", "measured_benefit", "agreement", "Z90"]
-
-Z90 = 1.6448536269514722  # normal quantile of a central 90% interval
-
-
-def empirical_transfer(results: pd.DataFrame, *, metric: str = "auroc") -> pd.DataFrame:
-    """Mean paired gain of training ``target`` next to ``source`` over training it alone.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``source, target, mean, sd, n, hdi_low, hdi_high``, sorted by ``mean`` (best first);
-        ``sd`` is the standard error of the mean gain (over its ``n`` paired differences).
-    """
-    res = results[(results["metric"] == metric) & results["value"].notna()]
-    tasks = [t for t in pd.unique(results["task"]) if size_column(t) in results]
-    sizes = res[[size_column(t) for t in tasks]].to_numpy()
-    n_trained = (sizes > 0).sum(axis=1)
-    singles = res[n_trained == 1]
-    alone = {(int(s), t, int(n)): v for s, t, n, v in zip(
-        singles["seed"], singles["task"],
-        singles[[size_column(t) for t in tasks]].max(axis=1), singles["value"])}
-    pairs = res[n_trained == 2]
-    pair_sizes = sizes[n_trained == 2]
-    gains: dict[tuple[str, str], list[float]] = {}
-    for row, sz in zip(pairs.itertuples(index=False), pair_sizes):
-        target = row.task
-        partner = tasks[[k for k in np.flatnonzero(sz > 0) if tasks[k] != target][0]]
-        key = (int(row.seed), target, int(sz[tasks.index(target)]))
-        if key in alone:
-            gains.setdefault((partner, target), []).append(row.value - alone[key])
-    out = []
-    for (source, target), g in gains.items():
-        g = np.asarray(g)
-        se = g.std(ddof=1) / np.sqrt(len(g)) if len(g) > 1 else np.nan
-        out.append((source, target, g.mean(), se, len(g)))
-    table = pd.DataFrame(out, columns=["source", "target", "mean", "sd", "n"])
-    table["hdi_low"] = table["mean"] - Z90 * table["sd"]
-    table["hdi_high"] = table["mean"] + Z90 * table["sd"]
-    return table.sort_values("mean", ascending=False, kind="stable").reset_index(drop=True)
+__all__ = ["measured_benefit", "agreement"]
 
 
 def measured_benefit(data: MultiTaskData, config: TrainConfig, *, seeds,
@@ -92,7 +41,7 @@ def measured_benefit(data: MultiTaskData, config: TrainConfig, *, seeds,
         runs += [{t: n_t, a: available[a]} for a in data.tasks if a != t]
     design = _custom_design(data, runs, seeds)
     results = run_sweep(data, design, config, progress=progress)
-    table = empirical_transfer(results)
+    table = transfer_table(results)
     benefit = table[["source", "target", "mean"]].rename(columns={"mean": "benefit"})
     benefit.attrs.update(seconds=float(results.drop_duplicates("run_id")["seconds"].sum()),
                          train_steps=len(design) * config.steps, results=results)
