@@ -17,7 +17,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
     If the block raises (or the process is killed), ``path`` keeps its old content and the
     temporary file is removed (or, after a kill, left as a hidden ``.<name>.*.tmp`` file that
-    readers ignore).
+    readers ignore). The file gets the permissions of an ordinary new file (``0o666`` less the
+    process umask), not the owner-only mode of a temporary file, so a project group can read it.
 
     Example
     -------
@@ -31,6 +32,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     try:
         yield Path(tmp)
@@ -38,3 +40,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

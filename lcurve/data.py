@@ -20,17 +20,64 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DataError", "MultiTaskData"]
+__all__ = ["DataError", "MultiTaskData", "stratified_split"]
 
 
 class DataError(ValueError):
     """Data are malformed: wrong shapes, labels outside {0, 1}, duplicate names, ..."""
+
+
+def stratified_split(tasks: Sequence[str], labels: Sequence[float], *, test_fraction: float,
+                     seed: int) -> np.ndarray:
+    """Per-task, per-class random test assignment of labelled ``(task, label)`` items.
+
+    Within each task and class, ``round(test_fraction * size)`` items go to the test set (at
+    least one and at most ``size - 1`` when the class has >= 2 items, none for a singleton), so
+    every task keeps both classes on both sides when it can. The draw depends on ``seed`` and
+    the task's *name*, not its position: adding a task does not move another task's split.
+
+    Parameters
+    ----------
+    tasks, labels
+        One entry per labelled item (equal lengths); labels in {0, 1}.
+    test_fraction
+        Fraction of each task's items (per class) in the test set, in (0, 1).
+    seed
+        Seed of the split.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, True for test items, in the input order.
+
+    Example
+    -------
+    >>> stratified_split(["a"] * 4, [0, 0, 1, 1], test_fraction=0.5, seed=0).sum()
+    np.int64(2)
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise DataError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    tasks = np.asarray(tasks, dtype=object)
+    labels = np.asarray(labels, dtype=float)
+    if tasks.shape != labels.shape:
+        raise DataError(f"{len(tasks)} task names for {len(labels)} labels")
+    is_test = np.zeros(len(labels), dtype=bool)
+    for task, rows in pd.Series(np.arange(len(tasks))).groupby(tasks, sort=False).indices.items():
+        rows = np.asarray(rows)
+        rng = np.random.default_rng([seed, zlib.crc32(str(task).encode())])
+        for cls in (0.0, 1.0):
+            members = rows[labels[rows] == cls]
+            n_test = int(round(test_fraction * len(members)))
+            n_test = min(max(n_test, 1), len(members) - 1) if len(members) >= 2 else 0
+            is_test[rng.permutation(members)[:n_test]] = True
+    return is_test
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -110,6 +157,61 @@ class MultiTaskData:
         object.__setattr__(self, "tasks", tasks)
         object.__setattr__(self, "compound_ids", ids)
         object.__setattr__(self, "info", dict(self.info))
+
+    @classmethod
+    def from_arrays(cls, X, Y, *, tasks: Sequence[str] | None = None,
+                    compound_ids: Sequence[str] | None = None, test_fraction: float = 0.2,
+                    seed: int = 0, info: dict[str, Any] | None = None) -> MultiTaskData:
+        """Data from a feature matrix and a label matrix, with a stratified per-task split.
+
+        Parameters
+        ----------
+        X
+            ``(n_compounds, n_features)`` features.
+        Y
+            ``(n_compounds, n_tasks)`` labels in {0, 1}, ``NaN`` where not measured (a 1-D
+            array is one task).
+        tasks
+            Task names (default ``task_0, task_1, ...``).
+        compound_ids
+            Compound identifiers (default ``c0, c1, ...``).
+        test_fraction
+            Fraction of each task's labels, per class, held out as its fixed test set
+            (:func:`stratified_split`).
+        seed
+            Seed of the split.
+        info
+            Provenance carried into results (``source`` defaults to ``"arrays"``).
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> data = MultiTaskData.from_arrays(rng.normal(size=(40, 3)),
+        ...                                  rng.integers(0, 2, (40, 2)), tasks=["a", "b"])
+        >>> data.task_summary()["n_test"].tolist()
+        [8, 8]
+        """
+        Y = np.asarray(Y, dtype=np.float32)
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        if Y.ndim != 2:
+            raise DataError(f"Y must be 1-D or 2-D (n_compounds, n_tasks), got shape {Y.shape}")
+        if tasks is None:
+            tasks = [f"task_{k}" for k in range(Y.shape[1])]
+        if len(tasks) != Y.shape[1]:
+            raise DataError(f"{len(tasks)} task names for {Y.shape[1]} label columns")
+        if compound_ids is None:
+            compound_ids = [f"c{i}" for i in range(Y.shape[0])]
+        rows, cols = np.nonzero(~np.isnan(Y))
+        test_mask = np.zeros(Y.shape, dtype=bool)
+        test_mask[rows, cols] = stratified_split(np.asarray(tasks, dtype=object)[cols],
+                                                 Y[rows, cols], test_fraction=test_fraction,
+                                                 seed=seed)
+        meta = {"source": "arrays", "test_fraction": test_fraction, "split_seed": seed}
+        meta.update(info or {})
+        return cls(X=np.asarray(X), Y=Y, tasks=tuple(tasks), compound_ids=tuple(compound_ids),
+                   test_mask=test_mask, info=meta)
 
     # ------------------------------------------------------------------ shape
     @property

@@ -1,3 +1,6 @@
+import os
+import stat
+
 import pytest
 
 from lcurve._io import atomic_path
@@ -14,3 +17,17 @@ def test_atomic_path_replaces_on_success_and_keeps_old_file_on_failure(tmp_path)
             raise RuntimeError("killed mid-write")
     assert target.read_text() == "first"
     assert [p.name for p in target.parent.iterdir()] == ["out.txt"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_atomic_path_gives_a_new_file_the_umask_permissions(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        with atomic_path(tmp_path / "chunk.parquet") as tmp:
+            tmp.write_bytes(b"x")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")  # what open() gives an ordinary new file
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "chunk.parquet").stat().st_mode)
+    assert mode == 0o666 & ~umask == stat.S_IMODE(plain.stat().st_mode)

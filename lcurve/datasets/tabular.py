@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lcurve.data import DataError, MultiTaskData
+from lcurve.data import DataError, MultiTaskData, stratified_split
 from lcurve.datasets._fingerprints import featurize_smiles
 
 logger = logging.getLogger(__name__)
@@ -36,28 +36,6 @@ def _examples(values: Sequence[Any], k: int = 5) -> str:
     values = list(values)
     more = f" and {len(values) - k} more" if len(values) > k else ""
     return ", ".join(repr(v) for v in values[:k]) + more
-
-
-def _task_seed(seed: int, task: str) -> np.random.Generator:
-    """A generator that depends on the seed and the task's name, not its position."""
-    return np.random.default_rng([seed, zlib.crc32(task.encode())])
-
-
-def _random_split(long: pd.DataFrame, test_fraction: float, seed: int) -> np.ndarray:
-    """Per-task stratified random test assignment for the rows of ``long``."""
-    is_test = np.zeros(len(long), dtype=bool)
-    for task, rows in long.groupby("task", sort=False).indices.items():
-        rng = _task_seed(seed, str(task))
-        labels = long["label"].to_numpy()[rows]
-        for cls in (0.0, 1.0):
-            members = rows[labels == cls]
-            n_test = int(round(test_fraction * len(members)))
-            if len(members) >= 2:
-                n_test = min(max(n_test, 1), len(members) - 1)
-            else:
-                n_test = 0
-            is_test[rng.permutation(members)[:n_test]] = True
-    return is_test
 
 
 def from_frame(
@@ -195,7 +173,8 @@ def from_frame(
 
     if split_col is None:
         long = long.reset_index(drop=True)
-        long["is_test"] = _random_split(long, test_fraction, seed)
+        long["is_test"] = stratified_split(long["task"].to_numpy(), long["label"].to_numpy(),
+                                          test_fraction=test_fraction, seed=seed)
     tasks = [t for t in all_tasks if t in set(long["task"])]
     compounds = pd.unique(long["compound"])
     row = pd.Index(compounds).get_indexer(long["compound"])
