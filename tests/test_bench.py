@@ -1,7 +1,9 @@
 """Tests of lcurve.bench: the toy-size CLI run and the measuring pieces it is built from."""
 
 import argparse
+import importlib.util
 import json
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -21,9 +23,18 @@ def _parse(*argv):
     return parser.parse_args(["bench", *argv])
 
 
+def _outside_contenders():
+    """experiments/benchmarks/contenders.py (outside the package: it needs sklearn/torch)."""
+    path = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks" / "contenders.py"
+    spec = importlib.util.spec_from_file_location("bench_contenders", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CONTENDERS
+
+
 def test_toy_bench_writes_json_and_markdown(tmp_path, capsys):
     args = _parse("--toy", "--out", str(tmp_path), "--sections", "throughput,scaling")
-    assert _cli.run_bench(args) == 0
+    assert _cli.run_bench(args, contenders=_outside_contenders()) == 0
     report = json.loads((tmp_path / "bench.json").read_text())
     assert report["size"] == "toy" and report["matmul_peak_gflops"] > 0
     t = report["throughput"]
@@ -103,3 +114,15 @@ def test_point_fits_recover_noiseless_exp3_curves():
     assert out["n_failed"] == 0
     np.testing.assert_allclose(out["params"]["t0"], [4.0, -0.5, 0.9], rtol=1e-4)
     np.testing.assert_allclose(out["params"]["t1"], [2.0, -1.0, 0.8], rtol=1e-4)
+
+
+def test_lcurve_bench_runs_without_outside_contenders(tmp_path):
+    """``lcurve bench`` reports lcurve's own figures; sklearn/torch are never imported."""
+    import sys
+
+    before = {m for m in ("sklearn", "torch") if m in sys.modules}
+    args = _parse("--toy", "--out", str(tmp_path), "--sections", "throughput")
+    assert _cli.run_bench(args) == 0
+    names = set(json.loads((tmp_path / "bench.json").read_text())["throughput"]["contenders"])
+    assert names == {"lcurve", "jax_loop"}
+    assert {m for m in ("sklearn", "torch") if m in sys.modules} == before

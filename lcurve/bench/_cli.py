@@ -61,8 +61,13 @@ def _vmap_width(n_models: int, limit: int = 8) -> int:
     return max(w for w in range(1, min(limit, n_models) + 1) if n_models % w == 0)
 
 
-def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print) -> dict:
-    """Run the chosen benchmark ``sections`` at ``size`` (``toy``, ``quick`` or ``full``)."""
+def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print,
+                   contenders: dict | None = None) -> dict:
+    """Run the chosen benchmark ``sections`` at ``size`` (``toy``, ``quick`` or ``full``).
+
+    ``contenders`` are outside throughput contenders (name -> runner factory; see
+    :func:`lcurve.bench.measure_throughput`); ``lcurve bench`` itself runs lcurve's own.
+    """
     import dataclasses
 
     from lcurve.bench import fit_speed, scaling, throughput
@@ -98,7 +103,8 @@ def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print) -> dict
                                            min_size=t["min_size"], train=config)
         log(f"throughput: {n_models} models, vmap_width {width} ...")
         report["throughput"] = throughput.measure_throughput(
-            data, setup, repeats=t["repeats"], peak_gflops=report["matmul_peak_gflops"])
+            data, setup, repeats=t["repeats"], peak_gflops=report["matmul_peak_gflops"],
+            contenders=contenders)
     if "first_layer" in sections:
         from lcurve.bench.first_layer import measure_first_layer
 
@@ -251,7 +257,7 @@ def bench_markdown(report: dict) -> str:
 def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     """Declare ``bench [--quick] [--out DIR] [--sections ...]`` on an argparse sub-parser set."""
     p = subparsers.add_parser(
-        "bench", help="benchmarks: throughput vs loops/sklearn/torch, fit speed, scaling")
+        "bench", help="benchmarks: throughput (vmapped vs a JAX loop), fit speed, scaling")
     p.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes on 2 CPUs)")
     p.add_argument("--toy", action="store_true", help=argparse.SUPPRESS)  # the test suite's size
     p.add_argument("--out", type=Path, default=Path("bench"), help="folder for bench.json/md")
@@ -260,12 +266,15 @@ def add_bench_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def run_bench(args) -> int:
-    """Run ``lcurve bench``; writes ``bench.json`` and ``bench.md``, prints the tables."""
+def run_bench(args, *, contenders: dict | None = None) -> int:
+    """Run ``lcurve bench``; writes ``bench.json`` and ``bench.md``, prints the tables.
+
+    ``contenders``: outside throughput contenders (``experiments/benchmarks/contenders.py``).
+    """
     size = "toy" if getattr(args, "toy", False) else "quick" if args.quick else "full"
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     try:
-        report = run_benchmarks(size, sections=sections,
+        report = run_benchmarks(size, sections=sections, contenders=contenders,
                                 log=lambda msg: print(msg, flush=True))
     except ValueError as err:
         print(f"error: {err}")

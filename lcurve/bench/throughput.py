@@ -6,9 +6,9 @@ steps and batch size):
 * ``lcurve``: :class:`lcurve.train.RunTrainer`, chunks of runs vmapped side by side;
 * ``jax_loop``: the same JAX program for one run (``vmap_width=1``, ``chunk_size=1``), jitted
   once and called per run from a Python loop;
-* ``sklearn``: :func:`sklearn.model_selection.learning_curve` with an ``MLPClassifier`` of the
-  same architecture, Adam, batch size and (rounded) number of optimizer steps;
-* ``torch``: a plain PyTorch loop, when torch is installed.
+* outside contenders passed in as runner factories (``contenders=``): the scikit-learn
+  ``learning_curve`` and PyTorch loops live outside the installed package, in
+  ``experiments/benchmarks/contenders.py`` (they need sklearn / torch, which lcurve does not).
 
 Throughput is in trained models per second (compilation excluded: each contender is warmed up
 first, and its compile time reported separately). Achieved GFLOP/s counts the training matmul
@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-import warnings
 
 import jax
 import jax.numpy as jnp
@@ -105,100 +104,9 @@ def _lcurve_runner(data, design, config: TrainConfig):
     return run
 
 
-def _sklearn_runner(data, design, config: TrainConfig, *, blas_threads: int = 1):
-    """``learning_curve`` over the same sizes and nested orders, one split per seed."""
-    from sklearn.model_selection import learning_curve
-    from threadpoolctl import threadpool_limits
-    from sklearn.neural_network import MLPClassifier
-
-    from lcurve.design import training_rows
-
-    task = data.tasks[0]
-    X = data.X.astype(np.float32)
-    y = np.nan_to_num(data.Y[:, 0], nan=0.0).astype(int)
-    test = np.flatnonzero(data.test_mask[:, 0])
-    sizes = sorted(design[size_column(task)].unique().tolist())
-    largest = max(sizes)
-    # lcurve's own nested order of each seed: learning_curve takes the first n of the split
-    cv = [(training_rows(data, s, {task: largest}), test) for s in sorted(design["seed"].unique())]
-
-    class FixedStepsMLP(MLPClassifier):
-        """An MLPClassifier that runs ~``steps`` Adam steps whatever the training-set size."""
-
-        def __init__(self, hidden_layer_sizes=(128,), *, steps=300, batch_size=64,
-                     learning_rate_init=1e-3, alpha=1e-4, random_state=0):
-            super().__init__(hidden_layer_sizes=hidden_layer_sizes, solver="adam",
-                             batch_size=batch_size, learning_rate_init=learning_rate_init,
-                             alpha=alpha, random_state=random_state, max_iter=1, tol=0.0,
-                             n_iter_no_change=10**9)
-            self.steps = steps
-
-        def fit(self, X, y):
-            self.max_iter = max(1, round(self.steps / math.ceil(len(X) / self.batch_size)))
-            return super().fit(X, y)
-
-    estimator = FixedStepsMLP(tuple(config.hidden), steps=config.steps,
-                              batch_size=config.batch_size,
-                              learning_rate_init=config.learning_rate, alpha=config.weight_decay)
-
-    def run():
-        # One BLAS thread: on a loaded machine OpenBLAS's spin-waiting 2-thread pool was
-        # 12x slower than 1 thread (measured; see experiments/benchmarks/RESULTS.md).
-        with warnings.catch_warnings(), threadpool_limits(limits=blas_threads, user_api="blas"):
-            warnings.simplefilter("ignore")
-            _, _, scores = learning_curve(estimator, X, y, train_sizes=sizes, cv=cv,
-                                          scoring="roc_auc", n_jobs=1, shuffle=False)
-        return scores
-
-    steps_done = [max(1, round(config.steps / math.ceil(n / config.batch_size)))
-                  * math.ceil(n / config.batch_size) for n in sizes]
-    return run, float(np.mean(steps_done))
-
-
-def _torch_runner(data, design, config: TrainConfig):
-    """A plain PyTorch loop over the same runs (None when torch is not installed)."""
-    try:
-        import torch
-    except ImportError:
-        return None
-    from lcurve.design import training_rows
-
-    torch.set_num_threads(max(1, len(__import__("os").sched_getaffinity(0))))
-    task = data.tasks[0]
-    X = torch.from_numpy(data.X.astype(np.float32))
-    y = torch.from_numpy(np.nan_to_num(data.Y[:, 0], nan=0.0).astype(np.float32))
-    test = torch.from_numpy(np.flatnonzero(data.test_mask[:, 0]))
-    runs = [(int(s), int(n)) for s, n in zip(design["seed"], design[size_column(task)])]
-
-    def run():
-        out = []
-        for seed, n in runs:
-            torch.manual_seed(seed * 100_003 + n)
-            rows = torch.from_numpy(training_rows(data, seed, {task: n}).astype(np.int64))
-            layers, width = [], data.n_features
-            for h in config.hidden:
-                layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
-                width = h
-            net = torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
-            opt = torch.optim.AdamW(net.parameters(), lr=config.learning_rate,
-                                    weight_decay=config.weight_decay)
-            loss_fn = torch.nn.BCEWithLogitsLoss()
-            for _ in range(config.steps):
-                pick = rows[torch.randint(len(rows), (config.batch_size,))]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(net(X[pick]).squeeze(1), y[pick])
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                out.append(net(X[test]).squeeze(1).numpy())
-        return out
-
-    return run
-
-
 def measure_throughput(data: MultiTaskData, setup: ThroughputSetup, *, repeats: int = 3,
                        peak_gflops: float | None = None, lcurve_configs: dict | None = None,
-                       include=("lcurve", "jax_loop", "sklearn", "torch")) -> dict:
+                       include=("lcurve", "jax_loop"), contenders: dict | None = None) -> dict:
     """Train the same runs with every contender, interleaved ``repeats`` times.
 
     Parameters
@@ -210,6 +118,12 @@ def measure_throughput(data: MultiTaskData, setup: ThroughputSetup, *, repeats: 
     lcurve_configs
         Extra vmapped-trainer variants ``name -> TrainConfig`` (e.g. other ``vmap_width``);
         ``lcurve`` itself uses ``setup.train``.
+    include
+        Which of lcurve's own contenders run: ``"lcurve"`` and ``"jax_loop"``.
+    contenders
+        Outside contenders, ``name -> factory(data, design, config)`` returning
+        ``(run, note)``: a zero-argument function training the same runs (or ``None`` when it
+        cannot run here, ``note`` then says why) and a note for the table.
 
     Returns
     -------
@@ -237,16 +151,10 @@ def measure_throughput(data: MultiTaskData, setup: ThroughputSetup, *, repeats: 
         if name != "lcurve" and name != "jax_loop" and "lcurve" not in include:
             continue
         runners[name] = _lcurve_runner(data, design, cfg)
-    if "sklearn" in include:
-        runners["sklearn"], sk_steps = _sklearn_runner(data, design, config)
-        notes["sklearn"] = (f"mean optimizer steps per model {sk_steps:.0f} (whole epochs); "
-                            "1 BLAS thread")
-    if "torch" in include:
-        torch_run = _torch_runner(data, design, config)
-        if torch_run is None:
-            notes["torch"] = "skipped: torch is not installed"
-        else:
-            runners["torch"] = torch_run
+    for name, factory in (contenders or {}).items():
+        run, notes[name] = factory(data, design, config)
+        if run is not None:
+            runners[name] = run
     for name, fn in runners.items():  # warm-up: compile and first-touch everything
         start = time.perf_counter()
         fn()
