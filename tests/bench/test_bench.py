@@ -25,7 +25,7 @@ def _parse(*argv):
 
 def _outside_contenders():
     """experiments/benchmarks/contenders.py (outside the package: it needs sklearn/torch)."""
-    path = Path(__file__).resolve().parents[1] / "experiments" / "benchmarks" / "contenders.py"
+    path = Path(__file__).resolve().parents[2] / "experiments" / "benchmarks" / "contenders.py"
     spec = importlib.util.spec_from_file_location("bench_contenders", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
