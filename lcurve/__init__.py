@@ -5,6 +5,13 @@ Layers, lowest first: ``data`` -> ``design`` (which runs) -> ``train`` (vmapped 
 analyses) -> ``plot`` / ``report`` -> ``cli``.
 """
 
+import warnings
+
+with warnings.catch_warnings():  # local: the caller's warning filters are left as they were
+    # ArviZ announces its own coming refactor on import; it says nothing about the results.
+    warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
+    import arviz  # noqa: F401
+
 from lcurve import affinity, curves, datasets, design, influence, latent, transfer
 from lcurve.affinity import (
     CompareConfig,

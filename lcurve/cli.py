@@ -12,7 +12,6 @@ import argparse
 import logging
 import sys
 import time
-import warnings
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -147,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    # ArviZ announces its own refactor on import; it says nothing about the user's results.
-    warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
     from lcurve.config import ConfigError
     from lcurve.data import DataError
     from lcurve.design import DesignError
