@@ -119,7 +119,14 @@ def _transfer(found, fit_table, table, kind, note) -> list[Finding]:
     return out
 
 
-def _groups(table, kind, note) -> list[Finding]:
+def _basis(found) -> str:
+    """Why the grouping and TAG comparison use measured gains rather than a fit."""
+    if found.fit is None:
+        return "measured gains of pair runs (no curve fit)"
+    return f"measured gains of pair runs (the fit's transfer is '{found.fit.config.transfer}')"
+
+
+def _groups(found, table, kind, note) -> list[Finding]:
     from lcurve.affinity import group_tasks
 
     if table is None:
@@ -130,11 +137,12 @@ def _groups(table, kind, note) -> list[Finding]:
     together = [g for g in grouping.groups if len(g) > 1]
     alone = [g[0] for g in grouping.groups if len(g) == 1]
     unit = ("target samples per partner sample" if kind == "posterior"
-            else "change in test score")
+            else f"change in test {_metric_of(found).upper()}")
+    basis = "" if kind == "posterior" else f" Based on {_basis(found)}."
     if not together:
         return [Finding("Task groups", "Train each task alone: no grouping of tasks beats it "
                         f"(chosen in {100 * grouping.support:.0f}% of draws from the transfer's "
-                        f"uncertainty).")]
+                        f"uncertainty).{basis}")]
     rates = table.set_index(["source", "target"])["mean"]
     parts = []
     for group in together:
@@ -146,7 +154,7 @@ def _groups(table, kind, note) -> list[Finding]:
         text += f"; train alone: {', '.join(alone)}"
     text += (f". This grouping was chosen in {100 * grouping.support:.0f}% of 200 draws from the "
              f"transfer's uncertainty; its total expected gain is {grouping.score:+.3f} {unit} "
-             f"summed over tasks.")
+             f"summed over tasks.{basis}")
     return [Finding("Task groups", text, "ok" if grouping.support >= 0.5 else "info")]
 
 
@@ -175,7 +183,7 @@ def _tag(found, table, kind) -> list[Finding]:
         return [Finding("TAG vs curves", f"Only {len(pairs)} pair(s) have both a TAG affinity "
                         f"and a learning-curve transfer: too few to compare.", "note")]
     rho = spearmanr(pairs["affinity"], pairs["mean"]).statistic
-    what = "posterior transfer" if kind == "posterior" else "measured gains"
+    what = "posterior transfer" if kind == "posterior" else _basis(found)
     strength = ("agree" if rho >= 0.5 else "partly agree" if rho >= 0.2 else "disagree")
     text = (f"TAG and the learning curves {strength} on the ranking of the {len(pairs)} pairs "
             f"(Spearman rho {rho:+.2f} between TAG affinity and {what}).")
@@ -262,7 +270,7 @@ def run_findings(found, *, target_score: float | None = None, top: int = 2,
                                f"{err}.", "warning"))
     table, kind, note = transfer_for_findings(found)
     parts = (("Transfer", lambda: _transfer(found, fit_table, table, kind, note)),
-             ("Task groups", lambda: _groups(table, kind, note)),
+             ("Task groups", lambda: _groups(found, table, kind, note)),
              ("Samples needed", lambda: _samples(found, fit_table) if fit_table is not None
               or found.fit is None else []),
              ("TAG vs curves", lambda: _tag(found, table, kind)),
