@@ -59,7 +59,7 @@ def _num(value: float) -> str:
 
 def _count(value: float) -> str:
     if not np.isfinite(value):
-        return "more than the fit can reach"
+        return "unbounded"
     if value < 1:
         return "0"
     if value >= 1e4:
@@ -132,19 +132,27 @@ def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
         alone = table.loc["alone"]
         task_rows = [_row("samples_alone", "", target=task, estimate=alone["median"],
                           low=alone["low"], high=alone["high"])]
-        text = (f"To reach an expected {metric} of {target_score:g}, {task} needs about "
-                f"{_count(alone['median'])} samples alone ({share} interval "
-                f"{_count(alone['low'])} to {_count(alone['high'])})")
-        if "with_context" in table.index:
-            ctx = table.loc["with_context"]
-            others = np.delete(fitted_max, k)
-            size = f"n={others.max():g} each" if len(set(others)) == 1 else "largest sizes"
-            text += (f" and {_count(ctx['median'])} with the other tasks' data ({size}; "
-                     f"interval {_count(ctx['low'])} to {_count(ctx['high'])})")
+        ctx = table.loc["with_context"] if "with_context" in table.index else None
+        others = np.delete(fitted_max, k)
+        size = f"n={others.max():g} each" if len(set(others)) == 1 else "their largest sizes"
+        if ctx is not None:
             task_rows.append(_row("samples_with_partners", "", source="others", target=task,
                                   estimate=ctx["median"], low=ctx["low"], high=ctx["high"]))
-        if alone["p_reachable"] < 0.5:
-            text += f"; alone only {100 * alone['p_reachable']:.0f}% of draws reach it"
+        reach = [alone["p_reachable"]] + ([ctx["p_reachable"]] if ctx is not None else [])
+        if max(reach) < 0.5:  # the curve levels off below the target in most draws
+            text = (f"{task} does not reach an expected {metric} of {target_score:g}: its curve "
+                    f"levels off below it in {100 * (1 - alone['p_reachable']):.0f}% of draws "
+                    f"alone")
+            if ctx is not None:
+                text += (f" and {100 * (1 - ctx['p_reachable']):.0f}% with the other tasks' "
+                         f"data ({size})")
+        else:
+            text = (f"To reach an expected {metric} of {target_score:g}, {task} needs about "
+                    f"{_count(alone['median'])} samples alone ({share} interval "
+                    f"{_count(alone['low'])} to {_count(alone['high'])})")
+            if ctx is not None:
+                text += (f" and {_count(ctx['median'])} with the other tasks' data ({size}; "
+                         f"interval {_count(ctx['low'])} to {_count(ctx['high'])})")
         for row in task_rows:
             row["sentence"] = text + "."
         rows += task_rows

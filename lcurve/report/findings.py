@@ -152,9 +152,11 @@ def _groups(found, table, kind, note) -> list[Finding]:
     text = f"Train together: {'; '.join(parts)}"
     if alone:
         text += f"; train alone: {', '.join(alone)}"
+    weak = ("" if grouping.support >= 0.5 else
+            " (weakly supported: other groupings are nearly as likely)")
     text += (f". This grouping was chosen in {100 * grouping.support:.0f}% of 200 draws from the "
-             f"transfer's uncertainty; its total expected gain is {grouping.score:+.3f} {unit} "
-             f"summed over tasks.{basis}")
+             f"transfer's uncertainty{weak}; its total expected gain is {grouping.score:+.3f} "
+             f"{unit} summed over tasks.{basis}")
     return [Finding("Task groups", text, "ok" if grouping.support >= 0.5 else "info")]
 
 

@@ -36,9 +36,12 @@ nav a { margin-right: 1em; }
 h1 { margin-bottom: .2em; }
 .subtitle { color: #555; margin-top: 0; font-size: 0.9em; }
 #findings + .findings { margin-top: .4em; }
-.findings { display: grid; grid-template-columns: 1fr; gap: .1em; }
-.finding h3 { margin: .5em 0 .1em 0; font-size: 1em; color: #234; }
-.finding ul { margin: 0; padding-left: 1.3em; }
+.findings { border: 1px solid #d5dde6; border-radius: 4px; padding: .3em .8em; background: #fbfcfd; }
+.finding { display: grid; grid-template-columns: 8.5em 1fr; gap: .6em; padding: .35em 0;
+           border-bottom: 1px solid #e8edf2; }
+.finding:last-child { border-bottom: none; }
+.finding h3 { margin: .1em 0; font-size: .95em; color: #234; }
+.finding ul { margin: 0; padding-left: 1.1em; }
 .finding li { margin: .15em 0; }
 li.f-warning { background: #fff4e5; }
 li.f-note { color: #555; }
