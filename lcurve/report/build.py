@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from lcurve.curves.findings import choose_target_score
-from lcurve.report.findings import (findings_html, findings_text, run_findings,
+from lcurve.report.findings import (findings_html, findings_text, metric_of, run_findings,
                                     transfer_for_findings)
 from lcurve.report.html import Page, escape
 from lcurve.report.inputs import RunInputs, find_inputs
@@ -87,12 +87,7 @@ class _Context:
 
     @property
     def metric(self) -> str:
-        fit, results = self.found.fit, self.found.results
-        if fit is not None:
-            return fit.config.metric
-        if results is not None and "metric" in results and "auroc" not in set(results["metric"]):
-            return str(results["metric"].iloc[0])
-        return "auroc"
+        return metric_of(self.found)
 
 
 def _skip(page: Page, reason: str) -> None:

@@ -55,7 +55,8 @@ class Finding:
     level: str = "info"
 
 
-def _metric_of(found) -> str:
+def metric_of(found) -> str:
+    """The metric the run is read in: the fit's, else ``auroc`` if measured, else the first."""
     if found.fit is not None:
         return found.fit.config.metric
     results = found.results
@@ -78,7 +79,7 @@ def transfer_for_findings(found):
     if found.results is None:
         return None, None, "no sweep results and no pairwise fit"
     try:
-        return transfer_table(found.results, metric=_metric_of(found)), "empirical", ""
+        return transfer_table(found.results, metric=metric_of(found)), "empirical", ""
     except TransferError as err:
         return None, None, f"no measured pair transfer ({err})"
 
@@ -102,7 +103,7 @@ def _transfer(found, fit_table, table, kind, note) -> list[Finding]:
         return [Finding("Transfer", f"No transfer to report: {note}. Run a pair sweep "
                         f"(design kind 'pairs') and `lcurve fit` with transfer 'pairwise'.",
                         "note")]
-    metric = _metric_of(found)
+    metric = metric_of(found)
     out = []
     credible_up, credible_down = table["hdi_low"] > 0, table["hdi_high"] < 0
     for part, credible in ((table[table["mean"] > 0].sort_values("mean", ascending=False),
@@ -137,7 +138,7 @@ def _groups(found, table, kind, note) -> list[Finding]:
     together = [g for g in grouping.groups if len(g) > 1]
     alone = [g[0] for g in grouping.groups if len(g) == 1]
     unit = ("target samples per partner sample" if kind == "posterior"
-            else f"change in test {_metric_of(found).upper()}")
+            else f"change in test {metric_of(found).upper()}")
     basis = "" if kind == "posterior" else f" Based on {_basis(found)}."
     if not together:
         return [Finding("Task groups", "Train each task alone: no grouping of tasks beats it "
