@@ -159,6 +159,18 @@ def test_contextual_fit_and_one_seed_degrade_with_notes(tmp_path):
     assert "failed" not in html
 
 
+def test_one_seed_sweep_without_fit_says_there_is_no_interval(tmp_path):
+    folder = _sweep_folder(tmp_path / "run", seeds=(0,))
+    findings = run_findings(find_inputs(folder))
+    transfer = [f.text for f in findings if f.topic == "Transfer"]
+    assert any("one seed (1), no interval" in text for text in transfer)
+    trust = [f for f in findings if f.topic == "Trust"]
+    assert any("One seed per run" in f.text and f.level == "warning" for f in trust)
+    assert [f.topic for f in findings] == sorted(
+        (f.topic for f in findings), key=["Transfer", "Task groups", "Samples needed",
+                                          "TAG vs curves", "Trust"].index)
+
+
 def test_empty_folder_and_unreadable_fit(tmp_path):
     (tmp_path / "fit.nc").write_text("not netcdf")
     html = unescape(write_report(tmp_path).read_text())
