@@ -88,7 +88,9 @@ def plot_diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0, ax=
     names = table["variable"].tolist()
     y = np.arange(len(names))
     if ax is None:
-        fig, (ax_r, ax_e) = plt.subplots(1, 2, figsize=(7.5, 0.28 * len(names) + 1.5),
+        one_chain = not np.isfinite(table["r_hat"].to_numpy(float)).any()
+        fig, (ax_r, ax_e) = plt.subplots(1, 2, figsize=(7.5, 0.22 * len(names) + 1.4),
+                                         width_ratios=(1, 3) if one_chain else (1, 1),
                                          constrained_layout=True)
     else:
         ax_r, ax_e = np.ravel(ax)[:2]

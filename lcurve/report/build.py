@@ -249,8 +249,9 @@ def _diagnostics(page: Page, ctx: _Context) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CurveFitWarning)
         diag = fit.diagnostics()
+    rhat = f"{diag.max_rhat:.3f}" if np.isfinite(diag.max_rhat) else "n/a (one chain)"
     page.text(f"{diag.method.upper()}: {diag.n_chains} chain(s) x {diag.n_draws} draws; max R-hat "
-              f"{diag.max_rhat:.3f}; min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS "
+              f"{rhat}; min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS "
               f"{diag.min_ess_tail:.0f}; {diag.n_divergent} divergent transitions.")
     for message in diag.messages:
         page.text(f"Warning: {message}", kind="warning")
