@@ -95,8 +95,8 @@ def _add_demo(sub) -> None:
 
 
 def _run_demo(args) -> int:
-    """Sweep -> Bayesian curve fit -> TAG -> HTML report (see :func:`lcurve.report.demo.run_demo`)."""
-    from lcurve.report.demo import run_demo
+    """Sweep -> Bayesian curve fit -> TAG -> HTML report (see :func:`lcurve.demo.run_demo`)."""
+    from lcurve.demo import run_demo
 
     run_demo(args.out, progress=not args.no_progress)
     return 0

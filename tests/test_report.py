@@ -1,4 +1,4 @@
-"""write_report / lcurve report: sections from whatever a run folder holds, links, a browser."""
+"""write_report / lcurve report: findings first, every part degrades with a note, appendix last."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+from html import unescape
 from pathlib import Path
 
 import matplotlib
@@ -20,9 +21,10 @@ import pytest  # noqa: E402
 
 from lcurve.curves import simulate_results  # noqa: E402
 from lcurve.latent import transfer_factors  # noqa: E402
-from lcurve.transfer import transfer_matrix  # noqa: E402
-from lcurve.report import choose_target_score, write_report  # noqa: E402
+from lcurve.report import (FINDINGS_FILE, SECTIONS, find_inputs, findings_text,  # noqa: E402
+                           run_findings, write_report)
 from lcurve.report._cli import add_report_parser, run_report  # noqa: E402
+from lcurve.transfer import transfer_matrix, transfer_table  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location(
     "lcurve_test_fake_fit_report", Path(__file__).parent / "plot" / "fake_fit.py")
@@ -32,11 +34,13 @@ _spec.loader.exec_module(fake)
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
                              shutil.which("chromium-browser") or "") if p and Path(p).exists()),
                 None)
+ANCHORS = [anchor for anchor, _ in SECTIONS]
 
 
-def _sweep_folder(folder: Path) -> Path:
+def _sweep_folder(folder: Path, *, seeds=(0, 1)) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    table, _ = simulate_results(n_tasks=3, seed=0, sizes=(16, 64, 256), source_sizes=(64,))
+    table, _ = simulate_results(n_tasks=3, seed=0, sizes=(16, 64, 256), source_sizes=(64,),
+                                seeds=seeds)
     table["diverged"] = False
     table.loc[table.index[:2], ["diverged", "value"]] = [True, np.nan]
     table["seconds"] = 0.01
@@ -55,68 +59,126 @@ def _sections(html: str) -> list[str]:
     return re.findall(r"<h2 id='([^']+)'>", html)
 
 
-def test_sweep_only_skips_the_rest_and_says_so(tmp_path):
-    path = write_report(_sweep_folder(tmp_path / "run"))
-    html = path.read_text()
-    assert path == tmp_path / "run" / "report" / "index.html"
-    assert _sections(html) == ["overview", "config", "sweep", "fit", "tag", "latent"]
-    assert "failed" not in html
-    for reason in ("no fit.nc", "no TAG table", "no latent/ outputs"):
-        assert f"Skipped: {reason}" in html
-    assert "9.9.9-test" in html and "report-test" in html        # versions and config
-    assert "2 training run(s) diverged" in html                   # divergence warning
-    images = _images(html)
-    assert images == ["figures/sweep_curves.png", "figures/sweep_gains.png"]
-    for src in images:
-        assert (path.parent / src).is_file()
+def _section(html: str, anchor: str) -> str:
+    start = html.index(f"<h2 id='{anchor}'>")
+    nxt = html.find("<h2 id=", start + 1)
+    return unescape(html[start:nxt if nxt > 0 else len(html)])
 
 
-def test_everything_present(tmp_path):
+def test_sweep_only_answers_from_measured_gains_and_says_what_is_missing(tmp_path):
     folder = _sweep_folder(tmp_path / "run")
-    fake.fake_fit(folder / "fit.nc", divergences=3, bad_rhat=True)
+    path = write_report(folder)
+    html = path.read_text()
+    assert path == folder / "report" / "index.html"
+    assert _sections(html) == ANCHORS and ANCHORS[0] == "findings"
+    assert "failed" not in html
+    findings = _section(html, "findings")
+    # the strongest measured gain is stated with the table's own numbers
+    gains = transfer_table(pd.read_parquet(folder / "results.parquet"))
+    best = gains.iloc[0]
+    assert (f"Training {best.target} together with {best.source} changes its test AUROC by "
+            f"{best['mean']:+.3f}") in findings
+    assert "No sample-size planning without a curve fit" in findings
+    assert "No TAG comparison" in findings
+    assert "2 training run(s) diverged" in findings               # trust line
+    for anchor in ("planning", "diagnostics", "latent"):
+        assert "Skipped:" in _section(html, anchor)
+    appendix = _section(html, "appendix")
+    assert "9.9.9-test" in appendix and "report-test" in appendix  # versions, config: at the end
+    assert "9.9.9-test" not in html[:html.index("<h2 id='appendix'>")]
+    assert _images(html) == ["figures/curves.png", "figures/transfer.png"]
+    for src in _images(html):
+        assert (path.parent / src).is_file()
+    # findings.txt is the same findings, for the terminal
+    text = (path.parent / FINDINGS_FILE).read_text()
+    assert text.rstrip() == findings_text(run_findings(find_inputs(folder)))
+
+
+def _everything(folder: Path, **fit_options) -> Path:
+    _sweep_folder(folder)
+    fake.fake_fit(folder / "fit.nc", **fit_options)
     rng = np.random.default_rng(1)
     rows = [(s, t, rng.normal()) for s in fake.TASKS for t in fake.TASKS if s != t]
     pd.DataFrame(rows, columns=["source", "target", "affinity"]).to_csv(folder / "tag.csv",
                                                                           index=False)
     latent = folder / "latent"
     latent.mkdir()
-    table = pd.DataFrame(rows, columns=["source", "target", "mean"])
-    matrix = transfer_matrix(table)
+    matrix = transfer_matrix(pd.DataFrame(rows, columns=["source", "target", "mean"]))
     factors = transfer_factors(matrix)
     factors.scores.to_csv(latent / "factor_scores.csv")
     factors.loadings.to_csv(latent / "factor_loadings.csv")
     factors.explained.to_csv(latent / "factors_explained.csv", index=False)
     matrix.to_csv(latent / "transfer_matrix.csv")
     (latent / "summary.md").write_text("# latent summary marker\n")
+    return folder
 
+
+def test_everything_present_findings_figures_and_collapsed_diagnostics(tmp_path):
+    folder = _everything(tmp_path / "run", divergences=3, bad_rhat=True)
     path = write_report(folder, out_dir=tmp_path / "out", title="everything")
     html = path.read_text()
+    assert _sections(html) == ANCHORS
     assert "failed" not in html and "Skipped" not in html
-    assert "3 divergent transitions" in html and "R-hat" in html  # warnings are shown
-    assert html.count("class='warning'") >= 3
+    findings = _section(html, "findings")
+    # planted transfer, in words, with the fit's numbers
+    rates = fake.load_fit(folder / "fit.nc").transfer_matrix().set_index(["source", "target"])
+    beta_alpha = rates.loc[("beta", "alpha")]
+    assert (f"One sample of beta is worth {beta_alpha['mean']:.2f} samples of alpha (90% "
+            f"interval {beta_alpha['hdi_low']:.2f} to {beta_alpha['hdi_high']:.2f}") in findings
+    assert "costs delta" in findings                                   # gamma -> delta < 0
+    assert "Train together: alpha + beta" in findings                  # the planted group
+    assert findings.count("To reach an expected AUROC") == 4           # one per task
+    assert "TAG and the learning curves" in findings
+    assert "Sampler diagnostics FAILED" in findings and "3 divergent" in findings
     assert "latent summary marker" in html
     names = {Path(src).stem for src in _images(html)}
-    assert names == {"sweep_curves", "sweep_gains", "fit_curves", "fit_transfer",
-                     "fit_required_samples", "fit_trace", "fit_rank", "tag_vs_curves",
-                     "latent_biplot"}
+    assert names == {"curves", "transfer", "planning", "tag_vs_curves", "latent_biplot",
+                     "diagnostics", "fit_trace", "fit_rank", "sweep_gains"}
     for src in _images(html):
         assert (path.parent / src).is_file() and (path.parent / src).stat().st_size > 5000
+    # the full ArviZ plots are collapsed; the one-figure summary is not
+    diagnostics = html[html.index("<h2 id='diagnostics'>"):html.index("<h2 id='sweep'>")]
+    details = diagnostics[diagnostics.index("<details>"):diagnostics.index("</details>")]
+    assert "fit_trace.png" in details and "fit_rank.png" in details
+    assert "figures/diagnostics.png" not in details
     # nothing outside the report folder, no network
     assert not re.search(r"(src|href)=['\"](https?:|/)", html)
 
 
+def test_contextual_fit_and_one_seed_degrade_with_notes(tmp_path):
+    folder = _sweep_folder(tmp_path / "run", seeds=(0,))
+    fake.fake_fit(folder / "fit.nc", transfer="contextual", n_chains=1)
+    html = write_report(folder).read_text()
+    findings = _section(html, "findings")
+    assert "One sample of the other tasks' data is worth" in findings
+    assert "SVI" in findings and "NUTS" in findings                    # trust: approximate
+    # contextual fit: groups and TAG fall back to the measured pair gains, and say so
+    assert "measured gains of pair runs (the fit's transfer is 'contextual')" in findings
+    assert "No TAG comparison" in findings
+    assert "contextual" in _section(html, "transfer").lower()
+    assert "failed" not in html
+
+
+def test_one_seed_sweep_without_fit_says_there_is_no_interval(tmp_path):
+    folder = _sweep_folder(tmp_path / "run", seeds=(0,))
+    findings = run_findings(find_inputs(folder))
+    transfer = [f.text for f in findings if f.topic == "Transfer"]
+    assert any("one seed (1), no interval" in text for text in transfer)
+    trust = [f for f in findings if f.topic == "Trust"]
+    assert any("One seed per run" in f.text and f.level == "warning" for f in trust)
+    assert [f.topic for f in findings] == sorted(
+        (f.topic for f in findings), key=["Transfer", "Task groups", "Samples needed",
+                                          "TAG vs curves", "Trust"].index)
+
+
 def test_empty_folder_and_unreadable_fit(tmp_path):
     (tmp_path / "fit.nc").write_text("not netcdf")
-    html = write_report(tmp_path).read_text()
+    html = unescape(write_report(tmp_path).read_text())
+    assert _sections(html) == ANCHORS
     assert "Skipped: no results.parquet" in html
     assert "not a readable lcurve fit" in html
+    assert "No transfer to report" in html
     assert not _images(html)
-
-
-def test_target_score_choice():
-    assert choose_target_score([0.5, 0.6, 0.7, 0.9]) == pytest.approx(0.75)
-    assert choose_target_score([0.99] * 4) == 0.95
-    assert choose_target_score([]) == 0.8
 
 
 def test_cli(tmp_path, capsys):

@@ -71,4 +71,7 @@ def run_fit(args) -> int:
           f"{diag.n_divergent} divergences")
     for warning in caught:
         print(f"warning: {warning.message}")
+    from lcurve.curves.findings import format_findings
+
+    print(f"findings (90% intervals):\n{format_findings(fit.findings())}")
     return 0

@@ -285,6 +285,13 @@ class CurveFit:
         """Posterior of the samples of ``task`` needed to reach ``target_score``."""
         return planning.required_samples(self, task, target_score, **options)
 
+    def findings(self, *, target_score: float | None = None, top: int = 2,
+                 hdi_prob: float = 0.9) -> pd.DataFrame:
+        """What the fit says in plain sentences, one row per finding (:mod:`.findings`)."""
+        from lcurve.curves.findings import fit_findings
+
+        return fit_findings(self, target_score=target_score, top=top, hdi_prob=hdi_prob)
+
     def __repr__(self) -> str:
         state = "fitted" if self.idata is not None else "not fitted"
         return (f"CurveFit(family={self.config.family!r}, transfer={self.config.transfer!r}, "

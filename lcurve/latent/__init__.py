@@ -1,13 +1,12 @@
 """Latent task traits: the transfer matrix, its factors, and the data statistics behind them.
 
-Layer: built on the transfer tables of :mod:`lcurve.transfer` (empirical or posterior); never imports plotting, reporting or CLI modules.
+Layer: built on the transfer tables of :mod:`lcurve.transfer` (empirical or posterior); never
+imports plotting, reporting or CLI modules (the biplot is :func:`lcurve.plot.plot_biplot`).
 """
 
 from lcurve.latent.factors import (
     TransferFactors,
     parallel_analysis,
-    plot_biplot,
-    plot_transfer_matrix,
     prepare_matrix,
     transfer_factors,
 )
@@ -29,8 +28,6 @@ __all__ = [
     "murcko_scaffold",
     "parallel_analysis",
     "pair_traits",
-    "plot_biplot",
-    "plot_transfer_matrix",
     "prepare_matrix",
     "relate_scores",
     "relate_traits",

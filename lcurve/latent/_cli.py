@@ -67,9 +67,10 @@ def run_latent(args) -> int:
     import pandas as pd
 
     from lcurve.latent import (
-        pair_traits, parallel_analysis, plot_biplot, plot_transfer_matrix, relate_scores, relate_traits,
-        task_traits, transfer_factors,
+        pair_traits, parallel_analysis, relate_scores, relate_traits, task_traits,
+        transfer_factors,
     )
+    from lcurve.plot import plot_biplot, plot_transfer_matrix
     from lcurve.transfer import transfer_from_posterior, transfer_matrix, transfer_table
     from lcurve.sweep import read_results
 
@@ -90,7 +91,9 @@ def run_latent(args) -> int:
     factors.loadings.to_csv(out / "factor_loadings.csv")
 
     fig, ax = plt.subplots(figsize=(7, 6))
-    plot_transfer_matrix(matrix, ax=ax)
+    plot_transfer_matrix(table, ax=ax, order="given",
+                         colorbar_kwargs={} if args.posterior is not None else
+                         {"label": f"transfer (gain in target {args.metric})"})
     fig.tight_layout(); fig.savefig(out / "transfer_matrix.png", dpi=120); plt.close(fig)
     if factors.scores.shape[1] >= 2:
         fig, ax = plt.subplots(figsize=(7, 6))

@@ -32,9 +32,8 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
-__all__ = ["CENTERINGS", "SCALINGS", "TransferFactors", "parallel_analysis", "plot_biplot",
-           "plot_transfer_matrix",
-           "prepare_matrix", "transfer_factors"]
+__all__ = ["CENTERINGS", "SCALINGS", "TransferFactors", "parallel_analysis", "prepare_matrix",
+           "transfer_factors"]
 
 CENTERINGS = ("column", "row", "double", "none")
 SCALINGS = ("none", "column")
@@ -185,74 +184,3 @@ def parallel_analysis(matrix: pd.DataFrame, *, center: str = "column", scale: st
         "null_mean": null.mean(axis=0), "null_q95": np.quantile(null, 0.95, axis=0),
         "p_value": (1 + (null >= ratio[None, :] - 1e-12).sum(axis=0)) / (1 + len(null)),
     })
-
-
-def plot_biplot(factors: TransferFactors, *, x: int = 1, y: int = 2, ax=None,
-                scatter_kwargs: dict | None = None, arrow_kwargs: dict | None = None):
-    """Biplot: source scores as points, target loadings as arrows (scaled to the scores).
-
-    Parameters
-    ----------
-    factors
-        Output of :func:`transfer_factors` (with at least ``max(x, y)`` factors).
-    x, y
-        1-based factor numbers for the axes.
-    ax
-        Matplotlib Axes to draw on (default a new figure).
-    scatter_kwargs, arrow_kwargs
-        Passed to ``ax.scatter`` and ``ax.arrow``.
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    n = factors.scores.shape[1]
-    if not (1 <= x <= n and 1 <= y <= n):
-        raise ValueError(f"x and y must be factor numbers in [1, {n}], got x={x}, y={y}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
-    sx, sy = factors.scores.iloc[:, x - 1], factors.scores.iloc[:, y - 1]
-    ax.scatter(sx, sy, **{"color": "C0", "zorder": 3, **(scatter_kwargs or {})})
-    for name, a, b in zip(factors.scores.index, sx, sy):
-        ax.annotate(str(name), (a, b), textcoords="offset points", xytext=(4, 4), fontsize=8,
-                    color="C0")
-    lx, ly = factors.loadings.iloc[:, x - 1], factors.loadings.iloc[:, y - 1]
-    reach = max(float(np.abs(np.r_[sx, sy]).max()), 1e-12)
-    stretch = 0.9 * reach / max(float(np.hypot(lx, ly).max()), 1e-12)
-    for name, a, b in zip(factors.loadings.index, lx * stretch, ly * stretch):
-        ax.arrow(0, 0, a, b, **{"color": "C3", "alpha": 0.7, "width": reach * 0.004,
-                                 "length_includes_head": True, **(arrow_kwargs or {})})
-        ax.annotate(str(name), (a, b), fontsize=8, color="C3")
-    ev = factors.explained["explained_variance_ratio"]
-    ax.set_xlabel(f"factor {x} ({100 * ev.iloc[x - 1]:.0f}% of variance)")
-    ax.set_ylabel(f"factor {y} ({100 * ev.iloc[y - 1]:.0f}% of variance)")
-    ax.axhline(0, color="0.8", lw=0.8)
-    ax.axvline(0, color="0.8", lw=0.8)
-    ax.set_title(f"transfer biplot (sources: points, targets: arrows; centre={factors.center})")
-    return ax
-
-
-def plot_transfer_matrix(matrix: pd.DataFrame, *, ax=None, imshow_kwargs: dict | None = None):
-    """Heatmap of a ``source x target`` transfer matrix (diverging colours centred on 0).
-
-    Returns
-    -------
-    matplotlib.axes.Axes
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
-    values = matrix.to_numpy(dtype=float)
-    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
-    image = ax.imshow(values, **{"cmap": "RdBu_r", "vmin": -limit, "vmax": limit,
-                                 **(imshow_kwargs or {})})
-    ax.set_xticks(range(matrix.shape[1]), [str(c) for c in matrix.columns], rotation=60,
-                  ha="right", fontsize=8)
-    ax.set_yticks(range(matrix.shape[0]), [str(r) for r in matrix.index], fontsize=8)
-    ax.set_xlabel("target task")
-    ax.set_ylabel("source task")
-    ax.figure.colorbar(image, ax=ax, label="transfer (gain in target score)")
-    return ax

@@ -20,10 +20,12 @@ def is_fit(obj) -> bool:
 
 
 def observed_scores(source, *, metric: str = "auroc") -> pd.DataFrame:
-    """Tidy observed scores ``task, n_own, n_other, seed, value`` from a fit or results table.
+    """Tidy observed scores ``task, n_own, n_other, partner, n_partner, seed, value``.
 
     ``n_own`` is the evaluated task's training size, ``n_other`` the summed size of the other
-    tasks trained in the same run (0 for single-task runs).
+    tasks trained in the same run (0 for single-task runs). ``partner`` names the one other task
+    of a pair run (``""`` alone, ``"several tasks"`` for runs with more), ``n_partner`` its size
+    (the summed size for several).
     """
     if is_fit(source):
         const = source.idata.constant_data
@@ -58,13 +60,31 @@ def observed_scores(source, *, metric: str = "auroc") -> pd.DataFrame:
         raise TypeError(f"expected a fitted CurveFit or a results DataFrame, got "
                         f"{type(source).__name__}")
     own = sizes[np.arange(len(task_idx)), task_idx]
-    return pd.DataFrame({"task": task_names, "n_own": own, "n_other": sizes.sum(1) - own,
-                         "seed": seed, "value": value})
+    others = sizes.copy()
+    others[np.arange(len(task_idx)), task_idx] = 0
+    n_partners = (others > 0).sum(1)
+    partner = np.where(n_partners == 1, np.asarray(tasks, dtype=object)[others.argmax(1)],
+                       np.where(n_partners == 0, "", "several tasks"))
+    n_partner = np.where(n_partners == 1, others.max(1), others.sum(1))
+    return pd.DataFrame({"task": task_names, "n_own": own, "n_other": others.sum(1),
+                         "partner": partner, "n_partner": n_partner, "seed": seed,
+                         "value": value})
 
 
 def transfer_table_of(source) -> pd.DataFrame:
-    """``source, target, mean`` (+ ``hdi_low, hdi_high, p_positive`` when known) of a fit/table."""
+    """``source, target, mean`` (+ ``hdi_low, hdi_high, p_positive`` when known) of a fit/table.
+
+    ``source`` is a fit, a tidy transfer table, or a square ``source x target`` matrix (index:
+    sources, columns: targets, as :func:`lcurve.transfer.transfer_matrix` pivots), which is
+    melted back into a tidy table without its missing cells.
+    """
     table = source.transfer_matrix() if is_fit(source) else source
+    if isinstance(table, pd.DataFrame) and "source" not in table.columns \
+            and "mean" not in table.columns:
+        table = (table.rename_axis(index="source", columns="target").stack()
+                 .rename("mean").reset_index().dropna(subset=["mean"]))
+        table["source"], table["target"] = table["source"].astype(str), \
+            table["target"].astype(str)
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"expected a fitted CurveFit or a transfer DataFrame, got "
                         f"{type(source).__name__}")
@@ -75,11 +95,12 @@ def transfer_table_of(source) -> pd.DataFrame:
 
 
 def curve_draws(fit, task: str, n_own: np.ndarray, *, n_other: float = 0.0,
-                max_draws: int = 400) -> np.ndarray:
+                context: dict | None = None, max_draws: int = 400) -> np.ndarray:
     """Expected-score draws ``(draws, len(n_own))`` of ``task``'s curve.
 
     The other tasks are trained with ``n_other`` samples *each* (0: the task alone), which is
-    the same background :meth:`~lcurve.curves.CurveFit.required_samples` uses.
+    the same background :meth:`~lcurve.curves.CurveFit.required_samples` uses; or, when
+    ``context`` ``{task: n}`` is given, only those tasks with those sizes (one partner).
     """
     import jax.numpy as jnp
 
@@ -100,7 +121,10 @@ def curve_draws(fit, task: str, n_own: np.ndarray, *, n_other: float = 0.0,
     sizes = np.zeros((len(n_own), len(tasks)))
     sizes[:, k] = n_own
     others = [j for j in range(len(tasks)) if j != k]
-    if n_other > 0:
+    if context is not None:
+        for name, n in context.items():
+            sizes[:, tasks.index(name)] = float(n)
+    elif n_other > 0:
         sizes[:, others] = n_other
     meta = fit._require()
     structure = fit.config.transfer

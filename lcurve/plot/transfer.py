@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lcurve.plot._inputs import transfer_table_of
+from lcurve.plot._labels import place_labels
 
 __all__ = ["plot_transfer_matrix", "plot_contextual", "plot_affinity_comparison",
            "cluster_order", "TRANSFER_LABEL"]
@@ -59,24 +60,31 @@ def cluster_order(matrix: pd.DataFrame) -> list[str]:
     return [tasks[i] for i in leaves_list(linkage(features, method="average"))]
 
 
-def plot_transfer_matrix(source, *, order: str = "cluster", ax=None,
+def _cell_format(limit: float) -> str:
+    return "{:+.3f}" if limit < 0.1 else "{:+.2f}"
+
+
+def plot_transfer_matrix(source, *, order: str = "cluster", annotate: str = "auto", ax=None,
                          imshow_kwargs: dict | None = None, marker_kwargs: dict | None = None,
                          colorbar_kwargs: dict | None = None):
-    """Heatmap of posterior mean transfer ``tau`` (rows: sources, columns: targets).
-
-    Cells whose interval excludes zero carry a ``+`` (credibly positive) or ``-`` (credibly
-    negative) marker.
+    """Heatmap of transfer (rows: sources, columns: targets), with intervals in the cells.
 
     Parameters
     ----------
     source : CurveFit or DataFrame
-        A pairwise/joint fit, or a table ``source, target, mean`` (optionally ``hdi_low,
-        hdi_high``), e.g. ``fit.transfer_matrix()`` or ``lcurve.transfer_table``.
-    order : {"cluster", "name"}
-        Task order: hierarchical clustering (:func:`cluster_order`) or alphabetical.
+        A pairwise/joint fit, a tidy table ``source, target, mean`` (optionally ``hdi_low,
+        hdi_high``), e.g. ``fit.transfer_matrix()`` or :func:`lcurve.transfer.transfer_table`,
+        or a square ``source x target`` matrix (:func:`lcurve.transfer.transfer_matrix`).
+    order : {"cluster", "name", "given"}
+        Task order: hierarchical clustering (:func:`cluster_order`), alphabetical, or the
+        order of the matrix / table as given.
+    annotate : {"auto", "interval", "sign", "none"}
+        What each cell says: ``"interval"`` the mean and its interval (bold where the interval
+        excludes 0), ``"sign"`` a ``+`` / ``-`` where the interval excludes 0, ``"auto"``
+        intervals for up to 8 tasks when the table has them, else signs.
     ax : Axes, optional
     imshow_kwargs, marker_kwargs, colorbar_kwargs : dict, optional
-        Passed to ``ax.imshow``, ``ax.text`` (sign markers) and ``figure.colorbar``.
+        Passed to ``ax.imshow``, ``ax.text`` (cell text) and ``figure.colorbar``.
 
     Returns
     -------
@@ -88,31 +96,58 @@ def plot_transfer_matrix(source, *, order: str = "cluster", ax=None,
     if (table["source"] == "context").all():
         raise ValueError("a contextual fit has one transfer rate per task, not a matrix; "
                          "use plot_contextual")
-    if order not in ("cluster", "name"):
-        raise ValueError(f"order must be 'cluster' or 'name', got {order!r}")
+    if order not in ("cluster", "name", "given"):
+        raise ValueError(f"order must be 'cluster', 'name' or 'given', got {order!r}")
+    if annotate not in ("auto", "interval", "sign", "none"):
+        raise ValueError(f"annotate must be 'auto', 'interval', 'sign' or 'none', "
+                         f"got {annotate!r}")
     table = table[table["source"] != "context"].copy()
+    has_interval = {"hdi_low", "hdi_high"} <= set(table.columns)
     table["sign"] = _credible_sign(table)
     matrix = transfer_matrix(table)
-    tasks = cluster_order(matrix) if order == "cluster" else list(matrix.index)
+    if order == "given":
+        seen = list(dict.fromkeys([*table["source"], *table["target"]]))
+        tasks = [t for t in seen if t in matrix.index]
+    else:
+        tasks = cluster_order(matrix) if order == "cluster" else list(matrix.index)
     matrix = matrix.reindex(index=tasks, columns=tasks)
     signs = transfer_matrix(table, value="sign").reindex(index=tasks, columns=tasks)
-    ax = _new_ax(ax)
+    if annotate == "auto":
+        annotate = "interval" if has_interval and len(tasks) <= 8 else "sign"
+    if annotate == "interval" and not has_interval:
+        raise ValueError("annotate='interval' needs hdi_low and hdi_high columns")
+    ax = _new_ax(ax, size=(1.1 * len(tasks) + 2.6, 0.9 * len(tasks) + 1.6))
     values = matrix.to_numpy(float)
     limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
     image = ax.imshow(values, **{"cmap": "RdBu_r", "vmin": -limit, "vmax": limit,
                                  **(imshow_kwargs or {})})
+    if annotate == "interval":
+        low = transfer_matrix(table, value="hdi_low").reindex(index=tasks, columns=tasks)
+        high = transfer_matrix(table, value="hdi_high").reindex(index=tasks, columns=tasks)
+        fmt = _cell_format(limit)
     for i in range(len(tasks)):
         for j in range(len(tasks)):
-            sign = signs.iat[i, j]
-            if np.isfinite(sign) and sign != 0:
+            sign, value = signs.iat[i, j], values[i, j]
+            if annotate == "sign" and np.isfinite(sign) and sign != 0:
                 ax.text(j, i, "+" if sign > 0 else "\u2212", **{
                     "ha": "center", "va": "center", "fontsize": 11, "fontweight": "bold",
                     "color": "black", **(marker_kwargs or {})})
-    ax.set_xticks(range(len(tasks)), tasks, rotation=60, ha="right", fontsize=8)
+            elif annotate == "interval" and np.isfinite(value):
+                strong = np.isfinite(sign) and sign != 0
+                text = (f"{fmt.format(value)}\n[{fmt.format(low.iat[i, j])}, "
+                        f"{fmt.format(high.iat[i, j])}]")
+                ax.text(j, i, text.replace("-", "\u2212"), **{
+                    "ha": "center", "va": "center", "fontsize": 7,
+                    "fontweight": "bold" if strong else "normal",
+                    "color": "white" if abs(value) > 0.6 * limit else "black",
+                    **(marker_kwargs or {})})
+    ax.set_xticks(range(len(tasks)), tasks, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(tasks)), tasks, fontsize=8)
     ax.set_xlabel("target task (learns)")
     ax.set_ylabel("source task (gives samples)")
-    ax.set_title("transfer source \u2192 target (+/\u2212: interval excludes 0)", fontsize=10)
+    what = ("mean [90% interval]; bold: excludes 0" if annotate == "interval"
+            else "+/\u2212: interval excludes 0" if annotate == "sign" else "mean")
+    ax.set_title(f"transfer source \u2192 target ({what})", fontsize=9)
     ax.figure.colorbar(image, ax=ax, **{"label": TRANSFER_LABEL, "shrink": 0.85,
                                         **(colorbar_kwargs or {})})
     return ax
@@ -176,7 +211,9 @@ def plot_affinity_comparison(affinity: pd.DataFrame, transfer, *, ax=None,
     Returns
     -------
     matplotlib.axes.Axes
-        The title gives the Spearman rank correlation over pairs.
+        The title gives the Spearman rank correlation over pairs. Pair labels never overlap
+        (:func:`lcurve.plot._labels.place_labels`): the strongest transfers are labelled
+        first, and labels with no free place are left out (the figure says how many).
     """
     from scipy.stats import spearmanr
 
@@ -198,14 +235,15 @@ def plot_affinity_comparison(affinity: pd.DataFrame, transfer, *, ax=None,
     else:
         low = high = pairs["mean"]
         what, ylabel = "no interval", "learning-curve transfer"
-    ax = _new_ax(ax, size=(5.5, 4.5))
+    ax = _new_ax(ax, size=(6.5, 5.0))
     err = np.vstack([pairs["mean"] - low, high - pairs["mean"]]).clip(min=0)
     ax.errorbar(pairs["affinity"], pairs["mean"], yerr=err, **{
         "fmt": "o", "color": "C0", "ecolor": "0.6", "capsize": 2, "markersize": 5,
         **(errorbar_kwargs or {})})
-    for row in pairs.itertuples():
-        ax.annotate(f"{row.source}\u2192{row.target}", (row.affinity, row.mean), fontsize=6,
-                    textcoords="offset points", xytext=(3, 3), color="0.3")
+    ax.margins(0.12, 0.08)
+    ax.autoscale_view()
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
     ax.axhline(0, color="0.6", linewidth=0.8, linestyle=":")
     ax.axvline(0, color="0.6", linewidth=0.8, linestyle=":")
     rho = spearmanr(pairs["affinity"], pairs["mean"]).statistic if len(pairs) > 2 else np.nan
@@ -213,4 +251,14 @@ def plot_affinity_comparison(affinity: pd.DataFrame, transfer, *, ax=None,
     ax.set_ylabel(ylabel)
     ax.set_title(f"TAG vs learning curves ({len(pairs)} pairs, {what}; "
                  f"Spearman \u03c1 = {rho:.2f})", fontsize=9)
+    # the strongest transfers get their labels first; those with no free place are left out
+    order = np.argsort(-np.abs(pairs["mean"].to_numpy()), kind="stable")
+    labels = [f"{s}\u2192{t}" for s, t in zip(pairs["source"], pairs["target"])]
+    bars = [(a, lo, a, hi) for a, lo, hi in zip(pairs["affinity"], low, high)]
+    _, omitted = place_labels(ax, pairs["affinity"].to_numpy()[order],
+                              pairs["mean"].to_numpy()[order], [labels[k] for k in order],
+                              obstacles=bars, text_kwargs={"fontsize": 6.5, "color": "0.25"})
+    if omitted:
+        ax.set_title(f"{ax.get_title()}\n{len(omitted)} pair label(s) left out for lack of room",
+                     fontsize=9)
     return ax

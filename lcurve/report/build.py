@@ -1,9 +1,15 @@
 """``write_report(run_dir)``: one self-contained HTML page from whatever a run folder holds.
 
-Sections (each skipped, with the reason stated in the report, when its input is absent):
-run overview, configuration and versions, sweep (observed curves, measured pair gains),
-curve fit (diagnostics with warnings, posterior curves, transfer, sample-size planning, trace
-and rank plots), TAG (table and comparison with the learning-curve transfer), latent factors.
+The page answers first and documents last:
+
+1. **Findings** (:mod:`lcurve.report.findings`): transfers, task groups, samples needed, TAG
+   agreement and a trust line, in sentences.
+2. Figures: learning curves per target and partner, the transfer heatmap with intervals,
+   samples needed, TAG vs learning curves, latent factors, a one-figure summary of the sampler
+   diagnostics (the full ArviZ plots collapsed in ``<details>``), the sweep's runs.
+3. **Appendix**: the inputs found, configuration, manifest and versions.
+
+Each part whose input is absent says so (and how to get it) instead of failing.
 
 Example
 -------
@@ -29,16 +35,25 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from lcurve.curves.findings import choose_target_score
+from lcurve.report.findings import (findings_html, findings_text, metric_of, run_findings,
+                                    transfer_for_findings)
 from lcurve.report.html import Page, escape
 from lcurve.report.inputs import RunInputs, find_inputs
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["write_report", "report_versions", "choose_target_score"]
+__all__ = ["write_report", "report_versions", "choose_target_score", "SECTIONS", "FINDINGS_FILE"]
 
-_SECTIONS = (("config", "Configuration and versions"), ("sweep", "Sweep"),
-             ("fit", "Learning-curve fit"), ("tag", "TAG affinities"),
-             ("latent", "Latent transfer factors"))
+#: Plain-text findings written beside ``index.html`` (what ``lcurve demo`` prints).
+FINDINGS_FILE = "findings.txt"
+
+#: Sections of the page, in order (anchor, title).
+SECTIONS = (("findings", "Findings"), ("curves", "Learning curves per partner"),
+            ("transfer", "Transfer between tasks"), ("planning", "Samples needed"),
+            ("tag", "TAG vs learning curves"), ("latent", "Latent transfer factors"),
+            ("diagnostics", "Sampler diagnostics"), ("sweep", "Sweep runs"),
+            ("appendix", "Appendix: inputs, configuration, versions"))
 
 
 def report_versions() -> dict[str, str]:
@@ -54,82 +69,228 @@ def report_versions() -> dict[str, str]:
     return out
 
 
-def choose_target_score(values) -> float:
-    """A target score for sample-size planning: the 75th percentile of the observed scores,
-    rounded to 0.05 and kept in [0.6, 0.95]."""
-    values = np.asarray(values, float)
-    values = values[np.isfinite(values)]
-    if not values.size:
-        return 0.8
-    return float(np.clip(np.round(np.quantile(values, 0.75) / 0.05) * 0.05, 0.6, 0.95))
+class _Context:
+    """What several sections share, computed once: the fit's findings, the transfer table."""
+
+    def __init__(self, found: RunInputs, *, top: int = 2):
+        self.found = found
+        self.top = top
+        self.findings = []
+        self.fit_table = None
+        self.fit_error = None
+        if found.fit is not None:
+            try:
+                self.fit_table = found.fit.findings(top=top)
+            except Exception as err:  # noqa: BLE001 - reported in the findings
+                self.fit_error = err
+        self.transfer, self.transfer_kind, self.transfer_note = transfer_for_findings(found)
+
+    @property
+    def metric(self) -> str:
+        return metric_of(self.found)
+
+
+def _skip(page: Page, reason: str) -> None:
+    page.text(f"Skipped: {reason}.", kind="note")
 
 
 # ------------------------------------------------------------------------------ sections
-def _overview(page: Page, found: RunInputs) -> None:
-    page.section("overview", "Run")
-    page.text(f"Run folder: {found.folder.resolve()}")
-    page.text(f"Report written {datetime.datetime.now().isoformat(timespec='seconds')}.")
-    present = {"sweep": found.results is not None, "fit": found.fit is not None,
-               "tag": found.tag is not None, "latent": found.latent_dir is not None,
-               "config": found.config_text is not None, "manifest": found.manifest is not None}
-    rows = [{"input": k, "found": "yes" if v else "no",
-             "note": "" if v else found.missing.get(k, "")} for k, v in present.items()]
-    page.table(pd.DataFrame(rows))
-    for problem in found.problems:
-        page.text(f"Warning: {problem}", kind="warning")
+def _findings(page: Page, ctx: _Context) -> None:
+    page.section("findings", "Findings")
+    ctx.findings = run_findings(ctx.found, top=ctx.top, fit_table=ctx.fit_table,
+                                fit_error=ctx.fit_error)
+    page.raw(findings_html(ctx.findings))
 
 
-def _config(page: Page, found: RunInputs) -> None:
-    page.section("config", "Configuration and versions")
-    if found.config_text is not None:
-        page.raw("<h3>config.toml</h3>")
-        page.pre(found.config_text)
-    else:
-        page.text(f"Skipped the experiment configuration: {found.missing.get('config')}.",
-                  kind="note")
-    if found.manifest is not None:
-        manifest = found.manifest
-        page.raw("<h3>Sweep manifest</h3>")
-        shown = {k: v for k, v in manifest.items() if k not in ("versions",)}
-        page.pre(json.dumps(shown, indent=2, default=str))
-        if "versions" in manifest:
-            page.raw("<h3>Versions used by the sweep</h3>")
-            page.table(pd.DataFrame(sorted(manifest["versions"].items()),
-                                    columns=["package", "version"]))
-    else:
-        page.text(f"Skipped the sweep manifest: {found.missing.get('manifest')}.", kind="note")
+def _curves(page: Page, ctx: _Context) -> None:
+    from lcurve.plot import plot_curves
+
+    page.section("curves", "Learning curves per partner")
+    found = ctx.found
     if found.fit is not None:
-        page.raw("<h3>Curve-fit settings</h3>")
-        page.pre(json.dumps(found.fit.config.to_dict(), indent=2))
-    page.raw("<h3>Versions used to write this report</h3>")
-    page.table(pd.DataFrame(sorted(report_versions().items()), columns=["package", "version"]))
-
-
-def _sweep(page: Page, found: RunInputs) -> None:
-    from lcurve.design import size_columns
-    from lcurve.transfer import TransferError, transfer_table
-    from lcurve.plot import plot_curves, plot_transfer_matrix
-
-    page.section("sweep", "Sweep")
-    results = found.results
-    if results is None:
-        page.text(f"Skipped: {found.missing.get('sweep')}.", kind="note")
+        fig = plot_curves(found.fit)
+        caption = ("One panel per target task. Open circles: trained alone; coloured markers: "
+                   "trained with one partner (colour: partner; marker: partner's size; shifted "
+                   "slightly right so they do not hide the alone points). Lines: posterior mean "
+                   "alone (black, 50% and 90% bands) and with each partner at its largest size "
+                   "(90% band); hatched and dashed: beyond the largest observed size "
+                   "(extrapolated).")
+    elif found.results is not None:
+        fig = plot_curves(found.results, metric=ctx.metric)
+        caption = ("Observed test scores (no curve fit in this folder). Open circles: trained "
+                   "alone; coloured markers: with one partner (colour: partner, marker: its "
+                   "size).")
+    else:
+        _skip(page, found.missing.get("sweep", "no sweep results and no fit"))
         return
-    metric = "auroc" if "metric" not in results or "auroc" in set(results["metric"]) \
-        else str(results["metric"].iloc[0])
+    page.figure(fig, "curves", caption)
+
+
+def _transfer(page: Page, ctx: _Context) -> None:
+    from lcurve.plot import plot_contextual, plot_transfer_matrix
+
+    page.section("transfer", "Transfer between tasks")
+    fit = ctx.found.fit
+    if fit is not None and fit.config.transfer == "contextual":
+        ax = plot_contextual(fit)
+        page.figure(ax.figure, "transfer", "Contextual transfer per task: target samples worth "
+                    "one sample of the other tasks' data (mean, 90% interval).")
+        page.table(fit.transfer_matrix())
+        return
+    table, kind = ctx.transfer, ctx.transfer_kind
+    if table is None:
+        _skip(page, ctx.transfer_note)
+        return
+    if kind == "posterior":
+        ax = plot_transfer_matrix(table)
+        caption = ("Posterior transfer tau, source (row) \u2192 target (column): target samples "
+                   "worth one source sample; each cell gives the mean and 90% interval, bold "
+                   "where it excludes 0; tasks ordered by clustering.")
+    else:
+        ax = plot_transfer_matrix(table, colorbar_kwargs={
+            "label": f"gain in test {ctx.metric.upper()} with the source"})
+        caption = (f"Measured gain in the target's test {ctx.metric.upper()} when trained with "
+                   f"the source vs alone (mean over seeds and sizes, 90% t-interval over seeds).")
+    page.figure(ax.figure, "transfer", caption)
+    page.open_details(f"All {len(table)} transfer rates (table)")
+    page.table(table.sort_values("mean", key=abs, ascending=False), max_rows=200)
+    page.close_details()
+
+
+def _planning(page: Page, ctx: _Context) -> None:
+    from lcurve.plot import plot_required_samples
+
+    page.section("planning", "Samples needed")
+    if ctx.found.fit is None:
+        _skip(page, ctx.found.missing.get("fit", "no curve fit"))
+        return
+    if ctx.fit_table is None:
+        _skip(page, f"the fit's findings failed ({ctx.fit_error})")
+        return
+    rows = ctx.fit_table[ctx.fit_table["kind"].str.startswith("samples_")]
+    table = pd.DataFrame({
+        "task": rows["target"], "median": rows["estimate"], "low": rows["low"],
+        "high": rows["high"],
+        "scenario": rows["kind"].map({"samples_alone": "alone",
+                                      "samples_with_partners": "with_context"})})
+    score = choose_target_score(ctx.found.fit.idata.observed_data["score"].values)
+    table["target_score"] = score
+    ax = plot_required_samples(table)
+    page.figure(ax.figure, "planning", f"Training samples of each task needed to reach an "
+                f"expected {ctx.metric.upper()} of {score:g} (median and 90% interval), alone and "
+                f"with the other tasks' data at their largest size; arrow: not reached.")
+
+
+def _tag(page: Page, ctx: _Context) -> None:
+    from lcurve.plot import plot_affinity_comparison
+
+    page.section("tag", "TAG vs learning curves")
+    found = ctx.found
+    if found.tag is None:
+        _skip(page, found.missing.get("tag", "the TAG table could not be read"))
+        return
+    if ctx.transfer is None:
+        page.text(f"No learning-curve transfer to compare with: {ctx.transfer_note}.",
+                  kind="note")
+    else:
+        what = ("posterior transfer tau (90% interval)" if ctx.transfer_kind == "posterior"
+                else "measured pair gain (90% t-interval over seeds)")
+        try:
+            ax = plot_affinity_comparison(found.tag, ctx.transfer)
+            page.figure(ax.figure, "tag_vs_curves", f"TAG affinity vs {what}, one point per "
+                        f"ordered pair; the strongest transfers are labelled first.")
+        except ValueError as err:
+            page.text(f"Comparison skipped: {err}.", kind="note")
+    page.open_details(f"TAG affinities ({found.tag_path.name}, highest first)")
+    page.table(found.tag.sort_values("affinity", ascending=False), max_rows=200)
+    page.close_details()
+
+
+def _latent(page: Page, ctx: _Context) -> None:
+    from lcurve.latent import TransferFactors
+    from lcurve.plot import plot_biplot
+
+    page.section("latent", "Latent transfer factors")
+    folder = ctx.found.latent_dir
+    if folder is None:
+        _skip(page, ctx.found.missing.get("latent"))
+        return
+    scores = pd.read_csv(folder / "factor_scores.csv", index_col=0)
+    loadings = pd.read_csv(folder / "factor_loadings.csv", index_col=0)
+    explained_path = folder / "factors_explained.csv"
+    explained = pd.read_csv(explained_path) if explained_path.is_file() else None
+    matrix_path = folder / "transfer_matrix.csv"
+    prepared = pd.read_csv(matrix_path, index_col=0) if matrix_path.is_file() else pd.DataFrame()
+    if explained is not None and scores.shape[1] >= 2:
+        factors = TransferFactors(explained=explained, scores=scores, loadings=loadings,
+                                  prepared=prepared, center="see summary", scale="see summary")
+        ax = plot_biplot(factors)
+        page.figure(ax.figure, "latent_biplot", "Biplot of the latent transfer factors "
+                    "(sources: points, targets: arrows).")
+    if explained is not None:
+        page.raw("<h3>Explained variance</h3>")
+        page.table(explained)
+    summary = folder / "summary.md"
+    if summary.is_file():
+        page.open_details("summary.md of `lcurve latent`")
+        page.pre(summary.read_text())
+        page.close_details()
+
+
+def _diagnostics(page: Page, ctx: _Context) -> None:
+    from lcurve.curves import CurveFitWarning
+    from lcurve.plot import plot_diagnostics, plot_rank, plot_trace
+
+    page.section("diagnostics", "Sampler diagnostics")
+    fit = ctx.found.fit
+    if fit is None:
+        _skip(page, ctx.found.missing.get("fit", "the fit file could not be read"))
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CurveFitWarning)
+        diag = fit.diagnostics()
+    rhat = f"{diag.max_rhat:.3f}" if np.isfinite(diag.max_rhat) else "n/a (one chain)"
+    page.text(f"{diag.method.upper()}: {diag.n_chains} chain(s) x {diag.n_draws} draws; max R-hat "
+              f"{rhat}; min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS "
+              f"{diag.min_ess_tail:.0f}; {diag.n_divergent} divergent transitions.")
+    for message in diag.messages:
+        page.text(f"Warning: {message}", kind="warning")
+    if not diag.messages:
+        page.text("No R-hat, ESS or divergence warnings.", kind="ok")
+    page.figure(plot_diagnostics(fit), "diagnostics", "Worst R-hat and ESS per sampled variable "
+                "(orange: past the dashed threshold).", dpi=90)
+    page.open_details("Full ArviZ diagnostics: table, trace plot, rank plot")
+    page.table(diag.table)
+    axes = plot_trace(fit)
+    page.figure(np.ravel(axes)[0].figure, "fit_trace", "Trace plot (ArviZ).", dpi=70)
+    if diag.n_chains > 1:
+        axes = plot_rank(fit)
+        page.figure(np.ravel(axes)[0].figure, "fit_rank", "Rank plot (ArviZ): uniform bars "
+                    "mean the chains agree.", dpi=70)
+    else:
+        page.text("Rank plot skipped: it compares chains and this posterior has one.",
+                  kind="note")
+    page.close_details()
+
+
+def _sweep(page: Page, ctx: _Context) -> None:
+    from lcurve.design import size_columns
+    from lcurve.plot import plot_transfer_matrix
+    from lcurve.transfer import TransferError, transfer_table
+
+    page.section("sweep", "Sweep runs")
+    results, metric = ctx.found.results, ctx.metric
+    if results is None:
+        _skip(page, ctx.found.missing.get("sweep"))
+        return
     tasks = [c[2:] for c in size_columns(results) if c not in ("n_test", "n_test_pos")]
     n_runs = results["run_id"].nunique() if "run_id" in results else len(results)
-    page.text(f"{n_runs} runs, {len(results)} result rows, {len(tasks)} tasks: {', '.join(tasks)}.")
-    group = [c for c in ("kind", "task") if c in results.columns]
-    if group and "value" in results:
-        rows = results[results.get("metric", metric) == metric] if "metric" in results else results
-        summary = rows.groupby(group).agg(runs=("value", "size"), mean_score=("value", "mean"),
-                                          missing_scores=("value", lambda v: int(v.isna().sum())))
-        page.raw(f"<h3>Runs and mean test {escape(metric.upper())} by kind and task</h3>")
-        page.table(summary, index=True)
+    seeds = results["seed"].nunique() if "seed" in results else 1
+    page.text(f"{n_runs} runs, {len(results)} result rows, {len(tasks)} tasks "
+              f"({', '.join(tasks)}), {seeds} seed(s).")
     if "diverged" in results.columns:
-        n_div = int(results.drop_duplicates("run_id")["diverged"].fillna(False).astype(bool).sum()) \
-            if "run_id" in results else int(results["diverged"].sum())
+        runs = results.drop_duplicates("run_id") if "run_id" in results else results
+        n_div = int(runs["diverged"].fillna(False).astype(bool).sum())
         if n_div:
             page.text(f"Warning: {n_div} training run(s) diverged (non-finite loss); their "
                       f"scores are missing and left out of every fit.", kind="warning")
@@ -142,156 +303,85 @@ def _sweep(page: Page, found: RunInputs) -> None:
     if "seconds" in results.columns and "run_id" in results:
         seconds = results.drop_duplicates("run_id")["seconds"].sum()
         page.text(f"Training time summed over runs: {seconds:.1f} s.")
-    page.figure(plot_curves(results, metric=metric), "sweep_curves",
-                f"Observed test {metric.upper()} vs training size (log scale); circles: task "
-                f"trained alone, triangles: with other tasks.")
+    group = [c for c in ("kind", "task") if c in results.columns]
+    if group and "value" in results:
+        rows = results[results["metric"] == metric] if "metric" in results else results
+        summary = rows.groupby(group).agg(runs=("value", "size"), mean_score=("value", "mean"),
+                                          missing_scores=("value", lambda v: int(v.isna().sum())))
+        page.open_details(f"Runs and mean test {metric.upper()} by kind and task")
+        page.table(summary, index=True)
+        page.close_details()
+    if ctx.transfer_kind == "empirical":
+        return  # the measured gains are already the transfer section
     try:
         gains = transfer_table(results, metric=metric)
     except TransferError as err:
         page.text(f"No measured pair gains: {err}.", kind="note")
         return
-    page.raw("<h3>Measured transfer: gain in target score with a partner vs alone</h3>")
-    page.text("Mean over seeds of (pair run - single-task run at the same target size); "
-              "strongest first.")
-    page.table(gains)
+    page.open_details("Measured pair gains (pair run minus single run, mean over seeds)")
     if len(set(gains["source"]) | set(gains["target"])) >= 2:
         ax = plot_transfer_matrix(gains, colorbar_kwargs={"label": f"gain in test {metric}"})
-        ax.set_title("measured gain source \u2192 target (+/\u2212: 90% interval excludes 0)",
-                     fontsize=10)
-        page.figure(ax.figure, "sweep_gains", "Measured pair gains (rows: source, columns: "
-                    "target), tasks ordered by clustering.")
+        page.figure(ax.figure, "sweep_gains", "Measured gain in the target's score with the "
+                    "source vs alone (mean and 90% t-interval over seeds).")
+    page.table(gains, max_rows=200)
+    page.close_details()
 
 
-def _fit(page: Page, found: RunInputs) -> None:
-    from lcurve.curves import CurveFitWarning
-    from lcurve.plot import (plot_contextual, plot_curves, plot_rank, plot_required_samples,
-                             plot_trace, plot_transfer_matrix)
-
-    page.section("fit", "Learning-curve fit")
-    fit = found.fit
-    if fit is None:
-        page.text(f"Skipped: {found.missing.get('fit', 'the fit file could not be read')}.",
-                  kind="note")
-        return
-    cfg = fit.config
-    page.text(f"{found.fit_path.name}: family {cfg.family}, transfer {cfg.transfer}, "
-              f"method {cfg.method}, metric {cfg.metric}, {len(fit.tasks)} tasks.")
-    page.raw("<h3>Diagnostics</h3>")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CurveFitWarning)
-        diag = fit.diagnostics()
-    page.text(f"{diag.n_chains} chain(s) x {diag.n_draws} draws; max R-hat {diag.max_rhat:.3f}; "
-              f"min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS {diag.min_ess_tail:.0f}; "
-              f"{diag.n_divergent} divergent transitions.")
-    if cfg.method == "svi":
-        page.text("SVI: draws come from an approximate posterior (one 'chain'); R-hat does not "
-                  "apply and intervals may be too narrow. Refit with NUTS to confirm.",
-                  kind="warning")
-    for message in diag.messages:
-        page.text(f"Warning: {message}", kind="warning")
-    if not diag.messages:
-        page.text("No R-hat, ESS or divergence warnings.", kind="ok")
-    page.table(diag.table)
-    del caught
-    page.figure(plot_curves(fit), "fit_curves",
-                "Posterior learning curves: mean with 50% and 90% bands, alone (blue) and with "
-                "the other tasks at their largest size (red); dashed beyond the data.")
-    if cfg.transfer != "none":
-        rates = fit.transfer_matrix()
-        page.raw("<h3>Transfer rates (strongest first)</h3>")
-        page.table(rates.sort_values("mean", key=abs, ascending=False), max_rows=15)
-        if cfg.transfer == "contextual":
-            ax = plot_contextual(fit)
-            page.figure(ax.figure, "fit_contextual", "Contextual transfer per task (90% HDI).")
-        else:
-            ax = plot_transfer_matrix(fit)
-            page.figure(ax.figure, "fit_transfer", "Posterior mean transfer tau; + / \u2212 "
-                        "where the 90% HDI excludes zero; tasks ordered by clustering.")
-    target = choose_target_score(fit.idata.observed_data["score"].values)
-    page.raw("<h3>Sample-size planning</h3>")
-    ax = plot_required_samples(fit, target_score=target)
-    page.figure(ax.figure, "fit_required_samples",
-                f"Samples needed to reach an expected score of {target:g} (median and 90% "
-                f"interval), alone vs with the other tasks' data.")
-    page.raw("<h3>Sampler diagnostics</h3>")
-    axes = plot_trace(fit)
-    page.figure(np.ravel(axes)[0].figure, "fit_trace", "Trace plot (ArviZ).", dpi=70)
-    if diag.n_chains > 1:
-        axes = plot_rank(fit)
-        page.figure(np.ravel(axes)[0].figure, "fit_rank", "Rank plot (ArviZ): uniform bars "
-                    "mean the chains agree.", dpi=70)
+def _appendix(page: Page, ctx: _Context) -> None:
+    found = ctx.found
+    page.section("appendix", "Appendix: inputs, configuration, versions")
+    present = {"sweep": found.results is not None, "fit": found.fit is not None,
+               "tag": found.tag is not None, "latent": found.latent_dir is not None,
+               "config": found.config_text is not None, "manifest": found.manifest is not None}
+    rows = [{"input": k, "found": "yes" if v else "no",
+             "note": "" if v else found.missing.get(k, "")} for k, v in present.items()]
+    page.raw("<h3>Inputs found</h3>")
+    page.text(f"Run folder: {found.folder.resolve()}")
+    page.table(pd.DataFrame(rows))
+    for problem in found.problems:
+        page.text(f"Warning: {problem}", kind="warning")
+    if found.config_text is not None:
+        page.raw("<h3>config.toml</h3>")
+        page.pre(found.config_text)
     else:
-        page.text("Rank plot skipped: it compares chains and this posterior has one.",
-                  kind="note")
+        page.text(f"No experiment configuration: {found.missing.get('config')}.", kind="note")
+    if found.manifest is not None:
+        page.raw("<h3>Sweep manifest</h3>")
+        page.pre(json.dumps({k: v for k, v in found.manifest.items() if k != "versions"},
+                            indent=2, default=str))
+        if "versions" in found.manifest:
+            page.raw("<h3>Versions used by the sweep</h3>")
+            page.table(pd.DataFrame(sorted(found.manifest["versions"].items()),
+                                    columns=["package", "version"]))
+    else:
+        page.text(f"No sweep manifest: {found.missing.get('manifest')}.", kind="note")
+    if found.fit is not None:
+        page.raw(f"<h3>Curve-fit settings ({escape(found.fit_path.name)})</h3>")
+        page.pre(json.dumps(found.fit.config.to_dict(), indent=2))
+    page.raw("<h3>Versions used to write this report</h3>")
+    page.table(pd.DataFrame(sorted(report_versions().items()), columns=["package", "version"]))
 
 
-def _tag(page: Page, found: RunInputs) -> None:
-    from lcurve.transfer import TransferError, transfer_table
-    from lcurve.plot import plot_affinity_comparison
+_BUILDERS = {"findings": _findings, "curves": _curves, "transfer": _transfer,
+             "planning": _planning, "tag": _tag, "latent": _latent,
+             "diagnostics": _diagnostics, "sweep": _sweep, "appendix": _appendix}
 
-    page.section("tag", "TAG affinities")
-    if found.tag is None:
-        page.text(f"Skipped: {found.missing.get('tag', 'the TAG table could not be read')}.",
-                  kind="note")
-        return
-    page.text(f"{found.tag_path.name}: gradient-based inter-task affinity Z(source \u2192 "
-              f"target), highest first.")
-    page.table(found.tag.sort_values("affinity", ascending=False), max_rows=15)
-    if found.fit is not None and found.fit.config.transfer in ("pairwise", "joint"):
-        transfer, what = found.fit, "posterior transfer tau (90% HDI)"
+
+def _subtitle(found: RunInputs) -> str:
+    parts = [f"run folder {found.folder.resolve().name}"]
+    if found.fit is not None:
+        cfg = found.fit.config
+        parts.append(f"fit: {cfg.family} curves, {cfg.transfer} transfer, {cfg.method.upper()}, "
+                     f"{len(found.fit.tasks)} tasks")
     elif found.results is not None:
-        try:
-            transfer, what = transfer_table(found.results), "measured pair gain (90% t-interval over seeds)"
-        except TransferError as err:
-            page.text(f"No learning-curve transfer to compare with: {err}.", kind="note")
-            return
-    else:
-        page.text("No learning-curve transfer to compare with (no pairwise fit, no sweep).",
-                  kind="note")
-        return
-    try:
-        ax = plot_affinity_comparison(found.tag, transfer)
-    except ValueError as err:
-        page.text(f"Comparison skipped: {err}.", kind="note")
-        return
-    page.figure(ax.figure, "tag_vs_curves", f"TAG affinity vs {what}, one point per ordered pair.")
-
-
-def _latent(page: Page, found: RunInputs) -> None:
-    from lcurve.latent import TransferFactors, plot_biplot
-
-    page.section("latent", "Latent transfer factors")
-    folder = found.latent_dir
-    if folder is None:
-        page.text(f"Skipped: {found.missing.get('latent')}.", kind="note")
-        return
-    scores = pd.read_csv(folder / "factor_scores.csv", index_col=0)
-    loadings = pd.read_csv(folder / "factor_loadings.csv", index_col=0)
-    explained_path = folder / "factors_explained.csv"
-    explained = pd.read_csv(explained_path) if explained_path.is_file() else None
-    if explained is not None:
-        page.raw("<h3>Explained variance</h3>")
-        page.table(explained)
-    matrix_path = folder / "transfer_matrix.csv"
-    prepared = pd.read_csv(matrix_path, index_col=0) if matrix_path.is_file() else pd.DataFrame()
-    if explained is not None and scores.shape[1] >= 2:
-        factors = TransferFactors(explained=explained, scores=scores, loadings=loadings,
-                                  prepared=prepared, center="see summary", scale="see summary")
-        ax = plot_biplot(factors)
-        page.figure(ax.figure, "latent_biplot", "Biplot of the latent transfer factors "
-                    "(sources: points, targets: arrows).")
-    summary = folder / "summary.md"
-    if summary.is_file():
-        page.raw("<h3>summary.md</h3>")
-        page.pre(summary.read_text())
-
-
-_BUILDERS = {"config": _config, "sweep": _sweep, "fit": _fit, "tag": _tag, "latent": _latent}
+        parts.append("no curve fit")
+    parts.append(f"written {datetime.datetime.now().isoformat(timespec='minutes')}")
+    return " \u00b7 ".join(parts)
 
 
 def write_report(run_dir: str | Path, *, out_dir: str | Path | None = None,
-                 title: str | None = None) -> Path:
-    """Write ``index.html`` (and ``figures/*.png``) describing everything in ``run_dir``.
+                 title: str | None = None, top: int = 2) -> Path:
+    """Write ``index.html``, ``figures/*.png`` and ``findings.txt`` describing ``run_dir``.
 
     Parameters
     ----------
@@ -302,6 +392,8 @@ def write_report(run_dir: str | Path, *, out_dir: str | Path | None = None,
     out_dir : path, optional
         Where to write (default ``run_dir/report``).
     title : str, optional
+    top : int
+        How many credibly positive and negative transfers the findings state.
 
     Returns
     -------
@@ -309,19 +401,23 @@ def write_report(run_dir: str | Path, *, out_dir: str | Path | None = None,
         The HTML file. A section that fails is replaced by its error message (and logged), so
         one broken input never loses the rest of the report.
     """
+    import matplotlib.pyplot as plt
+
     run_dir = Path(run_dir)
     found = find_inputs(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     page = Page(out, title or f"lcurve report: {run_dir.resolve().name}")
-    _overview(page, found)
-    for key, label in _SECTIONS:
+    ctx = _Context(found, top=top)
+    for key, label in SECTIONS:
         try:
-            _BUILDERS[key](page, found)
+            _BUILDERS[key](page, ctx)
         except Exception as err:  # noqa: BLE001 - one section must not sink the report
             logger.warning("report section %r failed: %s", key, err)
             page.text(f"Section '{label}' failed: {type(err).__name__}: {err}", kind="warning")
             page.pre(traceback.format_exc(limit=3))
+            plt.close("all")
     path = out / "index.html"
-    path.write_text(page.render(), encoding="utf-8")
+    path.write_text(page.render(subtitle=_subtitle(found)), encoding="utf-8")
+    (out / FINDINGS_FILE).write_text(findings_text(ctx.findings) + "\n", encoding="utf-8")
     return path

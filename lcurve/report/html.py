@@ -31,7 +31,24 @@ figcaption { font-size: 0.85em; color: #555; }
 .warning { background: #fff4e5; border-left: 4px solid #e69500; padding: .4em .8em; }
 .ok { background: #eef8ee; border-left: 4px solid #4a4; padding: .4em .8em; }
 pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: 0.8em; }
+nav { font-size: 0.9em; }
 nav a { margin-right: 1em; }
+h1 { margin-bottom: .2em; }
+.subtitle { color: #555; margin-top: 0; font-size: 0.9em; }
+#findings + .findings { margin-top: .4em; }
+.findings { border: 1px solid #d5dde6; border-radius: 4px; padding: .3em .8em; background: #fbfcfd; }
+.finding { display: grid; grid-template-columns: 8.5em 1fr; gap: .6em; padding: .35em 0;
+           border-bottom: 1px solid #e8edf2; }
+.finding:last-child { border-bottom: none; }
+.finding h3 { margin: .1em 0; font-size: .95em; color: #234; }
+.finding ul { margin: 0; padding-left: 1.1em; }
+.finding li { margin: .15em 0; }
+li.f-warning { background: #fff4e5; }
+li.f-note { color: #555; }
+li.f-ok::marker { color: #4a4; }
+li.f-warning::marker { color: #e69500; }
+details { margin: .8em 0; }
+summary { cursor: pointer; color: #345; }
 """
 
 
@@ -91,6 +108,13 @@ class Page:
     def pre(self, text: str) -> None:
         self.parts.append(f"<pre>{escape(text)}</pre>")
 
+    def open_details(self, summary: str) -> None:
+        """Start a collapsed block (HTML ``<details>``); end it with :meth:`close_details`."""
+        self.parts.append(f"<details><summary>{escape(summary)}</summary>")
+
+    def close_details(self) -> None:
+        self.parts.append("</details>")
+
     def table(self, table: pd.DataFrame, **options) -> None:
         self.parts.append(table_html(table, **options))
 
@@ -106,9 +130,10 @@ class Page:
                           f"<figcaption>{escape(caption)}</figcaption></figure>")
         return path
 
-    def render(self) -> str:
+    def render(self, *, subtitle: str = "") -> str:
         nav = " ".join(f"<a href='#{escape(a)}'>{escape(t)}</a>" for a, t in self.toc)
+        sub = f"<p class='subtitle'>{escape(subtitle)}</p>" if subtitle else ""
         return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
                 f"<title>{escape(self.title)}</title><style>{_CSS}</style></head><body>"
-                f"<h1>{escape(self.title)}</h1><nav>{nav}</nav>{''.join(self.parts)}"
+                f"<h1>{escape(self.title)}</h1>{sub}<nav>{nav}</nav>{''.join(self.parts)}"
                 "</body></html>\n")

@@ -1,4 +1,4 @@
-"""Transfer factors: planted group recovery, exact low-rank structure, centring, biplot."""
+"""Transfer factors: planted group recovery, exact low-rank structure, centring."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sklearn.metrics import adjusted_rand_score
 from lcurve.datasets import make_synthetic
 from lcurve.latent import (
     parallel_analysis,
-    plot_biplot,
     prepare_matrix,
     transfer_factors,
 )
@@ -65,7 +64,7 @@ def test_centring_is_as_documented(center):
     assert np.isfinite(prepared).all()
 
 
-def test_bad_inputs_and_biplot():
+def test_bad_inputs():
     m = pd.DataFrame(np.eye(3), index=list("abc"), columns=list("abc"))
     with pytest.raises(ValueError, match="center must be one of"):
         transfer_factors(m, center="mean")
@@ -75,10 +74,6 @@ def test_bad_inputs_and_biplot():
         transfer_factors(m, n_factors=7)
     with pytest.raises(TypeError, match="DataFrame"):
         transfer_factors(np.eye(3))
-    ax = plot_biplot(transfer_factors(m))
-    assert ax.get_xlabel().startswith("factor 1")
-    with pytest.raises(ValueError, match="factor numbers"):
-        plot_biplot(transfer_factors(m), y=5)
 
 
 def test_parallel_analysis_separates_structure_from_noise():

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import lcurve.plot as lplot
-from lcurve.plot import plot_latent, plot_rank, plot_required_samples, plot_trace
+from lcurve.plot import (plot_biplot, plot_diagnostics, plot_latent, plot_rank,
+                         plot_required_samples, plot_trace)
 
 
 def test_required_samples_from_fit(pairwise_fit):
@@ -47,6 +48,42 @@ def test_latent_biplot_from_fit_and_table(pairwise_fit):
     assert ax.get_xlabel().startswith("factor 2")
     with pytest.raises(TypeError, match="transfer DataFrame"):
         plot_latent([[0.0, 1.0], [1.0, 0.0]])
+
+
+def test_biplot_labels_every_source_and_target_without_overlap():
+    from lcurve.latent import transfer_factors
+    from lcurve.plot._labels import text_overlaps
+
+    m = pd.DataFrame(np.eye(3) + 0.1, index=list("abc"), columns=list("abc"))
+    ax = plot_biplot(transfer_factors(m))
+    assert ax.get_xlabel().startswith("factor 1")
+    assert sorted(t.get_text() for t in ax.texts) == ["a", "a", "b", "b", "c", "c"]
+    assert text_overlaps(ax.texts) == []
+    with pytest.raises(ValueError, match="factor numbers"):
+        plot_biplot(transfer_factors(m), y=5)
+
+
+def test_diagnostics_summary_flags_the_bad_variables(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ff", Path(__file__).with_name("fake_fit.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bad = module.fake_fit(tmp_path / "bad.nc", bad_rhat=True, divergences=2)
+    fig = plot_diagnostics(bad)
+    ax_r, ax_e = fig.axes
+    names = [t.get_text() for t in ax_r.get_yticklabels()]
+    table = bad.diagnostics().table.set_index("variable")
+    # bar ends are the worst R-hat per variable; "a" was planted with a displaced chain
+    ends = {n: p.get_x() + p.get_width() for n, p in zip(names, ax_r.patches)}
+    assert ends["a"] == pytest.approx(table.loc["a", "r_hat"]) and ends["a"] > 1.01
+    assert "FAILED" in fig._suptitle.get_text() and "2 divergent" in fig._suptitle.get_text()
+    ess = {n: p.get_width() for n, p in zip(names, ax_e.patches)}
+    assert ess["c"] == pytest.approx(table.loc["c", ["ess_bulk", "ess_tail"]].min())
+    svi = module.fake_fit(tmp_path / "svi.nc", n_chains=1)
+    fig = plot_diagnostics(svi)
+    assert "2+ chains" in fig.axes[0].texts[0].get_text()
 
 
 def test_trace_and_rank_reuse_arviz(pairwise_fit, tmp_path):

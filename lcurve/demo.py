@@ -1,9 +1,13 @@
-"""The main job on the embedded MoleculeACE data: sweep -> curve fit -> TAG -> HTML report.
+"""The demo pipeline, the main job on the embedded MoleculeACE data: sweep -> curve fit -> TAG ->
+HTML report -> findings in the terminal.
 
 :func:`run_demo` runs the pair sweep of :func:`demo_config` (4 targets, 2 seeds),
 fits ``exp3`` learning curves with pairwise transfer by SVI (fast; the report says so),
-measures TAG affinities on the same tasks, prints the strongest transfers and writes the report.
-Re-running into the same folder resumes the sweep instead of retraining.
+measures TAG affinities on the same tasks, writes the report and prints its findings
+(:func:`lcurve.report.run_findings`). Re-running into the same folder resumes the sweep
+instead of retraining.
+
+Layer: a pipeline above ``report`` (it drives every layer); only ``cli`` imports it.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def demo_config():
     )
 
 
-def run_demo(out_dir, *, progress: bool = True, top: int = 8, config=None,
+def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
              fit_options: dict | None = None, tag_options: dict | None = None) -> Path:
     """Run sweep -> fit -> TAG -> report into ``out_dir``; print and return the report path.
 
@@ -52,7 +56,7 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8, config=None,
     progress : bool
         Show the sweep's progress bar.
     top : int
-        How many of the strongest transfers to print.
+        How many credibly positive and credibly negative transfers the findings state.
     config, fit_options, tag_options
         Override the demo's :class:`~lcurve.config.SweepConfig` (default :func:`demo_config`),
         the keyword arguments of :func:`lcurve.curves.fit_curves` (default ``DEMO_FIT``) and
@@ -63,10 +67,10 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8, config=None,
 
     matplotlib.use("Agg")
     from lcurve.affinity import TagConfig, tag_affinity
-    from lcurve.curves import CurveFitWarning, fit_curves
+    from lcurve.curves import fit_curves
     from lcurve.datasets import load_data
     from lcurve.design import design_from_config
-    from lcurve.report import write_report
+    from lcurve.report import FINDINGS_FILE, write_report
     from lcurve.sweep import run_sweep
 
     out = Path(out_dir)
@@ -99,24 +103,11 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 8, config=None,
     tag.to_csv(out / "tag.csv", index=False)
     print(f"    done in {time.perf_counter() - step:.0f} s -> {out / 'tag.csv'}")
 
-    rates = fit.transfer_matrix().merge(tag[["source", "target", "affinity"]],
-                                        on=["source", "target"], how="left")
-    rates = rates.sort_values("mean", key=abs, ascending=False).head(top)
-    print("\nstrongest transfers (tau: target samples worth one source sample; 90% HDI; "
-          "TAG affinity):")
-    for row in rates.itertuples():
-        print(f"  {row.source:>14} -> {row.target:<14} tau {row.mean:+.3f} "
-              f"[{row.hdi_low:+.3f}, {row.hdi_high:+.3f}]  P(tau>0) {row.p_positive:.2f}  "
-              f"TAG {row.affinity:+.4f}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CurveFitWarning)
-        fit.diagnostics()
-    for warning in caught:
-        print(f"  diagnostics warning: {warning.message}")
-
     step = time.perf_counter()
-    print("\n4/4 report")
-    path = write_report(out)
+    print("4/4 report")
+    path = write_report(out, top=top)
     print(f"    done in {time.perf_counter() - step:.0f} s; total {time.perf_counter() - start:.0f} s")
-    print(f"report: {path}")
+    print("\nFindings (90% intervals; figures and details in the report):")
+    print((path.parent / FINDINGS_FILE).read_text().rstrip())
+    print(f"\nreport: {path}")
     return path

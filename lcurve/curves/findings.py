@@ -1,0 +1,243 @@
+"""What a fit says, in plain sentences: the fit-level findings table behind ``fit.findings()``.
+
+:func:`fit_findings` turns a fitted :class:`~lcurve.curves.CurveFit` into a tidy table, one row
+per finding, each with the numbers it rests on and a sentence a scientist can read:
+
+``transfer_positive`` / ``transfer_negative``
+    the strongest positive and negative transfer rates ``tau`` (target samples worth one source
+    sample), their interval and ``P(tau > 0)``;
+``transfer_unmeasured``
+    pairs never trained together (their rate is the prior);
+``samples_alone`` / ``samples_with_partners``
+    samples of each task needed to reach a target expected score, alone and with the other
+    tasks' data at their largest fitted size (:meth:`~lcurve.curves.CurveFit.required_samples`);
+``trust``
+    whether the sampler diagnostics passed, and if not why and what to do.
+
+The report (:mod:`lcurve.report`) adds what needs more than a fit (task groups, TAG).
+
+Example
+-------
+>>> from lcurve.curves import fit_curves, simulate_results
+>>> table, _ = simulate_results(n_tasks=2, seed=0)
+>>> fit = fit_curves(table, transfer="pairwise", method="svi", svi_steps=300)
+>>> fit.findings()["kind"].iloc[-1]
+'trust'
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FINDING_COLUMNS", "choose_target_score", "fit_findings", "format_findings",
+           "transfer_sentence", "trust_findings"]
+
+#: Columns of a findings table.
+FINDING_COLUMNS = ("kind", "source", "target", "estimate", "low", "high", "p_positive",
+                   "sentence")
+
+
+def choose_target_score(values) -> float:
+    """A target score for sample-size planning: the 75th percentile of the observed scores,
+    rounded to 0.05 and kept in [0.6, 0.95]."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        return 0.8
+    return float(np.clip(np.round(np.quantile(values, 0.75) / 0.05) * 0.05, 0.6, 0.95))
+
+
+def _num(value: float) -> str:
+    """A transfer rate or interval bound with two significant decimals at least."""
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:.3f}" if abs(value) < 0.1 else f"{value:.2f}"
+
+
+def _count(value: float) -> str:
+    if not np.isfinite(value):
+        return "unbounded"
+    if value < 1:
+        return "0"
+    if value >= 1e4:
+        return f"{value:,.0f}"
+    return f"{value:,.0f}"
+
+
+def transfer_sentence(row, *, interval: str = "90%") -> str:
+    """One sentence for a transfer rate row (``source, target, mean, hdi_low, hdi_high``)."""
+    source = "the other tasks' data" if row["source"] == "context" else row["source"]
+    verdict = ("credibly positive" if row["hdi_low"] > 0 else "credibly negative"
+               if row["hdi_high"] < 0 else "not distinguishable from no transfer")
+    p = row.get("p_positive", np.nan)
+    p_text = f"; P(tau > 0) = {p:.2f}" if np.isfinite(p) else ""
+    bounds = f"{interval} interval {_num(row['hdi_low'])} to {_num(row['hdi_high'])}{p_text}"
+    if row["mean"] < 0:
+        return (f"One sample of {source} costs {row['target']} {_num(-row['mean'])} of its own "
+                f"samples (tau = {_num(row['mean'])}, {bounds}): {verdict}.")
+    return (f"One sample of {source} is worth {_num(row['mean'])} samples of {row['target']} "
+            f"({bounds}): {verdict}.")
+
+
+def _row(kind, sentence, *, source="", target="", estimate=np.nan, low=np.nan, high=np.nan,
+         p_positive=np.nan) -> dict:
+    return dict(kind=kind, source=source, target=target, estimate=float(estimate),
+                low=float(low), high=float(high), p_positive=float(p_positive),
+                sentence=sentence)
+
+
+def _transfer_rows(fit, *, top: int, hdi_prob: float) -> list[dict]:
+    if fit.config.transfer == "none":
+        return [_row("transfer_none", "This fit has no transfer between tasks "
+                     "(transfer='none'); refit with transfer='pairwise' to measure it.")]
+    rates = fit.transfer_matrix(hdi_prob=hdi_prob)
+    interval = f"{round(100 * hdi_prob)}%"
+    measured = rates[rates["n_obs"] > 0] if "n_obs" in rates else rates
+    rows = []
+    credible_up, credible_down = measured["hdi_low"] > 0, measured["hdi_high"] < 0
+    for kind, part, credible in (
+            ("transfer_positive", measured[measured["mean"] > 0].sort_values(
+                "mean", ascending=False), credible_up),
+            ("transfer_negative", measured[measured["mean"] < 0].sort_values("mean"),
+             credible_down)):
+        # the credible ones (up to top), else the single strongest to say it is not credible
+        shown = part[credible.reindex(part.index)].head(top)
+        for _, r in (shown if len(shown) else part.head(1)).iterrows():
+            rows.append(_row(kind, transfer_sentence(r, interval=interval), source=r["source"],
+                             target=r["target"], estimate=r["mean"], low=r["hdi_low"],
+                             high=r["hdi_high"], p_positive=r["p_positive"]))
+    if not (credible_up | credible_down).any() and len(measured):
+        rows.append(_row("transfer_none", f"No transfer rate's {interval} interval excludes "
+                         f"zero: the data cannot tell any pair's transfer from none."))
+    unmeasured = rates[rates["n_obs"] == 0] if "n_obs" in rates else rates.iloc[:0]
+    if len(unmeasured):
+        pairs = ", ".join(f"{s}\u2192{t}" for s, t in
+                          zip(unmeasured["source"], unmeasured["target"]))
+        rows.append(_row("transfer_unmeasured", f"{len(unmeasured)} pair(s) were never trained "
+                         f"together ({pairs}): their rate is the prior, not a finding."))
+    return rows
+
+
+def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
+    """Two rows per task (alone, with partners) sharing one sentence."""
+    metric = fit.config.metric.upper()
+    fitted_max = fit.idata.constant_data["sizes"].values.max(axis=0)
+    share = f"{round(100 * interval)}%"
+    rows = []
+    for k, task in enumerate(fit.tasks):
+        table = fit.required_samples(task, target_score, interval=interval).set_index("scenario")
+        alone = table.loc["alone"]
+        task_rows = [_row("samples_alone", "", target=task, estimate=alone["median"],
+                          low=alone["low"], high=alone["high"])]
+        ctx = table.loc["with_context"] if "with_context" in table.index else None
+        others = np.delete(fitted_max, k)
+        size = f"n={others.max():g} each" if len(set(others)) == 1 else "their largest sizes"
+        if ctx is not None:
+            task_rows.append(_row("samples_with_partners", "", source="others", target=task,
+                                  estimate=ctx["median"], low=ctx["low"], high=ctx["high"]))
+        reach = [alone["p_reachable"]] + ([ctx["p_reachable"]] if ctx is not None else [])
+        if max(reach) < 0.5:  # the curve levels off below the target in most draws
+            text = (f"{task} does not reach an expected {metric} of {target_score:g}: its curve "
+                    f"levels off below it in {100 * (1 - alone['p_reachable']):.0f}% of draws "
+                    f"alone")
+            if ctx is not None:
+                text += (f" and {100 * (1 - ctx['p_reachable']):.0f}% with the other tasks' "
+                         f"data ({size})")
+        else:
+            text = (f"To reach an expected {metric} of {target_score:g}, {task} needs about "
+                    f"{_count(alone['median'])} samples alone ({share} interval "
+                    f"{_count(alone['low'])} to {_count(alone['high'])})")
+            if ctx is not None:
+                text += (f" and {_count(ctx['median'])} with the other tasks' data ({size}; "
+                         f"interval {_count(ctx['low'])} to {_count(ctx['high'])})")
+        for row in task_rows:
+            row["sentence"] = text + "."
+        rows += task_rows
+    return rows
+
+
+def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> list[dict]:
+    """Rows of kind ``trust``: diagnostics passed or not, the reason and the fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diag = fit.diagnostics(max_rhat=max_rhat, min_ess=min_ess)
+    rows = []
+    if diag.method == "svi":
+        rows.append(_row("trust", "Approximate posterior (SVI): intervals may be too narrow and "
+                         "chain agreement (R-hat) cannot be checked. Fix: refit with NUTS "
+                         "(method='nuts', `lcurve fit --method nuts`) before acting on "
+                         "borderline findings.", estimate=diag.min_ess_bulk))
+    fixes = []
+    if np.isfinite(diag.max_rhat) and diag.max_rhat > max_rhat:
+        fixes.append(f"chains disagree (R-hat {diag.max_rhat:.3f} > {max_rhat}): run longer "
+                     f"(num_warmup, num_samples)")
+    threshold = min_ess * (diag.n_chains if diag.method == "nuts" else 1)
+    worst = min(diag.min_ess_bulk, diag.min_ess_tail)
+    if worst < threshold:
+        fixes.append(f"too few effective draws (ESS {worst:.0f} < {threshold:.0f}): draw more "
+                     f"(num_samples)")
+    if diag.n_divergent:
+        fixes.append(f"{diag.n_divergent} divergent transitions: raise target_accept (e.g. "
+                     f"0.95) or use a simpler transfer structure")
+    if fixes:
+        rows.append(_row("trust", "Sampler diagnostics FAILED: " + "; ".join(fixes) + ". Treat "
+                         "the numbers above as provisional.", estimate=diag.max_rhat))
+    elif diag.method == "nuts":
+        rows.append(_row("trust", f"Sampler diagnostics passed: {diag.n_chains} chains agree "
+                         f"(max R-hat {diag.max_rhat:.3f} \u2264 {max_rhat}), min ESS "
+                         f"{worst:.0f} \u2265 {threshold:.0f}, no divergent transitions.",
+                         estimate=diag.max_rhat))
+    seeds = fit.idata.constant_data["seed"].values if "seed" in fit.idata.constant_data else []
+    if len(np.unique(seeds)) == 1:
+        rows.append(_row("trust", "Every run has one seed: seed-to-seed training variation is "
+                         "not replicated, so intervals reflect test-set noise and the curve "
+                         "model only. Fix: run two or more seeds."))
+    return rows
+
+
+def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
+                 hdi_prob: float = 0.9) -> pd.DataFrame:
+    """The findings of a fit as a tidy table (:data:`FINDING_COLUMNS`), in reading order.
+
+    Parameters
+    ----------
+    fit : CurveFit
+        A fitted (or loaded) curve fit.
+    target_score : float, optional
+        Expected score for the sample-size rows (default :func:`choose_target_score` of the
+        observed scores).
+    top : int
+        How many credibly positive and credibly negative transfers to list, strongest first
+        (when none is credible in a direction, the strongest one is listed as not credible).
+    hdi_prob : float
+        Interval probability of the transfer and sample-size intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``kind, source, target, estimate, low, high, p_positive, sentence``: transfer rows
+        first (``estimate`` is ``tau``), then samples (``estimate`` is the median number of
+        samples), then ``trust`` rows.
+    """
+    fit._require()
+    if target_score is None:
+        target_score = choose_target_score(fit.idata.observed_data["score"].values)
+    rows = [*_transfer_rows(fit, top=top, hdi_prob=hdi_prob),
+            *_sample_rows(fit, target_score, hdi_prob), *trust_findings(fit)]
+    return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
+
+
+def format_findings(table: pd.DataFrame, *, width: int = 100) -> str:
+    """The sentences of a findings table as indented terminal lines (one sentence per item)."""
+    import textwrap
+
+    seen, lines = set(), []
+    for sentence in table["sentence"]:
+        if sentence and sentence not in seen:
+            seen.add(sentence)
+            lines.append(textwrap.fill(sentence, width=width, initial_indent="  - ",
+                                       subsequent_indent="    "))
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""fit.findings(): the planted transfers come out as sentences with the fit's own numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lcurve.curves.findings import (FINDING_COLUMNS, _transfer_rows, choose_target_score,
+                                    format_findings, transfer_sentence, trust_findings)
+
+_spec = importlib.util.spec_from_file_location(
+    "lcurve_test_fake_fit_findings", Path(__file__).parents[1] / "plot" / "fake_fit.py")
+fake = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fake)
+
+
+@pytest.fixture(scope="module")
+def good_fit(tmp_path_factory):
+    return fake.fake_fit(tmp_path_factory.mktemp("good") / "fit.nc", n_draws=500)
+
+
+@pytest.fixture(scope="module")
+def good_table(good_fit):
+    return good_fit.findings(target_score=0.75)
+
+
+def test_planted_transfers_are_the_findings_with_the_fits_numbers(good_fit, good_table):
+    table = good_table
+    assert list(table.columns) == list(FINDING_COLUMNS)
+    up = table[table["kind"] == "transfer_positive"]
+    down = table[table["kind"] == "transfer_negative"]
+    # planted: beta -> alpha 0.6, alpha -> beta 0.5 (credibly up), gamma -> delta -0.4 (down)
+    assert list(zip(up["source"], up["target"])) == [("beta", "alpha"), ("alpha", "beta")]
+    assert list(zip(down["source"], down["target"])) == [("gamma", "delta")]
+    rates = good_fit.transfer_matrix().set_index(["source", "target"])
+    for row in table[table["kind"].str.startswith("transfer_")].itertuples():
+        rate = rates.loc[(row.source, row.target)]
+        assert row.estimate == pytest.approx(rate["mean"])
+        assert (row.low, row.high) == pytest.approx((rate["hdi_low"], rate["hdi_high"]))
+        assert f"{rate['p_positive']:.2f}" in row.sentence
+    assert "One sample of beta is worth 0.60 samples of alpha" in up["sentence"].iloc[0]
+    assert "costs delta 0.40 of its own samples" in down["sentence"].iloc[0]
+
+
+def test_sample_rows_are_required_samples(good_fit, good_table):
+    table = good_table
+    for task in ("alpha", "delta"):
+        plan = good_fit.required_samples(task, 0.75).set_index("scenario")
+        alone = table[(table["kind"] == "samples_alone") & (table["target"] == task)].iloc[0]
+        both = table[(table["kind"] == "samples_with_partners") & (table["target"] == task)]
+        assert alone.estimate == pytest.approx(plan.loc["alone", "median"])
+        assert both["estimate"].iloc[0] == pytest.approx(plan.loc["with_context", "median"])
+        assert f"{plan.loc['alone', 'median']:,.0f} samples alone" in alone.sentence
+    # beta helps alpha: fewer samples with partners; gamma hurts delta: more
+    est = table.set_index(["kind", "target"])["estimate"]
+    assert est[("samples_with_partners", "alpha")] < est[("samples_alone", "alpha")]
+    assert est[("samples_with_partners", "delta")] > est[("samples_alone", "delta")]
+
+
+def test_trust_line_passes_fails_and_names_the_fix(good_table, tmp_path):
+    trust = good_table["sentence"].iloc[-1]
+    assert trust.startswith("Sampler diagnostics passed")
+    bad = fake.fake_fit(tmp_path / "bad.nc", bad_rhat=True, divergences=4)
+    sentences = [row["sentence"] for row in trust_findings(bad)]
+    assert len(sentences) == 1 and "FAILED" in sentences[0]
+    assert "R-hat" in sentences[0] and "run longer" in sentences[0]
+    assert "4 divergent" in sentences[0] and "target_accept" in sentences[0]
+    svi = fake.fake_fit(tmp_path / "svi.nc", n_chains=1, transfer="contextual")
+    assert any("SVI" in row["sentence"] and "NUTS" in row["sentence"]
+               for row in trust_findings(svi))
+    rows = pd.DataFrame(_transfer_rows(svi, top=2, hdi_prob=0.9))
+    assert rows.query("kind == 'transfer_positive'")["source"].eq("context").all()
+    assert "One sample of the other tasks' data is worth" in rows["sentence"].iloc[0]
+
+
+def test_terminal_text_has_each_sentence_once(good_table):
+    text = format_findings(good_table)
+    assert text.count("  - ") == len(set(good_table["sentence"]))
+    for sentence in good_table["sentence"]:
+        assert sentence.split()[0] in text
+
+
+def test_sentence_verdicts_and_target_score():
+    row = {"source": "a", "target": "b", "mean": 0.05, "hdi_low": -0.01, "hdi_high": 0.1,
+           "p_positive": 0.8}
+    assert transfer_sentence(row).endswith("not distinguishable from no transfer.")
+    assert "0.050 samples of b" in transfer_sentence(row)
+    assert choose_target_score([0.5, 0.6, 0.7, 0.9]) == pytest.approx(0.75)
+    assert choose_target_score([0.99] * 4) == 0.95
+    assert choose_target_score([]) == 0.8
+    assert np.isfinite(choose_target_score([np.nan, 0.7]))
