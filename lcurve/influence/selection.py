@@ -67,7 +67,7 @@ def choose_l2(data: MultiTaskData, target: str, *, train_mask, eval_mask, l2_gri
     params, _, _ = train_weighted(model, arrays, weights, jax.random.key(influence.seed),
                                   steps=train.steps, learning_rate=train.learning_rate, l2=grid)
     losses = np.asarray(jax.vmap(lambda p: task_test_losses(model, p, arrays))(params))[:, k]
-    return float(grid[int(np.argmin(losses))]), losses
+    return float(tuple(l2_grid)[int(np.argmin(losses))]), losses
 
 
 def drop_harmful(data: MultiTaskData, target: str, *, train: TrainConfig | None = None,
