@@ -20,8 +20,9 @@ Solvers (the :data:`SOLVERS` registry):
     ``y_j = b / s + y_{j-1} - A_j y_{j-1} / s`` with ``A_j`` a full-batch or mini-batch
     estimate of ``A``, averaged over ``repeats`` independent recursions. It converges when
     every eigenvalue of ``A`` lies in ``(0, 2 s)``; with a negative eigenvalue it diverges,
-    which the residual check catches. ``scale=None`` sets ``s`` to 1.5 times the largest
-    eigenvalue found by power iteration.
+    which the residual check catches. (:class:`~lcurve.influence.MTIF` with
+    ``lissa_scale=None`` sets ``s`` to 1.5 times the largest eigenvalue found by
+    :func:`largest_eigenvalue`.)
 
 Example
 -------
