@@ -23,8 +23,9 @@ def add_influence_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def summary_markdown(config, tables) -> str:
-    """The Markdown summary of one influence experiment's tables."""
+def summary_markdown(config, tables, *, agreement_tables: bool = True) -> str:
+    """The Markdown summary of one influence experiment's tables (``agreement_tables=False``
+    leaves out the per-fraction agreement tables)."""
     from lcurve.latent._cli import markdown_table
 
     solves = tables["solves"]
@@ -42,7 +43,7 @@ def summary_markdown(config, tables) -> str:
              f"{solves['relative_residual'].median():.2e} (max_residual {c.max_residual:g}); "
              f"negative curvature met in {int(solves['negative_curvature'].sum())}.", ""]
     agree = tables["agreement"]
-    if len(agree):
+    if len(agree) and agreement_tables:
         show = agree[agree["pairs"] == "cross-task"].drop(columns="pairs")
         lines += ["### Predicted vs retrained change (cross-task pairs; per removal fraction)",
                   "", markdown_table(show), ""]

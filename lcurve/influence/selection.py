@@ -159,8 +159,9 @@ def drop_harmful(data: MultiTaskData, target: str, *, train: TrainConfig | None 
             run = best if variant == "harmful@val" else r
             rows.append({"seed": int(seed), "target": target, "l2": l2, "variant": variant,
                          "fraction": f, "draw": draw, "n_dropped": n_drop,
-                         "val_loss": val_loss[run, k], "test_loss": test_loss[run, k],
-                         "test_auroc": test_auroc[run, k],
-                         "delta_test_loss": test_loss[run, k] - test_loss[0, k],
-                         "delta_test_auroc": test_auroc[run, k] - test_auroc[0, k]})
+                         "val_loss": float(val_loss[run, k]),
+                         "test_loss": float(test_loss[run, k]),
+                         "test_auroc": float(test_auroc[run, k]),
+                         "delta_test_loss": float(test_loss[run, k] - test_loss[0, k]),
+                         "delta_test_auroc": float(test_auroc[run, k] - test_auroc[0, k])})
     return pd.DataFrame(rows)
