@@ -18,6 +18,8 @@ Example
 ... steps = 1500
 ... learning_rate = 0.02
 ... weight_decay = 0.0
+... [influence]
+... max_grad_norm = 0.03
 ... [validation]
 ... fractions = [0.5, 1.0]
 ... [selection]

@@ -18,9 +18,12 @@ Example
 -------
 >>> from lcurve.config import TrainConfig
 >>> from lcurve.datasets import make_synthetic
+>>> from lcurve.influence.config import InfluenceConfig
 >>> data, _ = make_synthetic(n_tasks=3, n_compounds=200, n_features=8, seed=0)
 >>> train = TrainConfig(hidden=(4,), steps=1500, learning_rate=0.02, weight_decay=0.0)
->>> out = drop_harmful(data, "task00", train=train, fractions=(0.2,), l2_grid=(0.01,))
+>>> loose = InfluenceConfig(max_grad_norm=0.03)  # a 4-unit ReLU net stops near kinks
+>>> out = drop_harmful(data, "task00", train=train, influence=loose, fractions=(0.2,),
+...                    l2_grid=(0.01,))
 >>> sorted(out["variant"].unique())
 ['all', 'harmful', 'harmful@val', 'random']
 """
