@@ -17,7 +17,7 @@ Example
 >>> train = TrainConfig(hidden=(4,), steps=1500, learning_rate=0.02, weight_decay=0.0)
 >>> mtif = MTIF(data, train=train, influence=InfluenceConfig(l2=0.01)).fit()
 >>> curve = removal_curve(mtif, fractions=(0.5, 1.0))
->>> sorted(agreement(curve)["fraction"].unique())
+>>> sorted(agreement(curve)["fraction"].unique().tolist())
 [0.5, 1.0]
 """
 
