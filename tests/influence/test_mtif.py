@@ -14,7 +14,6 @@ from scipy.stats import pearsonr
 from lcurve.influence import (
     MTIF,
     IndefiniteCurvatureError,
-    InfluenceConfig,
     InfluenceWarning,
     NonStationaryError,
 )
