@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -67,4 +65,3 @@ def test_bad_inputs(influence_data):
                      **(SETTINGS | {"fractions": (1.5,)}))
     with pytest.raises(ValueError, match="n_random"):
         drop_harmful(influence_data, influence_data.tasks[0], **(SETTINGS | {"n_random": 0}))
-    assert dataclasses.is_dataclass(INFLUENCE)
