@@ -108,12 +108,8 @@ def _commands() -> dict:
     from lcurve.affinity._cli import add_compare_parser, run_compare
     from lcurve.bench._cli import add_bench_parser, run_bench
     from lcurve.curves._cli import add_fit_parser, run_fit
-    from lcurve.latent._cli import (
-        add_influence_parser,
-        add_latent_parser,
-        run_influence,
-        run_latent,
-    )
+    from lcurve.influence._cli import add_influence_parser, run_influence
+    from lcurve.latent._cli import add_latent_parser, run_latent
     from lcurve.report._cli import add_report_parser, run_report
 
     return {

@@ -1,4 +1,4 @@
-"""Full-batch, per-example-weighted training of many runs at once (``vmap`` over weights).
+"""Full-batch, per-label-weighted training of many runs at once (``vmap`` over weights).
 
 Influence functions need what the sweep trainer does not give: the *final parameters* of a
 run, an objective that is (close to) minimised, and retrains that differ from the original in
@@ -6,10 +6,15 @@ exactly the samples left out. Here every run sees the same compounds in every st
 batch, no sampling noise); a run is defined by its ``(n_rows, n_tasks)`` weight matrix over
 (compound, task) labels, and leaving a sample out sets its weight to 0. The objective is
 
-``J(theta) = (1 / n_ref) * sum_z w_z * bce_z(theta) + (l2 / 2) * ||theta||^2``
+``J(theta) = sum_k c_k sum_{z in task k} w_z bce_z(theta) + (l2 / 2) ||theta||^2``
 
-with ``n_ref`` the number of labels of the *original* run, so removing a sample is exactly the
-``epsilon = -1 / n_ref`` up-weighting of influence-function theory.
+with per-task label weights ``c_k`` fixed by the *original* run (:data:`WEIGHTINGS`:
+``"example"``: ``c_k = 1 / n``; ``"task"``: ``c_k = 1 / (n_tasks n_k)``), so removing a label
+of task ``k`` is exactly the up-weighting ``epsilon = -c_k`` of influence-function theory.
+The weighting is this module's own explicit choice, independent of the trainer core's default
+loss. The model (:class:`~lcurve.train.MultiTaskMLP`), the optimizer
+(:func:`~lcurve.train.make_optimizer`) and the masked loss (:func:`~lcurve.train.masked_bce`,
+applied to one task at a time) come from the trainer core.
 """
 
 from __future__ import annotations
@@ -22,9 +27,8 @@ import numpy as np
 import optax
 
 from lcurve.data import MultiTaskData
-from lcurve.train import MultiTaskMLP
-from lcurve.train._trainer import make_optimizer, masked_bce
-from lcurve.train.metrics import masked_auroc
+from lcurve.influence.config import WEIGHTINGS
+from lcurve.train import MultiTaskMLP, make_optimizer, masked_auroc, masked_bce
 
 __all__ = ["FitArrays", "fit_arrays", "objective", "task_test_losses", "task_test_auroc",
            "train_weighted"]
@@ -35,8 +39,9 @@ class FitArrays:
     """The arrays of one influence problem (host numpy).
 
     ``X, Y`` are the compounds with a training label (``rows`` indexes them in the data),
-    ``weights`` the base run's label weights (1 = in training); ``eval_X, eval_Y, eval_mask``
-    the labels that define each task's evaluation loss ``L_i`` (the test labels by default).
+    ``weights`` the base run's label weights (1 = in training), ``task_scale`` the weight
+    ``c_k`` of one label of task ``k`` in the objective; ``eval_X, eval_Y, eval_mask`` the
+    labels that define each task's evaluation loss ``L_i`` (the test labels by default).
     """
 
     X: np.ndarray
@@ -46,14 +51,25 @@ class FitArrays:
     eval_X: np.ndarray
     eval_Y: np.ndarray
     eval_mask: np.ndarray
+    task_scale: np.ndarray
 
     @property
     def n_ref(self) -> float:
         return float(self.weights.sum())
 
+    def label_scale(self) -> np.ndarray:
+        """``(n_rows, n_tasks)``: the objective weight of each label (0 where not trained on)."""
+        return self.weights * self.task_scale[None, :]
 
-def fit_arrays(data: MultiTaskData, *, train_mask=None, eval_mask=None) -> FitArrays:
-    """Collect training and evaluation arrays (defaults: ``data.train_mask`` / ``data.test_mask``)."""
+
+def fit_arrays(data: MultiTaskData, *, train_mask=None, eval_mask=None,
+               weighting: str = "example") -> FitArrays:
+    """Collect training and evaluation arrays (defaults: ``data.train_mask`` / ``data.test_mask``).
+
+    ``weighting`` fixes the per-label objective weights (``"example"`` or ``"task"``).
+    """
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
     train = data.train_mask if train_mask is None else np.asarray(train_mask, bool)
     evaluate = data.test_mask if eval_mask is None else np.asarray(eval_mask, bool)
     for name, mask in (("train_mask", train), ("eval_mask", evaluate)):
@@ -71,19 +87,30 @@ def fit_arrays(data: MultiTaskData, *, train_mask=None, eval_mask=None) -> FitAr
     eval_rows = np.flatnonzero(evaluate.any(axis=1))
     X = np.asarray(data.X, dtype=np.float32)
     Y = np.nan_to_num(data.Y, nan=0.0).astype(np.float32)
+    counts = train.sum(axis=0).astype(np.float64)
+    if weighting == "example":
+        task_scale = np.full(data.n_tasks, 1.0 / counts.sum())
+    else:
+        present = counts > 0
+        task_scale = np.where(present, 1.0 / (present.sum() * np.maximum(counts, 1)), 0.0)
     return FitArrays(X=X[rows], Y=Y[rows], weights=train[rows].astype(np.float32), rows=rows,
-                     eval_X=X[eval_rows], eval_Y=Y[eval_rows], eval_mask=evaluate[eval_rows])
+                     eval_X=X[eval_rows], eval_Y=Y[eval_rows], eval_mask=evaluate[eval_rows],
+                     task_scale=task_scale.astype(np.float32))
 
 
 def _sq_norm(params) -> jnp.ndarray:
     return sum(jnp.sum(p ** 2) for p in jax.tree.leaves(params))
 
 
-def objective(model, params, X, Y, weights, n_ref, l2) -> jnp.ndarray:
-    """``J(theta)``: weighted BCE normalised by the fixed ``n_ref`` plus ``l2 / 2 ||theta||^2``."""
-    data_term = masked_bce(model.apply(params, X), Y, weights) * (
-        jnp.maximum(weights.sum(), 1.0) / n_ref)
-    return data_term + 0.5 * l2 * _sq_norm(params)
+def data_loss(logits, Y, weights, task_scale) -> jnp.ndarray:
+    """``sum_k c_k sum_z w_z bce_z``: the core's masked BCE per task, times its weight total."""
+    per_task = jax.vmap(masked_bce, in_axes=1)(logits, Y, weights)
+    return jnp.sum(per_task * weights.sum(axis=0) * task_scale)
+
+
+def objective(model, params, X, Y, weights, task_scale, l2) -> jnp.ndarray:
+    """``J(theta)``: the weighted BCE (:func:`data_loss`) plus ``l2 / 2 ||theta||^2``."""
+    return data_loss(model.apply(params, X), Y, weights, task_scale) + 0.5 * l2 * _sq_norm(params)
 
 
 def task_test_losses(model, params, arrays: FitArrays) -> jnp.ndarray:
@@ -101,7 +128,7 @@ def task_test_auroc(model, params, arrays: FitArrays) -> jnp.ndarray:
 
 
 def train_weighted(model: MultiTaskMLP, arrays: FitArrays, weights, key, *, steps: int,
-                   learning_rate: float, l2: float):
+                   learning_rate: float, l2):
     """Train one run per weight matrix, all from the same initialisation, in one vmapped program.
 
     Parameters
@@ -109,37 +136,40 @@ def train_weighted(model: MultiTaskMLP, arrays: FitArrays, weights, key, *, step
     model
         The network.
     arrays
-        Training arrays (:func:`fit_arrays`); ``arrays.n_ref`` normalises every run's loss.
+        Training arrays (:func:`fit_arrays`); ``arrays.task_scale`` weighs every run's labels.
     weights
         ``(n_runs, n_rows, n_tasks)`` label weights (0 leaves a label out).
     key
         PRNG key of the shared initialisation (a run's result depends only on its weights).
-    steps, learning_rate, l2
-        Full-batch AdamW steps (cosine-decayed learning rate, no decoupled decay) and the L2
-        strength of the objective.
+    steps, learning_rate
+        Full-batch AdamW steps (:func:`lcurve.train.make_optimizer`, cosine-decayed learning
+        rate, no decoupled decay).
+    l2
+        L2 strength of the objective: a number, or one per run (``(n_runs,)``).
 
     Returns
     -------
     params, final_objective, grad_norm
         Parameters with a leading run axis, and each run's final objective and gradient norm
-        (a check that the optimum was reached).
+        (a check that a stationary point was reached).
     """
     weights = jnp.asarray(weights, jnp.float32)
     if weights.ndim != 3 or weights.shape[1:] != arrays.weights.shape:
         raise ValueError(f"weights must be (n_runs, {arrays.weights.shape[0]}, "
                          f"{arrays.weights.shape[1]}), got {tuple(weights.shape)}")
+    l2 = jnp.broadcast_to(jnp.asarray(l2, jnp.float32), weights.shape[:1])
     return _train(model, int(steps), jnp.asarray(arrays.X), jnp.asarray(arrays.Y), weights,
-                  jnp.float32(arrays.n_ref), key, jnp.float32(learning_rate), jnp.float32(l2))
+                  jnp.asarray(arrays.task_scale), key, jnp.float32(learning_rate), l2)
 
 
-def _train_impl(model, steps, X, Y, weights, n_ref, key, learning_rate, l2):
+def _train_impl(model, steps, X, Y, weights, task_scale, key, learning_rate, l2):
     params0 = model.init(key, X[:1])
     schedule = lambda count: learning_rate * (  # noqa: E731
         0.02 + 0.98 * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
     tx = make_optimizer(schedule, 0.0)
 
-    def one(w):
-        loss = lambda p: objective(model, p, X, Y, w, n_ref, l2)  # noqa: E731
+    def one(w, l2_run):
+        loss = lambda p: objective(model, p, X, Y, w, task_scale, l2_run)  # noqa: E731
 
         def step(carry, _):
             params, opt_state = carry
@@ -151,7 +181,7 @@ def _train_impl(model, steps, X, Y, weights, n_ref, key, learning_rate, l2):
         value, grads = jax.value_and_grad(loss)(params)
         return params, value, jnp.sqrt(_sq_norm(grads))
 
-    return jax.vmap(one)(weights)
+    return jax.vmap(one)(weights, l2)
 
 
 _train = jax.jit(_train_impl, static_argnums=(0, 1))

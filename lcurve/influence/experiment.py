@@ -1,10 +1,9 @@
-"""The MTIF experiment of ``lcurve influence CONFIG``: configuration, data, tables.
+"""The MTIF experiment of ``lcurve influence CONFIG``: data, fit, checks, validation, selection.
 
-A TOML config has a ``[data]`` table (:class:`lcurve.config.DataConfig`), an ``[influence]``
-table (:class:`InfluenceConfig`: network, optimiser, solver, data reduction) and a
-``[selection]`` table (:class:`SelectionConfig`). :func:`influence_experiment` returns tidy
-tables: per-sample influences, task-level MTIF relatedness, its agreement with actual
-leave-task-out retraining, and the harmful-sample selection results.
+:func:`influence_experiment` runs one :class:`~lcurve.influence.InfluenceExperimentConfig`
+and returns tidy tables: per-label influences, the diagnostics of every solve and of the fit's
+stationarity, the removal-fraction curve against retraining (test BCE and test AUROC) with its
+agreement summary, and the harmful-sample selection against random controls.
 
 Example
 -------
@@ -14,102 +13,42 @@ Example
 ... n_tasks = 3
 ... n_compounds = 200
 ... n_features = 8
-... [influence]
+... [train]
 ... hidden = [4]
-... steps = 200
+... steps = 1500
+... learning_rate = 0.02
+... weight_decay = 0.0
+... [influence]
+... max_grad_norm = 0.03
+... [validation]
+... fractions = [0.5, 1.0]
 ... [selection]
 ... seeds = [0]
 ... fractions = [0.2]
+... targets = ["task00"]
+... l2_grid = [0.01]
+... n_random = 1
 ... ''')
 >>> tables = influence_experiment(config)
 >>> sorted(tables)
-['agreement', 'leave_task_out', 'samples', 'selection', 'selection_summary']
+['agreement', 'removal_curve', 'samples', 'selection', 'selection_summary', 'solves', 'stationarity']
 """
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pandas as pd
-from scipy.stats import pearsonr, spearmanr
 
-from lcurve.config import (
-    ConfigError,
-    ConfigSection,
-    DataConfig,
-    ExperimentConfig,
-    require_positive,
-)
+from lcurve.config import ConfigError
 from lcurve.data import MultiTaskData
 from lcurve.design import rank_matrix
+from lcurve.influence.config import InfluenceConfig, InfluenceExperimentConfig
 from lcurve.influence.mtif import MTIF
 from lcurve.influence.selection import drop_harmful
+from lcurve.influence.validation import agreement, removal_curve
 
-__all__ = ["InfluenceConfig", "InfluenceExperimentConfig", "SelectionConfig",
-           "influence_experiment", "reduce_data"]
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class InfluenceConfig(ConfigSection):
-    """Network, full-batch training, CG solver, and data reduction of the MTIF model.
-
-    ``max_train_per_task`` keeps the first labels of each task's nested order (seed
-    ``seed``); ``fold_bits`` ORs fingerprint bits into that many (0 keeps all features).
-    """
-
-    _section = "influence"
-    hidden: tuple[int, ...] = (16,)
-    steps: int = 1000
-    learning_rate: float = 1e-2
-    l2: float = 1e-3
-    damping: float = 1e-3
-    cg_maxiter: int = 300
-    seed: int = 0
-    max_train_per_task: int | None = 150
-    fold_bits: int = 512
-
-    def _validate(self) -> None:
-        require_positive("influence", steps=self.steps, learning_rate=self.learning_rate,
-                  cg_maxiter=self.cg_maxiter, max_train_per_task=self.max_train_per_task)
-        if not self.hidden or any(h <= 0 for h in self.hidden):
-            raise ConfigError(f"influence.hidden must be positive widths, got {list(self.hidden)}")
-        for name in ("l2", "damping", "fold_bits"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"influence.{name} must be >= 0, got {getattr(self, name)!r}")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class SelectionConfig(ConfigSection):
-    """Harmful-sample selection: which targets, how much to drop, replicate seeds."""
-
-    _section = "selection"
-    enabled: bool = True
-    targets: tuple[str, ...] | None = None
-    fractions: tuple[float, ...] = (0.05, 0.1, 0.25)
-    validation_fraction: float = 0.3
-    seeds: tuple[int, ...] = (0, 1)
-
-    def _validate(self) -> None:
-        if not self.fractions or any(not 0 < f < 1 for f in self.fractions):
-            raise ConfigError(f"selection.fractions must be in (0, 1), got {list(self.fractions)}")
-        if not 0 < self.validation_fraction < 1:
-            raise ConfigError("selection.validation_fraction must be in (0, 1), got "
-                              f"{self.validation_fraction!r}")
-        if not self.seeds:
-            raise ConfigError("selection.seeds must list at least one seed")
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class InfluenceExperimentConfig(ExperimentConfig):
-    """``[data]``, ``[influence]`` and ``[selection]`` of an influence experiment."""
-
-    name: str = "influence"
-    data: DataConfig = dataclasses.field(default_factory=DataConfig)
-    influence: InfluenceConfig = dataclasses.field(default_factory=InfluenceConfig)
-    selection: SelectionConfig = dataclasses.field(default_factory=SelectionConfig)
-
-    _SECTIONS = {"data": DataConfig, "influence": InfluenceConfig, "selection": SelectionConfig}
+__all__ = ["influence_experiment", "reduce_data", "selection_summary"]
 
 
 def reduce_data(data: MultiTaskData, config: InfluenceConfig) -> MultiTaskData:
@@ -131,54 +70,58 @@ def reduce_data(data: MultiTaskData, config: InfluenceConfig) -> MultiTaskData:
                          test_mask=data.test_mask[keep], info=data.info)
 
 
-def _agreement(table: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for subset, part in (("all pairs", table), ("cross-task", table[table.source != table.target])):
-        rows.append({"pairs": subset, "n": len(part),
-                     "pearson": pearsonr(part.predicted, part.actual).statistic,
-                     "spearman": spearmanr(part.predicted, part.actual).statistic,
-                     "sign_agreement": float((np.sign(part.predicted) == np.sign(part.actual)).mean())})
-    return pd.DataFrame(rows)
+def selection_summary(selection: pd.DataFrame) -> pd.DataFrame:
+    """Mean (and standard error over seeds x targets x draws) change of the target's test
+    metrics per selection variant and fraction (``harmful@val``: the fraction chosen on
+    validation, reported as its mean)."""
+    if not len(selection):
+        return pd.DataFrame()
+    part = selection[selection["variant"] != "all"].copy()
+    part["group_fraction"] = np.where(part["variant"] == "harmful@val", np.nan, part["fraction"])
+    out = part.groupby(["variant", "group_fraction"], dropna=False, as_index=False).agg(
+        n_runs=("seed", "size"), fraction=("fraction", "mean"), n_dropped=("n_dropped", "mean"),
+        delta_test_loss=("delta_test_loss", "mean"), sd_test_loss=("delta_test_loss", "std"),
+        delta_test_auroc=("delta_test_auroc", "mean"), sd_test_auroc=("delta_test_auroc", "std"),
+        loss_improved=("delta_test_loss", lambda v: float((v < 0).mean())))
+    out["se_test_loss"] = out["sd_test_loss"] / np.sqrt(out["n_runs"])
+    out["se_test_auroc"] = out["sd_test_auroc"] / np.sqrt(out["n_runs"])
+    return out.drop(columns=["group_fraction", "sd_test_loss", "sd_test_auroc"])
 
 
 def influence_experiment(config: InfluenceExperimentConfig, *, data=None) -> dict[str, pd.DataFrame]:
-    """Run MTIF, its leave-task-out check and (if enabled) harmful-sample selection.
+    """Fit MTIF, check it, validate it against retraining and (if enabled) select data.
 
     Returns
     -------
     dict of pandas.DataFrame
-        ``samples`` (per-label influences), ``leave_task_out`` (MTIF prediction vs retrained
-        change in each target's test loss), ``agreement`` (their correlations), ``selection``
-        and ``selection_summary`` (mean over seeds of the change in target test AUROC/loss).
+        ``samples`` (per-label influences), ``solves`` (every solve's residual),
+        ``stationarity`` (gradient norm and drift per target), ``removal_curve`` and
+        ``agreement`` (predictions vs retraining per removal fraction; test BCE and AUROC),
+        ``selection`` and ``selection_summary``.
     """
     from lcurve.datasets import load_data
 
     full = load_data(config.data) if data is None else data
     small = reduce_data(full, config.influence)
-    c = config.influence
-    kwargs = dict(hidden=c.hidden, steps=c.steps, learning_rate=c.learning_rate, l2=c.l2,
-                  damping=c.damping, cg_maxiter=c.cg_maxiter)
-    mtif = MTIF(small, seed=c.seed, **kwargs).fit()
-    samples = mtif.sample_influence()
-    lto = mtif.leave_task_out()
-    tables = {"samples": samples, "leave_task_out": lto, "agreement": _agreement(lto)}
+    mtif = MTIF(small, train=config.train, influence=config.influence).fit()
+    tables = {"samples": mtif.sample_influence(), "stationarity": mtif.stationarity()}
+    curve = pd.DataFrame()
+    agree = pd.DataFrame()
+    if config.validation.enabled:
+        curve = removal_curve(mtif, fractions=config.validation.fractions,
+                              seed=config.validation.seed)
+        agree = pd.concat([agreement(curve), agreement(curve, metric="actual_auroc")],
+                          ignore_index=True)
+    tables.update(removal_curve=curve, agreement=agree, solves=mtif.solve_diagnostics())
     selection = pd.DataFrame()
     if config.selection.enabled:
         s = config.selection
         targets = s.targets if s.targets is not None else small.tasks
         selection = pd.concat(
-            [drop_harmful(small, t, fractions=s.fractions, validation_fraction=s.validation_fraction,
-                          seeds=s.seeds, mtif_kwargs=kwargs) for t in targets], ignore_index=True)
+            [drop_harmful(small, t, train=config.train, influence=config.influence,
+                          fractions=s.fractions, validation_fraction=s.validation_fraction,
+                          seeds=s.seeds, l2_grid=s.l2_grid, n_random=s.n_random)
+             for t in targets], ignore_index=True)
     tables["selection"] = selection
-    if len(selection):
-        summary = selection[selection.variant != "all"].groupby(
-            ["variant", "fraction"], as_index=False).agg(
-            n_runs=("seed", "size"), n_dropped=("n_dropped", "mean"),
-            delta_test_auroc=("delta_test_auroc", "mean"),
-            sd_test_auroc=("delta_test_auroc", "std"),
-            improved=("delta_test_auroc", lambda v: float((v > 0).mean())),
-            delta_test_loss=("delta_test_loss", "mean"))
-    else:
-        summary = pd.DataFrame()
-    tables["selection_summary"] = summary
+    tables["selection_summary"] = selection_summary(selection)
     return tables

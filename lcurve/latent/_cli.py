@@ -1,12 +1,11 @@
-"""Command-line entry points ``lcurve latent DIR`` and ``lcurve influence CONFIG``.
+"""Command-line entry point ``lcurve latent DIR``.
 
 To be registered in :mod:`lcurve.cli`::
 
-    from lcurve.latent._cli import (add_influence_parser, add_latent_parser, run_influence,
-                                    run_latent)
+    from lcurve.latent._cli import add_latent_parser, run_latent
 
-Each ``add_*_parser(subparsers)`` declares a sub-command and sets ``func`` to its ``run_*``
-function, which returns an exit status.
+``add_latent_parser(subparsers)`` declares the sub-command and sets ``func`` to
+:func:`run_latent`, which returns an exit status.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from pathlib import Path
 
 logger = logging.getLogger("lcurve")
 
-__all__ = ["add_influence_parser", "add_latent_parser", "run_influence", "run_latent"]
+__all__ = ["add_latent_parser", "run_latent"]
 
 
 # ------------------------------------------------------------------------------ latent
@@ -131,70 +130,4 @@ def run_latent(args) -> int:
     (out / "summary.md").write_text("\n".join(lines))
     print("\n".join(lines[:8 + len(ev)]))
     print(f"latent: tables and figures in {out}")
-    return 0
-
-
-# ------------------------------------------------------------------------------ influence
-def add_influence_parser(subparsers) -> argparse.ArgumentParser:
-    """``lcurve influence CONFIG --out DIR``: MTIF relatedness, leave-task-out, selection."""
-    p = subparsers.add_parser(
-        "influence", help="MTIF task relatedness, its check by retraining, and data selection")
-    p.add_argument("config", type=Path, help="TOML, e.g. experiments/influence_moleculeace.toml")
-    p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.set_defaults(func=run_influence)
-    return p
-
-
-def run_influence(args) -> int:
-    """Run the MTIF experiment of a TOML config and write tables and figures to ``--out``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from lcurve.influence.experiment import InfluenceExperimentConfig, influence_experiment
-
-    config = InfluenceExperimentConfig.from_toml(args.config)
-    out = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    config.to_toml(out / "config.toml")
-    tables = influence_experiment(config)
-    tables["samples"].to_parquet(out / "sample_influence.parquet", index=False)
-    for name in ("leave_task_out", "agreement", "selection", "selection_summary"):
-        tables[name].to_csv(out / f"{name}.csv", index=False)
-
-    lto = tables["leave_task_out"]
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    cross = lto.source != lto.target
-    ax.scatter(lto.predicted[cross], lto.actual[cross], s=18, label="source != target")
-    ax.scatter(lto.predicted[~cross], lto.actual[~cross], s=18, marker="s", label="own task")
-    ax.axhline(0, color="0.8", lw=0.8)
-    ax.axvline(0, color="0.8", lw=0.8)
-    ax.set_xlabel("MTIF predicted change in target test loss (nats)")
-    ax.set_ylabel("retrained change in target test loss (nats)")
-    ax.set_title("leaving a source task out")
-    ax.legend(fontsize=8)
-    fig.tight_layout(); fig.savefig(out / "leave_task_out.png", dpi=120); plt.close(fig)
-
-    summary = tables["selection_summary"]
-    lines = [f"# MTIF influence: {config.name}", "",
-             "## MTIF vs leave-task-out retraining (change in target test BCE)", "",
-             markdown_table(tables["agreement"]), ""]
-    if len(summary):
-        fig, ax = plt.subplots(figsize=(5.5, 4))
-        for variant, part in summary.groupby("variant"):
-            ax.errorbar(part["fraction"], part["delta_test_auroc"],
-                        yerr=part["sd_test_auroc"] / part["n_runs"] ** 0.5, marker="o",
-                        capsize=3, label=f"drop {variant}")
-        ax.axhline(0, color="0.6", lw=0.8)
-        ax.set_xlabel("fraction of auxiliary labels considered for dropping")
-        ax.set_ylabel("change in target test AUROC (mean +- se)")
-        ax.legend(fontsize=8)
-        fig.tight_layout(); fig.savefig(out / "selection.png", dpi=120); plt.close(fig)
-        lines += ["## Dropping harmful auxiliary samples (vs keeping all; random control)", "",
-                  markdown_table(summary, digits=4), ""]
-    text = "\n".join(lines)
-    (out / "summary.md").write_text(text)
-    print(text)
-    print(f"influence: tables and figures in {out}")
     return 0

@@ -1,4 +1,4 @@
-"""``lcurve latent DIR`` and ``lcurve influence CONFIG`` write their tables and figures."""
+"""``lcurve latent DIR`` writes its tables and figures."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lcurve.config import ConfigError
-from lcurve.influence.experiment import InfluenceExperimentConfig
-from lcurve.latent._cli import add_influence_parser, add_latent_parser
+from lcurve.latent._cli import add_latent_parser
 
 
 def _parse(argv):
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers()
     add_latent_parser(sub)
-    add_influence_parser(sub)
     return parser.parse_args(argv)
 
 
@@ -57,18 +54,3 @@ def test_latent_cli_missing_results(tmp_path):
     args = _parse(["latent", str(tmp_path)])
     with pytest.raises(FileNotFoundError, match="no sweep results"):
         args.func(args)
-
-
-def test_influence_config_round_trip_and_errors(tmp_path):
-    text = '[data]\nsource = "synthetic"\n[influence]\nhidden = [4]\nl2 = 0.1\n'
-    config = InfluenceExperimentConfig.from_toml_string(text)
-    config.to_toml(tmp_path / "c.toml")
-    assert InfluenceExperimentConfig.from_toml(tmp_path / "c.toml") == config
-    with pytest.raises(ConfigError, match="unknown key"):
-        InfluenceExperimentConfig.from_toml_string("[influence]\nlr = 1\n")
-    with pytest.raises(ConfigError, match="fractions must be in"):
-        InfluenceExperimentConfig.from_toml_string("[selection]\nfractions = [2.0]\n")
-    with pytest.raises(ConfigError, match="damping must be >= 0"):
-        InfluenceExperimentConfig.from_toml_string("[influence]\ndamping = -1.0\n")
-    with pytest.raises(ConfigError, match="not found"):
-        InfluenceExperimentConfig.from_toml(tmp_path / "missing.toml")
