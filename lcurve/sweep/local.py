@@ -3,10 +3,10 @@
 :func:`run_sweep` returns a tidy DataFrame with one row per (run, evaluated task, metric).
 With ``out_dir`` (a local path or an fsspec URL such as ``s3://bucket/sweep``) it writes each
 finished chunk to ``out_dir/chunks/`` as parquet (atomically: a temporary file renamed into
-place, see :func:`lcurve._io.atomic_write_bytes`), so a killed sweep loses at most the chunks in flight;
-re-running the same sweep into the same folder skips the finished runs and ends with the same
-table as an uninterrupted run. A folder holding a *different* sweep (other data, design or
-training settings) is refused rather than mixed.
+place, see :func:`lcurve._io.atomic_write_bytes`), so a killed sweep loses at most the chunks
+in flight; re-running the same sweep into the same folder skips the finished runs and ends
+with the same table as an uninterrupted run. A folder holding a *different* sweep (other data,
+design or training settings) is refused rather than mixed.
 
 Folder layout::
 
@@ -17,7 +17,7 @@ Folder layout::
 
 The unit of work is one planned chunk (:func:`plan_chunks`, :func:`train_chunk_file`); the
 ``executor`` decides where chunks run: ``"local"`` (this process, default) or ``"ray"``
-(:mod:`lcurve.sweep.ray`, tasks on a Ray cluster, optional extra).
+(:mod:`lcurve.sweep.ray`: workers on a Ray cluster, an optional extra).
 """
 
 from __future__ import annotations
