@@ -49,11 +49,13 @@ __all__ = [
     "METRICS",
     "EXECUTORS",
     "SweepMismatchError",
+    "chunk_file",
     "plan_chunks",
     "read_results",
     "result_rows",
     "run_sweep",
     "sort_results",
+    "train_chunk_file",
     "versions",
 ]
 

@@ -80,21 +80,21 @@ def connect(address: str | None = None) -> bool:
 class _ChunkWorker:
     """A worker slot of the sweep: trains chunks, keeping one trainer (compile cache) alive."""
 
-    def __init__(self, data_ref: list, config: TrainConfig, seeds: list[int],
-                 manifest: dict[str, Any]):
-        # the data come as [ObjectRef] (a ref inside a list is not resolved by Ray): fetched
-        # once per process on the first chunk, and again by a restarted worker
-        self.data_ref, self.config, self.seeds, self.manifest = data_ref, config, seeds, manifest
+    def __init__(self, config: TrainConfig, seeds: list[int], manifest: dict[str, Any]):
+        self.config, self.seeds, self.manifest = config, seeds, manifest
         self.trainer = None  # built on the first chunk: construction does no work
 
-    def train(self, chunk: pd.DataFrame, n_rows_bucket: int, out_dir: str | None):
+    def train(self, data_ref: list, chunk: pd.DataFrame, n_rows_bucket: int,
+              out_dir: str | None):
+        # the data come as [ObjectRef] (a ref inside a list is not resolved by Ray): fetched
+        # once per process, on its first chunk (a restarted worker fetches them again)
         import ray  # optional
 
         from lcurve.sweep.local import train_chunk_file
         from lcurve.train import RunTrainer
 
         if self.trainer is None:
-            data: MultiTaskData = ray.get(self.data_ref[0])
+            data: MultiTaskData = ray.get(data_ref[0])
             self.trainer = RunTrainer(data, self.config, seeds=self.seeds)
         rows = train_chunk_file(self.trainer, chunk, n_rows_bucket=n_rows_bucket,
                                 manifest=self.manifest, out_dir=out_dir)
@@ -153,15 +153,15 @@ def run_chunks(
             max_task_retries=max_retries,
         )
         data_ref = ray.put(data)
-        workers = [worker_cls.remote([data_ref], config, list(seeds), manifest)
-                   for _ in range(n_workers)]
+        workers = [worker_cls.remote(config, list(seeds), manifest) for _ in range(n_workers)]
         logger.info("ray: %d chunks on %d workers (%s)", len(chunks), n_workers,
                     f"{gpus_per_task} GPU(s) each" if gpus_per_task else "1 CPU each")
         queue = collections.deque(chunks)
 
         def submit(worker) -> None:
             chunk = queue.popleft()
-            inflight[worker.train.remote(chunk, n_rows_bucket, out_dir)] = (worker, chunk)
+            inflight[worker.train.remote([data_ref], chunk, n_rows_bucket, out_dir)] = (
+                worker, chunk)
 
         for _ in range(CALLS_IN_FLIGHT_PER_WORKER):
             for worker in workers:

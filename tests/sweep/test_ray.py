@@ -7,10 +7,12 @@ module's tests share that cluster: they run in one xdist worker (``--dist loadgr
 """
 
 import os
+import signal
 import sys
 import textwrap
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -47,16 +49,42 @@ def reference(sweep_inputs):
     return run_sweep(data, design, config, progress=False)
 
 
+# Every process of the test cluster inherits this variable: the kill test only ever kills
+# those, and teardown kills any that outlive ray.shutdown() (a worker stuck after its raylet
+# died has been seen to linger).
+MARKER = f"LCURVE_TEST_RAY_CLUSTER={uuid.uuid4().hex}".encode()
+
+
+def _cluster_processes(title_prefix: bytes = b"") -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if MARKER in environ and title.startswith(title_prefix):
+            pids.append(int(entry.name))
+    return pids
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]")')
-    ray.init(address="local", num_cpus=2, include_dashboard=False,
-             _node_ip_address="127.0.0.1", object_store_memory=100 * 1024**2,
-             logging_level="WARNING")
+    name, value = MARKER.decode().split("=")
+    os.environ[name] = value
     try:
+        ray.init(address="local", num_cpus=2, include_dashboard=False,
+                 _node_ip_address="127.0.0.1", object_store_memory=100 * 1024**2,
+                 logging_level="WARNING")
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        del os.environ[name]
+        for pid in _cluster_processes():
+            os.kill(pid, signal.SIGKILL)
 
 
 def _url(path: Path) -> str:
@@ -78,19 +106,6 @@ def test_ray_table_is_bit_identical_to_local(ray_cluster, sweep_inputs, referenc
     assert 1 <= results.attrs["n_compiles"] <= 2
 
 
-def _task_processes() -> list[int]:
-    """Pids of Ray worker processes executing a chunk (their title is the actor method)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            title = (entry / "cmdline").read_bytes().split(b"\0")[0]
-        except (OSError, ValueError):
-            continue
-        if title.startswith(b"ray::_ChunkWorker.train"):
-            pids.append(int(entry.name))
-    return pids
-
-
 def test_killed_worker_loses_and_duplicates_nothing(sweep_inputs, reference, ray_cluster,
                                                      tmp_path):
     data, design, config = sweep_inputs
@@ -99,8 +114,9 @@ def test_killed_worker_loses_and_duplicates_nothing(sweep_inputs, reference, ray
 
     def kill_first_busy_worker():  # SIGKILL a worker process in the middle of a chunk
         while not stop.is_set() and not killed:
-            for pid in _task_processes():
-                os.kill(pid, 9)
+            # a worker process of the test cluster executing a chunk (titled by the method)
+            for pid in _cluster_processes(b"ray::_ChunkWorker.train"):
+                os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
                 break
             time.sleep(0.01)
