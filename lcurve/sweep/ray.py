@@ -62,8 +62,10 @@ def connect(address: str | None = None) -> bool:
 
     Order: a connection this process already has (``ray.is_initialized()``); else ``address``;
     else the ``RAY_ADDRESS`` environment variable (Ray's own convention, which ``ray job submit``
-    and ``ray start`` set); else a new local cluster bound to 127.0.0.1 without dashboard. Unlike
-    ``ray.init()``, it never attaches silently to some other cluster found on this machine.
+    and ``ray start`` set); else a new local cluster on node address 127.0.0.1, without
+    dashboard, shut down by the caller. Unlike ``ray.init()``, it never attaches silently to
+    another cluster found on this machine. (Ray's gRPC servers still listen on all interfaces,
+    which Ray has no option to change; Ray 2.60 guards them with token authentication.)
     """
     ray = _import_ray()
     if ray.is_initialized():

@@ -1,8 +1,9 @@
 """The Ray executor: same table as the local one, no run lost or duplicated when processes die.
 
-One local Ray cluster (bound to 127.0.0.1, no dashboard, 100 MB object store, 2 CPUs: two
+One local Ray cluster (node address 127.0.0.1, no dashboard, 100 MB object store, 2 CPUs: two
 worker processes of 1 CPU each) serves the whole module and is shut down at its end, also on
-failure. Results folders are ``file://`` URLs, so the fsspec path is the one exercised. The
+failure. Its workers see 2 (forced host) devices each, so every chunk is sharded over two devices
+there while the reference runs on one in this process. Results folders are ``file://`` URLs, so the fsspec path is the one exercised. The
 module's tests share that cluster: they run in one xdist worker (``--dist loadgroup``).
 """
 
@@ -70,18 +71,29 @@ def _cluster_processes(title_prefix: bytes = b"") -> list[int]:
     return pids
 
 
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[ray]")')
     name, value = MARKER.decode().split("=")
+    xla_flags = os.environ.get("XLA_FLAGS")
     os.environ[name] = value
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # for the workers
     try:
         ray.init(address="local", num_cpus=2, include_dashboard=False,
                  _node_ip_address="127.0.0.1", object_store_memory=100 * 1024**2,
                  logging_level="WARNING")
+        _restore_env("XLA_FLAGS", xla_flags)  # this process keeps its own device count
         yield ray.get_runtime_context().gcs_address
     finally:
         ray.shutdown()
+        _restore_env("XLA_FLAGS", xla_flags)
         del os.environ[name]
         for pid in _cluster_processes():
             os.kill(pid, signal.SIGKILL)
@@ -104,6 +116,11 @@ def test_ray_table_is_bit_identical_to_local(ray_cluster, sweep_inputs, referenc
     assert len(list((tmp_path / "chunks").glob("chunk-*.parquet"))) == N_CHUNKS
     # one compilation per worker process (2), not one per chunk (8)
     assert 1 <= results.attrs["n_compiles"] <= 2
+    import jax
+    import ray
+
+    worker_devices = ray.get(ray.remote(lambda: len(__import__("jax").local_devices())).remote())
+    assert (worker_devices, len(jax.local_devices())) == (2, 1)  # sharded there, not here
 
 
 def test_killed_worker_loses_and_duplicates_nothing(sweep_inputs, reference, ray_cluster,
@@ -199,3 +216,28 @@ def test_unknown_executor_and_misplaced_options_are_refused(sweep_inputs):
         run_sweep(data, design, config, executor="dask", progress=False)
     with pytest.raises(ValueError, match="executor='ray' only"):
         run_sweep(data, design, config, gpus_per_task=1, progress=False)
+
+
+def test_chunk_file_already_there_is_read_back_not_retrained(sweep_inputs, reference,
+                                                             tmp_path):
+    """Idempotent by chunk id: a retried chunk whose file landed neither trains nor rewrites."""
+    from lcurve.sweep.local import chunk_file, plan_chunks, train_chunk_file
+
+    data, design, config = sweep_inputs
+    chunk = plan_chunks(design.sort_values("run_id").reset_index(drop=True), 4)[1]
+    path = Path(chunk_file(tmp_path, chunk))
+    path.parent.mkdir(parents=True)
+    landed = reference[reference["run_id"].isin(chunk["run_id"])].reset_index(drop=True)
+    landed.to_parquet(path, index=False)
+    before = path.read_bytes()
+
+    class MustNotTrain:
+        data = sweep_inputs[0]
+
+        def train_chunk(self, *args, **kwargs):
+            raise AssertionError("a chunk whose file exists was trained again")
+
+    rows = train_chunk_file(MustNotTrain(), chunk, n_rows_bucket=256, manifest={},
+                            out_dir=str(tmp_path))
+    pd.testing.assert_frame_equal(rows, landed)
+    assert path.read_bytes() == before
