@@ -53,12 +53,21 @@ def _run_datasets(args) -> int:
 def _add_sweep(sub) -> None:
     p = sub.add_parser("sweep", help="train the runs of a TOML experiment config")
     p.add_argument("config", type=Path, help="experiment TOML, e.g. experiments/synthetic_planted.toml")
-    p.add_argument("--out", type=Path, required=True,
-                   help="output folder (re-running into it resumes an interrupted sweep)")
+    p.add_argument("--out", required=True,
+                   help="output folder or fsspec URL, e.g. s3://bucket/sweep (re-running into it "
+                        "resumes an interrupted sweep)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--executor", choices=("local", "ray"), default="local",
+                   help="where chunks train: this process (default) or a Ray cluster "
+                        "(pip install -e \".[ray]\"; see docs/cluster.md)")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster to connect to (default: RAY_ADDRESS, else a new local one)")
+    p.add_argument("--gpus-per-task", type=float, default=0,
+                   help="Ray: GPUs each chunk worker reserves (default 0: 1 CPU each)")
 
 
-def _sweep(config, out: Path, *, progress: bool):
+def _sweep(config, out, *, progress: bool, **executor_options):
+    from lcurve import _io
     from lcurve.datasets import load_data
     from lcurve.design import design_from_config
     from lcurve.sweep import run_sweep
@@ -67,13 +76,14 @@ def _sweep(config, out: Path, *, progress: bool):
     print(f"data: {data}")
     design = design_from_config(data, config.design)
     print(f"design: {len(design)} runs ({config.design.kind}, seeds {list(config.design.seeds)})")
-    out.mkdir(parents=True, exist_ok=True)
-    config.to_toml(out / "config.toml")
+    _io.atomic_write_bytes(_io.join(out, "config.toml"), config.to_toml_string().encode())
     start = time.perf_counter()
-    results = run_sweep(data, design, config.train, out_dir=out, progress=progress)
+    results = run_sweep(data, design, config.train, out_dir=out, progress=progress,
+                        **executor_options)
     elapsed = time.perf_counter() - start
     print(f"sweep: {results['run_id'].nunique()} runs in {elapsed:.1f} s "
-          f"({results.attrs.get('n_compiles', '?')} compilation(s)); results: {out / 'results.parquet'}")
+          f"({results.attrs.get('n_compiles', '?')} compilation(s)); "
+          f"results: {_io.join(out, 'results.parquet')}")
     return data, results
 
 
@@ -81,7 +91,19 @@ def _run_sweep(args) -> int:
     from lcurve.config import SweepConfig
 
     config = SweepConfig.from_toml(args.config)
-    _sweep(config, args.out, progress=not args.no_progress)
+    options = {}
+    if args.executor == "ray":
+        options = {"executor": "ray", "address": args.address,
+                   "gpus_per_task": args.gpus_per_task}
+    elif args.address is not None or args.gpus_per_task:
+        print("lcurve sweep: error: --address and --gpus-per-task need --executor ray",
+              file=sys.stderr)
+        return 2
+    try:
+        _sweep(config, args.out, progress=not args.no_progress, **options)
+    except ImportError as err:  # the optional Ray extra is missing; the message names it
+        print(f"lcurve sweep: error: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

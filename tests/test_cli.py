@@ -45,3 +45,16 @@ def test_datasets_command_lists_moleculeace(capsys):
     assert main(["datasets"]) == 0
     out = capsys.readouterr().out
     assert "30 tasks" in out and "CHEMBL204_Ki" in out and "MIT" in out
+
+
+def test_sweep_ray_options_need_the_ray_executor(tmp_path, capsys, monkeypatch):
+    import sys
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(CONFIG)
+    args = ["sweep", str(config), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*args, "--gpus-per-task", "1"]) == 2
+    assert "need --executor ray" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
+    assert main([*args, "--executor", "ray"]) == 2
+    assert 'pip install -e ".[ray]"' in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """Sweep runners: train a design's runs and keep every result as a tidy, resumable table.
 
 * :func:`run_sweep` (:mod:`lcurve.sweep.local`): every run retrained from scratch, chunked,
-  resumable, on the devices of this host.
+  resumable, on the devices of this host, or with ``executor="ray"`` on a Ray cluster
+  (:mod:`lcurve.sweep.ray`, optional extra; see ``docs/cluster.md``).
 * :func:`run_fast_sweep` (:mod:`lcurve.sweep.fast`): the warm-started approximation.
 """
 

@@ -1,11 +1,12 @@
 """Run a design: train every run, evaluate every trained task, keep every result.
 
 :func:`run_sweep` returns a tidy DataFrame with one row per (run, evaluated task, metric).
-With ``out_dir`` it writes each finished chunk to ``out_dir/chunks/`` as parquet (atomically:
-a temporary file renamed into place), so a killed sweep loses at most the chunk in flight;
-re-running the same sweep into the same folder skips the finished runs and ends with the same
-table as an uninterrupted run. A folder holding a *different* sweep (other data, design or
-training settings) is refused rather than mixed.
+With ``out_dir`` (a local path or an fsspec URL such as ``s3://bucket/sweep``) it writes each
+finished chunk to ``out_dir/chunks/`` as parquet (atomically: a temporary file renamed into
+place, see :func:`lcurve._io.atomic_write_bytes`), so a killed sweep loses at most the chunks
+in flight; re-running the same sweep into the same folder skips the finished runs and ends
+with the same table as an uninterrupted run. A folder holding a *different* sweep (other data,
+design or training settings) is refused rather than mixed.
 
 Folder layout::
 
@@ -13,11 +14,16 @@ Folder layout::
     out_dir/design.parquet     the design
     out_dir/chunks/*.parquet   results, one file per trained chunk
     out_dir/results.parquet    all results, sorted, written when the sweep completes
+
+The unit of work is one planned chunk (:func:`plan_chunks`, :func:`train_chunk_file`); the
+``executor`` decides where chunks run: ``"local"`` (this process, default) or ``"ray"``
+(:mod:`lcurve.sweep.ray`: workers on a Ray cluster, an optional extra).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import time
@@ -30,7 +36,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from lcurve._io import atomic_path
+from lcurve import _io
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, size_columns, training_rows, validate_design
@@ -41,16 +47,21 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "METRICS",
+    "EXECUTORS",
     "SweepMismatchError",
+    "chunk_file",
+    "plan_chunks",
     "read_results",
     "result_rows",
     "run_sweep",
     "sort_results",
+    "train_chunk_file",
     "versions",
 ]
 
 METRICS = ("auroc", "auprc")
 TIMING_COLUMNS = ("seconds",)
+EXECUTORS = ("local", "ray")
 
 
 class SweepMismatchError(RuntimeError):
@@ -68,14 +79,18 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(payload)
+def _atomic_write_bytes(path: str | Path, payload: bytes) -> None:
+    _io.atomic_write_bytes(path, payload)
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
+def _atomic_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    _io.atomic_write_bytes(path, buffer.getvalue())
+
+
+def _read_parquet(path: str | Path) -> pd.DataFrame:
+    return pd.read_parquet(io.BytesIO(_io.read_bytes(path)))
 
 
 def _design_hash(design: pd.DataFrame) -> str:
@@ -95,10 +110,10 @@ def _manifest(data: MultiTaskData, design: pd.DataFrame, config: TrainConfig) ->
     }
 
 
-def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any], design: pd.DataFrame):
-    path = out_dir / "manifest.json"
-    if path.is_file():
-        old = json.loads(path.read_text())
+def _check_or_write_manifest(out_dir: str, manifest: dict[str, Any], design: pd.DataFrame):
+    path = _io.join(out_dir, "manifest.json")
+    if _io.exists(path):
+        old = json.loads(_io.read_bytes(path))
         for key in ("data_fingerprint", "design_hash", "train", "tasks"):
             if old.get(key) != manifest[key]:
                 raise SweepMismatchError(
@@ -106,8 +121,7 @@ def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any], design: pd
                     f"{manifest[key]!r}); use a new --out folder or delete this one"
                 )
         return
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_parquet(design, out_dir / "design.parquet")
+    _atomic_parquet(design, _io.join(out_dir, "design.parquet"))
     full = {**manifest, "versions": versions(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     _atomic_write_bytes(path, json.dumps(full, indent=2).encode())
@@ -116,16 +130,16 @@ def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any], design: pd
 def read_results(out_dir: str | Path) -> pd.DataFrame:
     """All results written so far under ``out_dir`` (finished chunks), sorted and deduplicated.
 
-    Raises ``FileNotFoundError`` when the folder holds no sweep.
+    ``out_dir`` is a local path or an fsspec URL. Raises ``FileNotFoundError`` when the folder
+    holds no sweep.
     """
-    out_dir = Path(out_dir)
-    final = out_dir / "results.parquet"
-    chunk_files = sorted((out_dir / "chunks").glob("chunk-*.parquet"))
+    final = _io.join(out_dir, "results.parquet")
+    chunk_files = _io.list_files(_io.join(out_dir, "chunks"), "chunk-*.parquet")
     if not chunk_files:
-        if final.is_file():
-            return pd.read_parquet(final)
+        if _io.exists(final):
+            return _read_parquet(final)
         raise FileNotFoundError(f"no sweep results under {out_dir}")
-    table = pd.concat([pd.read_parquet(f) for f in chunk_files], ignore_index=True)
+    table = pd.concat([_read_parquet(f) for f in chunk_files], ignore_index=True)
     return sort_results(table)
 
 
@@ -166,6 +180,48 @@ def result_rows(chunk: pd.DataFrame, data: MultiTaskData, trained, seconds: floa
     return pd.concat(blocks, ignore_index=True)
 
 
+def plan_chunks(pending: pd.DataFrame, chunk_size: int) -> list[pd.DataFrame]:
+    """Cut the pending runs (sorted by ``run_id``) into consecutive chunks of ``chunk_size``.
+
+    Every executor trains exactly these chunks. A chunk's id is its first ``run_id`` (its file
+    is ``chunks/chunk-<id>.parquet``). Chunks finish whole, so a resumed sweep's pending runs are
+    a union of whole chunks of the interrupted one, and re-planning them with the same
+    ``chunk_size`` gives back the same chunks (the ones that were not finished), in any order
+    they had finished.
+    """
+    return [pending.iloc[i:i + chunk_size] for i in range(0, len(pending), chunk_size)]
+
+
+def chunk_file(out_dir: str | Path, chunk: pd.DataFrame) -> str:
+    """Where a planned chunk's results live: ``out_dir/chunks/chunk-<first run_id>.parquet``."""
+    return _io.join(out_dir, "chunks", f"chunk-{int(chunk['run_id'].iloc[0]):09d}.parquet")
+
+
+def train_chunk_file(trainer: RunTrainer, chunk: pd.DataFrame, *, n_rows_bucket: int,
+                     manifest: dict[str, Any], out_dir: str | Path | None = None) -> pd.DataFrame:
+    """Train one planned chunk, write its file atomically, return its result rows.
+
+    The unit of work of every executor, idempotent by chunk id: when the chunk's file already
+    exists (a retried task whose first attempt wrote it, then died) it is read back, not
+    retrained or rewritten.
+    """
+    path = chunk_file(out_dir, chunk) if out_dir is not None else None
+    if path is not None and _io.exists(path):
+        return _read_parquet(path)
+    start = time.perf_counter()
+    trained = trainer.train_chunk(
+        chunk["seed"].to_numpy(), chunk["run_id"].to_numpy(),
+        chunk[[size_column(t) for t in trainer.data.tasks]].to_numpy(),
+        n_rows_bucket=n_rows_bucket,
+    )
+    seconds = (time.perf_counter() - start) / len(chunk)
+    rows = result_rows(chunk, trainer.data, trained, seconds)
+    rows.attrs.update(_provenance(manifest))
+    if path is not None:
+        _atomic_parquet(rows, path)
+    return rows
+
+
 def run_sweep(
     data: MultiTaskData,
     design: pd.DataFrame,
@@ -174,6 +230,9 @@ def run_sweep(
     out_dir: str | Path | None = None,
     progress: bool = True,
     devices=None,
+    executor: str = "local",
+    address: str | None = None,
+    gpus_per_task: float = 0,
 ) -> pd.DataFrame:
     """Train every run of ``design`` on ``data`` and return the tidy results table.
 
@@ -186,12 +245,25 @@ def run_sweep(
     config
         Training settings (default :class:`~lcurve.config.TrainConfig()`).
     out_dir
-        Folder to write results to chunk by chunk; an interrupted sweep re-run into the same
-        folder resumes (finished runs are read back, not retrained).
+        Folder to write results to chunk by chunk: a local path or an fsspec URL
+        (``s3://bucket/sweep``, ``file:///shared/sweep``; a URL needs the store's fsspec
+        package, e.g. ``s3fs``). An interrupted sweep re-run into the same folder resumes
+        (finished runs are read back, not retrained), with either executor.
     progress
         Show a progress bar with runs/s and ETA.
     devices
-        Devices to shard the run axis over (default: all local devices).
+        Devices to shard the run axis over (default: all local devices; ``"local"`` only).
+    executor
+        ``"local"`` (default): chunks train one after another in this process. ``"ray"``:
+        each chunk is a Ray task on a cluster (:func:`lcurve.sweep.ray.run_chunks`; needs
+        ``pip install -e ".[ray]"``); with ``out_dir`` on a multi-node cluster it must be a
+        location every node can write (shared file system or object store URL).
+    address
+        Ray only: the cluster to connect to (``"auto"``, ``"ray://head:10001"``, ``host:port``).
+        Default: the cluster this process is connected to, else ``RAY_ADDRESS``, else a new local
+        one (shut down at the end).
+    gpus_per_task
+        Ray only: GPUs each chunk task reserves (its devices then shard the chunk); 0 on CPUs.
 
     Returns
     -------
@@ -202,7 +274,8 @@ def run_sweep(
         with one class) or the run's loss became NaN (``diverged`` is then True); a warning says
         how many. ``seconds`` is the chunk's wall time per run (the first chunk includes
         compilation). ``.attrs`` (kept in the parquet file too) records the package versions,
-        the training config, the data fingerprint and the design hash.
+        the training config, the data fingerprint and the design hash. The values do not depend
+        on the executor, the chunking or the number of devices (bit-identical).
 
     Example
     -------
@@ -215,6 +288,14 @@ def run_sweep(
     ['auprc', 'auroc']
     """
     config = config or TrainConfig()
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r} is not one of {list(EXECUTORS)}")
+    if executor == "local" and (address is not None or gpus_per_task):
+        raise ValueError(f"address={address!r} and gpus_per_task={gpus_per_task!r} apply to "
+                         "executor='ray' only")
+    if executor == "ray" and devices is not None:
+        raise ValueError("devices= applies to executor='local'; Ray tasks use their worker's "
+                         "devices (set gpus_per_task)")
     validate_design(design, data)
     design = design.sort_values("run_id").reset_index(drop=True)
     design = design[["run_id", "seed", *[c for c in ("kind", "target") if c in design],
@@ -226,14 +307,14 @@ def run_sweep(
     _warn_single_class_test_sets(data)
     manifest = _manifest(data, design, config)
     done: set[int] = set()
-    out_path = Path(out_dir) if out_dir is not None else None
+    out = str(out_dir) if out_dir is not None else None
     parts: list[pd.DataFrame] = []
-    if out_path is not None:
-        _check_or_write_manifest(out_path, manifest, design)
-        for stale in (out_path / "chunks").glob(".*.tmp"):
-            stale.unlink(missing_ok=True)  # a chunk killed mid-write never became a result
+    if out is not None:
+        _check_or_write_manifest(out, manifest, design)
+        for stale in _io.list_files(_io.join(out, "chunks"), ".*.tmp"):
+            _io.remove(stale)  # a chunk killed mid-write never became a result
         try:
-            previous = read_results(out_path)
+            previous = read_results(out)
             done = set(previous["run_id"].unique().tolist())
             parts.append(previous)
         except FileNotFoundError:
@@ -241,36 +322,41 @@ def run_sweep(
     pending = design[~design["run_id"].isin(done)].reset_index(drop=True)
 
     seeds = sorted(design["seed"].unique().tolist())
-    trainer = RunTrainer(data, config, seeds=seeds, devices=devices)
-    sizes_all = pending[[size_column(t) for t in data.tasks]].to_numpy()
+    bucket = 0
     if len(pending):
+        sizes_all = pending[[size_column(t) for t in data.tasks]].to_numpy()
         widest = max(
             len(training_rows(data, int(s), dict(zip(data.tasks, sz.tolist()))))
             for s, sz in zip(pending["seed"], sizes_all)
         )
         bucket = row_bucket(widest)
-    n_chunks = int(np.ceil(len(pending) / trainer.chunk_size))
-    logger.info("sweep: %d runs (%d already done), %d chunks of %d", len(design), len(done),
-                n_chunks, trainer.chunk_size)
     bar = tqdm(total=len(design), initial=len(done), unit="run", desc="sweep",
                disable=not progress, dynamic_ncols=True)
     try:
-        for c in range(n_chunks):
-            chunk = pending.iloc[c * trainer.chunk_size:(c + 1) * trainer.chunk_size]
-            start = time.perf_counter()
-            trained = trainer.train_chunk(
-                chunk["seed"].to_numpy(), chunk["run_id"].to_numpy(),
-                sizes_all[c * trainer.chunk_size:(c + 1) * trainer.chunk_size],
-                n_rows_bucket=bucket,
+        if executor == "local":
+            trainer = RunTrainer(data, config, seeds=seeds, devices=devices)
+            chunks = plan_chunks(pending, trainer.chunk_size)
+            logger.info("sweep: %d runs (%d already done), %d chunks of %d", len(design),
+                        len(done), len(chunks), trainer.chunk_size)
+            for chunk in chunks:
+                parts.append(train_chunk_file(trainer, chunk, n_rows_bucket=bucket,
+                                              manifest=manifest, out_dir=out))
+                bar.update(len(chunk))
+            n_compiles = trainer.n_compiles
+        else:
+            from lcurve.sweep.ray import run_chunks
+
+            # plan for the devices one task gets (1 on CPU): the chunk size a trainer with
+            # that many devices uses; construction touches no device
+            n_task_devices = max(1, int(np.ceil(gpus_per_task)))
+            chunk_size = RunTrainer(data, config, seeds=seeds,
+                                    devices=[None] * n_task_devices).chunk_size
+            new_parts, n_compiles = run_chunks(
+                data, plan_chunks(pending, chunk_size), config, seeds=seeds,
+                n_rows_bucket=bucket, manifest=manifest, out_dir=out, bar=bar,
+                address=address, gpus_per_task=gpus_per_task,
             )
-            seconds = (time.perf_counter() - start) / len(chunk)
-            rows = result_rows(chunk, data, trained, seconds)
-            rows.attrs.update(_provenance(manifest))
-            if out_path is not None:
-                first = int(chunk["run_id"].iloc[0])
-                _atomic_parquet(rows, out_path / "chunks" / f"chunk-{first:09d}.parquet")
-            parts.append(rows)
-            bar.update(len(chunk))
+            parts.extend(new_parts)
     finally:
         bar.close()
 
@@ -284,9 +370,9 @@ def run_sweep(
         warnings.warn(f"{n_undef} score(s) are undefined (a test set with a single class) "
                       "and are NaN", RuntimeWarning, stacklevel=2)
     results.attrs.update(_provenance(manifest))
-    results.attrs["n_compiles"] = trainer.n_compiles
-    if out_path is not None:
-        _atomic_parquet(results, out_path / "results.parquet")
+    results.attrs["n_compiles"] = n_compiles
+    if out is not None:
+        _atomic_parquet(results, _io.join(out, "results.parquet"))
     return results
 
 

@@ -1,10 +1,8 @@
 import json
 import os
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pandas as pd
@@ -75,7 +73,7 @@ def test_resume_after_interruption_equals_uninterrupted(synthetic, tiny_train, d
     assert manifest["versions"]["lcurve"] and manifest["n_runs"] == len(design)
 
 
-def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path, sigkill_after_chunks):
     """Kill a real sweep process with SIGKILL mid-way, resume it, compare with a clean run."""
     script = textwrap.dedent(f"""
         import sys
@@ -90,13 +88,7 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     """)
     (tmp_path / "job.py").write_text(script)
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "job.py"), str(killed)])
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list((killed / "chunks").glob("chunk-*"))) < 2:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    assert not (killed / "results.parquet").exists(), "sweep finished before it was killed"
+    sigkill_after_chunks(tmp_path / "job.py", killed, n_chunks=2)
     subprocess.run([sys.executable, str(tmp_path / "job.py"), str(killed)], check=True)
     subprocess.run([sys.executable, str(tmp_path / "job.py"), str(tmp_path / "clean")], check=True)
     a = pd.read_parquet(killed / "results.parquet").drop(columns=TIMING)
