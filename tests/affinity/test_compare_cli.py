@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import lcurve.affinity as affinity
-from lcurve.affinity import CompareConfig, Comparison
-from lcurve.affinity._cli import CompareExperiment, add_compare_parser
-from lcurve.config import ConfigError
+from lcurve.affinity import CompareConfig, CompareExperiment, Comparison, comparison_data
+from lcurve.affinity._cli import add_compare_parser
+from lcurve.config import ConfigError, DataConfig, DesignConfig, TrainConfig
 
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments" / "compare"
 
 
 def test_every_public_name_imports():
@@ -21,12 +22,42 @@ def test_every_public_name_imports():
         assert getattr(affinity, name) is not None
 
 
-@pytest.mark.parametrize("name", ["compare_synthetic.toml", "compare_moleculeace.toml"])
-def test_shipped_compare_configs_parse(name):
+@pytest.mark.parametrize("name", ["synthetic.toml", "moleculeace.toml"])
+def test_shipped_compare_configs_round_trip(name):
     exp = CompareExperiment.from_toml(EXPERIMENTS / name)
-    assert exp.tag.every <= exp.tag.steps
-    assert set(exp.compare.methods) <= set(affinity.METHODS)
-    assert CompareConfig.from_dict(exp.compare.to_dict()) == exp.compare
+    assert CompareExperiment.from_toml_string(exp.to_toml_string()) == exp
+    assert exp.tag.hidden == exp.train.hidden and exp.design.kind == "pairs"
+
+
+def test_compare_composes_design_config_defaults():
+    exp = CompareExperiment.from_toml_string("[train]\nhidden = [8]\n[tag]\nhidden = [8]\n")
+    assert exp.design == DesignConfig()  # one definition of min_size, points_per_doubling...
+    assert not {"min_size", "points_per_doubling", "seeds"} & set(CompareConfig().to_dict())
+
+
+@pytest.mark.parametrize("text, match", [
+    ("[train]\nhidden = [8]\n", "same network"),
+    ("[design]\nkind = 'single'\n", "pairs"),
+    ("[compare]\nbenefit_seeds = [0, 100]\n", "fresh seeds"),
+])
+def test_experiment_refuses_unfair_or_circular_settings(text, match):
+    with pytest.raises(ConfigError, match=match):
+        CompareExperiment.from_toml_string(text)
+
+
+def test_synthetic_tasks_are_honoured_with_their_planted_truth():
+    config = DataConfig(source="synthetic", n_tasks=4, n_compounds=300, n_features=8,
+                        tasks=("task03", "task01"))
+    data, truth = comparison_data(config)
+    assert list(data.tasks) == ["task03", "task01"]
+    assert set(truth.relatedness["source"]) == {"task03", "task01"} and len(truth.relatedness) == 2
+    full_data, full_truth = comparison_data(DataConfig(source="synthetic", n_tasks=4,
+                                                       n_compounds=300, n_features=8))
+    kept = truth.relatedness.merge(full_truth.relatedness, on=["source", "target"])
+    np.testing.assert_array_equal(kept["relatedness_x"], kept["relatedness_y"])
+    assert data.n_train()["task01"] == full_data.n_train()["task01"]
+    with pytest.raises(ConfigError, match="task09"):
+        comparison_data(DataConfig(source="synthetic", n_tasks=4, tasks=("task09",)))
 
 
 def test_unknown_keys_and_values_are_errors(tmp_path):
