@@ -191,9 +191,17 @@ def main(argv=None) -> int:
     parser.add_argument("--config-dir", type=Path, default=HERE,
                         help="folder of the <dataset>.toml files (default: this folder)")
     parser.add_argument("--out", type=Path, default=HERE, help="where the outputs go")
+    parser.add_argument("--render-only", action="store_true",
+                        help="re-draw the figure and tables from results/*.csv")
     args = parser.parse_args(argv)
     out = args.out / "results"
     out.mkdir(exist_ok=True)
+    if args.render_only:
+        notes = [line[2:] for line in (out / "tables.md").read_text().splitlines()
+                 if line.startswith("- ")]
+        render(pd.read_csv(out / "power_vs_compute.csv"), pd.read_csv(out / "groupings.csv"),
+               notes, args.out)
+        return 0
     tables, groups, notes = [], [], []
     for name in args.datasets:
         table, grouping = run_dataset(name, progress=args.progress, config_dir=args.config_dir)
@@ -204,14 +212,20 @@ def main(argv=None) -> int:
         pd.concat(tables).to_csv(out / "power_vs_compute.csv", index=False)
         pd.concat(groups).to_csv(out / "groupings.csv", index=False)
     table, grouping = pd.concat(tables, ignore_index=True), pd.concat(groups, ignore_index=True)
+    render(table, grouping, notes, args.out)
+    return 0
+
+
+def render(table: pd.DataFrame, grouping: pd.DataFrame, notes, out: Path) -> None:
+    """Figure (quality vs optimizer steps) and the markdown tables, into ``out``/RESULTS.md."""
     quality = [c for c in ("auroc_related", "spearman_truth", "spearman_benefit",
                            "spearman_full_lc") if c in table]
-    fig = plot_power_vs_compute(table, quality=tuple(quality), compute="seconds")
-    fig.savefig(args.out / "power_vs_compute.png", dpi=110)
+    fig = plot_power_vs_compute(table, quality=tuple(quality), compute="train_steps")
+    fig.savefig(out / "power_vs_compute.png", dpi=110)
     text = (markdown_table(table) + "\n\n" + markdown_table(grouping) + "\n\n"
             + "\n".join(f"- {n}" for n in notes) + "\n")
-    (out / "tables.md").write_text(text)
-    results_md = args.out / "RESULTS.md"
+    (out / "results" / "tables.md").write_text(text)
+    results_md = out / "RESULTS.md"
     if results_md.is_file():
         body = results_md.read_text()
         head, _, rest = body.partition("<!-- table -->")
@@ -219,7 +233,6 @@ def main(argv=None) -> int:
         if rest:
             results_md.write_text(f"{head}<!-- table -->\n{text}<!-- /table -->{tail}")
     print(text)
-    return 0
 
 
 if __name__ == "__main__":

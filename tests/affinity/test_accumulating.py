@@ -14,16 +14,26 @@ from lcurve.transfer import TRANSFER_COLUMNS
 
 
 @pytest.fixture(scope="module")
-def planted():
-    data, truth = make_synthetic(n_tasks=6, n_compounds=1500, n_features=32, seed=0)
-    config = TrainConfig(hidden=(16,), steps=150, batch_size=64, learning_rate=3e-3)
+def tiny():
+    data, truth = make_synthetic(n_tasks=3, n_compounds=500, n_features=16, seed=3)
+    config = TrainConfig(hidden=(8,), steps=40, batch_size=32, learning_rate=3e-3)
     results = accumulating_sweep(data, config, seeds=(0, 1), min_size=32,
                                  points_per_doubling=1)
     return data, truth, results
 
 
-def test_results_table_is_a_sweep_table(planted):
-    data, _, results = planted
+@pytest.fixture(scope="module")
+def planted():
+    # the synthetic setting of experiments/compare (there: AUROC 0.84 with 2 seeds)
+    data, truth = make_synthetic(n_tasks=6, n_compounds=2000, n_features=64, seed=0)
+    config = TrainConfig(hidden=(32,), steps=150, batch_size=64, learning_rate=3e-3)
+    results = accumulating_sweep(data, config, seeds=(0, 1), min_size=16, max_size=256,
+                                 points_per_doubling=1)
+    return data, truth, results
+
+
+def test_results_table_is_a_sweep_table(tiny):
+    data, _, results = tiny
     cols = [size_column(t) for t in data.tasks]
     held = results[results["held_out"] != ""]
     for task, block in held.groupby("held_out"):  # the held-out task is never trained
@@ -33,8 +43,8 @@ def test_results_table_is_a_sweep_table(planted):
     assert (sizes.diff().dropna() >= 0).all().all()  # pools only grow
 
 
-def test_transfer_equals_a_plain_loop_over_seeds_and_stages(planted):
-    data, _, results = planted
+def test_transfer_equals_a_plain_loop_over_seeds_and_stages(tiny):
+    data, _, results = tiny
     table = accumulating_transfer(results)
     assert list(table.columns) == list(TRANSFER_COLUMNS)
     auroc = results[results["metric"] == "auroc"].set_index(["seed", "stage", "held_out", "task"])
@@ -50,6 +60,7 @@ def test_transfer_equals_a_plain_loop_over_seeds_and_stages(planted):
     assert row["n"] == 2 and row["hdi_low"] < row["mean"] < row["hdi_high"]
 
 
+@pytest.mark.slow  # about 40 s on 2 shared cores
 def test_planted_related_pairs_rank_above_unrelated(planted):
     _, truth, results = planted
     power = agreement(accumulating_transfer(results), truth.relatedness, value="mean",

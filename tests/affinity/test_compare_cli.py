@@ -86,3 +86,40 @@ def test_markdown_has_one_line_per_row():
     lines = text.splitlines()
     assert lines[0] == "| method | seconds |" and lines[3] == "| lc_full |  |"
     assert "mae 0.01" in text
+
+
+def test_compare_methods_runs_lc_accumulating_as_on_its_own():
+    from lcurve.affinity import accumulating_sweep, accumulating_transfer, compare_methods
+    from lcurve.affinity.tag import TagConfig
+
+    data, truth = comparison_data(DataConfig(source="synthetic", n_tasks=3, n_compounds=400,
+                                             n_features=16))
+    train = TrainConfig(hidden=(8,), steps=30, batch_size=32, chunk_size=16, vmap_width=4)
+    design = DesignConfig(seeds=(0, 1), min_size=32, max_size=64, points_per_doubling=1,
+                          aux_sizes=(32,))
+    cmp = compare_methods(data, truth=truth, train=train, design=design,
+                          tag=TagConfig.from_train(train, every=10, seeds=(0,)),
+                          compare=CompareConfig(methods=("lc_accumulating",),
+                                                benefit_seeds=(7,), max_groups=2),
+                          progress=False)
+    row = cmp.table.set_index("method").loc["lc_accumulating"]
+    assert row["train_steps"] == 2 * (data.n_tasks + 1) * 30 and row["seconds"] > 0
+    alone = accumulating_transfer(accumulating_sweep(data, train, seeds=(0, 1), min_size=32,
+                                                     max_size=64, points_per_doubling=1))
+    got = cmp.scores[cmp.scores["method"] == "lc_accumulating"].merge(alone,
+                                                                      on=["source", "target"])
+    assert len(got) == 6
+    np.testing.assert_array_equal(got["score"], got["mean"])
+    assert {"auroc_related", "spearman_benefit", "group_auroc"} <= set(cmp.table.columns)
+
+
+def test_a_design_that_measures_the_truths_point_is_refused():
+    from lcurve.affinity import method_scores
+    from lcurve.affinity.tag import TagConfig
+
+    data, _ = comparison_data(DataConfig(source="synthetic", n_tasks=2, n_compounds=200,
+                                         n_features=8))
+    train = TrainConfig(hidden=(4,), steps=5)
+    with pytest.raises(ConfigError, match="full data"):
+        method_scores("lc_full", data, train=train, design=DesignConfig(seeds=(0,)),
+                      tag=TagConfig.from_train(train, every=5))
