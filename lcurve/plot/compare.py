@@ -88,6 +88,11 @@ def plot_power_vs_compute(table: pd.DataFrame, *, quality: tuple[str, ...] = ("q
         block = table if name is None else table[table["dataset"] == name]
         for c, column in enumerate(quality):
             ax = axes[r, c]
+            if column not in block or block[column].isna().all():
+                ax.text(0.5, 0.5, f"no {column.replace('_', ' ')}\n(no such truth here)",
+                        ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                ax.set_axis_off()
+                continue
             for method, rows in block.groupby("method", sort=False):
                 rows = rows.dropna(subset=[column]).sort_values(compute)
                 if rows.empty:
@@ -102,6 +107,9 @@ def plot_power_vs_compute(table: pd.DataFrame, *, quality: tuple[str, ...] = ("q
                 ax.set_title(f"{name}", fontsize=9)
             if r == 0 and c == 0:
                 ax.legend(fontsize=7)
+            if column.startswith(("spearman", "auroc")):
+                ax.axhline(0.5 if column.startswith("auroc") else 0.0, color="0.7", lw=0.8,
+                           zorder=0)  # chance
     fig = axes[0, 0].figure
     fig.tight_layout()
     return fig

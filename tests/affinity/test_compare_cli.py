@@ -88,6 +88,7 @@ def test_markdown_has_one_line_per_row():
     assert "mae 0.01" in text
 
 
+@pytest.mark.slow  # several compiled sweeps (truth, groupings): minutes on 2 shared cores
 def test_compare_methods_runs_lc_accumulating_as_on_its_own():
     from lcurve.affinity import accumulating_sweep, accumulating_transfer, compare_methods
     from lcurve.affinity.tag import TagConfig
