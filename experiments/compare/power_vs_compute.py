@@ -46,8 +46,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from lcurve.affinity import (CompareExperiment, accumulating_transfer, comparison_data,  # noqa: E402
-                             group_tasks, method_scores)
+from lcurve.affinity import (CompareExperiment, comparison_data, group_tasks,  # noqa: E402
+                             method_scores)
 from lcurve.affinity.compare import grouping_auroc, markdown_table  # noqa: E402
 from lcurve.affinity.truth import agreement, measured_benefit  # noqa: E402
 from lcurve.design import size_column, size_grid  # noqa: E402
@@ -55,6 +55,7 @@ from lcurve.plot.compare import plot_power_vs_compute  # noqa: E402
 from lcurve.transfer import transfer_table  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+METHODS = ("tag", "lc_full", "lc_fast", "lc_accumulating", "lc_accumulating_pairs")
 
 
 def _quality(scores, truth, benefit, reference, threshold):
@@ -98,8 +99,10 @@ def _lc_budgets(method, results, train_steps_per_run, data, design, extra=""):
     return out
 
 
-def run_dataset(name: str, *, progress: bool, config_dir: Path = HERE):
-    """Truths, every method at every budget, and groupings for one data set's TOML."""
+def run_dataset(name: str, *, progress: bool, config_dir: Path = HERE, methods=METHODS):
+    """Truths, every method at every budget, and groupings for one data set's TOML.
+
+    ``lc_full`` always runs (its largest budget is the reference of ``spearman_full_lc``)."""
     exp = CompareExperiment.from_toml(config_dir / f"{name}.toml")
     data, truth = comparison_data(exp.data)
     train, design, tag, compare = exp.train, exp.design, exp.tag, exp.compare
@@ -111,7 +114,7 @@ def run_dataset(name: str, *, progress: bool, config_dir: Path = HERE):
           f"{time.perf_counter() - start:.0f} s", flush=True)
 
     entries = []  # (method, budget label, compute, scores)
-    for steps, seeds in ((S // 2, 1), (S, 1), (S, 3), (2 * S, 3)):
+    for steps, seeds in ((S // 2, 1), (S, 1), (S, 3), (2 * S, 3)) if "tag" in methods else ():
         cfg = dataclasses.replace(tag, steps=steps, seeds=tuple(range(seeds)))
         scores, _, compute = method_scores("tag", data, train=train, design=design, tag=cfg)
         compute["seconds_warm"] = method_scores("tag", data, train=train, design=design,
@@ -131,7 +134,7 @@ def run_dataset(name: str, *, progress: bool, config_dir: Path = HERE):
         transfer_table(results[results["seed"] != 0]), on=["source", "target"])
     split_half = float(spearmanr(split["mean_x"], split["mean_y"]).statistic)
 
-    for per_size in (S // 3, S // 6):
+    for per_size in (S // 3, S // 6) if "lc_fast" in methods else ():
         cmp = dataclasses.replace(compare, steps_per_size=per_size)
         _, fast, compute = method_scores("lc_fast", data, train=train, design=full_design,
                                          tag=tag, compare=cmp, progress=progress)
@@ -141,16 +144,20 @@ def run_dataset(name: str, *, progress: bool, config_dir: Path = HERE):
                               extra=f", {per_size} steps/size")
         entries += [("lc_fast", *b) for b in (budgets if per_size == S // 3 else budgets[-1:])]
 
-    for steps, seeds in ((S, 1), (S, 2), (S, 3), (2 * S, 3)):
-        cfg_train = dataclasses.replace(train, steps=steps)
-        cfg_design = dataclasses.replace(design, seeds=tuple(range(seeds)))
-        scores, _, compute = method_scores("lc_accumulating", data, train=cfg_train,
-                                           design=cfg_design, tag=tag)
-        compute["seconds_warm"] = method_scores("lc_accumulating", data, train=cfg_train,
-                                                design=cfg_design, tag=tag)[2]["seconds"]
-        entries.append(("lc_accumulating", f"{steps} steps, {seeds} seed(s)", compute, scores))
-        print(f"[{name}] lc_accumulating {steps} steps x {seeds}: {compute['seconds']:.1f} s",
-              flush=True)
+    for acc_design, label in (("leave_one_out", "lc_accumulating"),
+                              ("pairs", "lc_accumulating_pairs")):
+        if label not in methods:
+            continue
+        cmp = dataclasses.replace(compare, accumulating_design=acc_design)
+        for steps, seeds in ((S, 1), (S, 2), (S, 3), (2 * S, 3)):
+            cfg_train = dataclasses.replace(train, steps=steps)
+            cfg_design = dataclasses.replace(design, seeds=tuple(range(seeds)))
+            run = dict(train=cfg_train, design=cfg_design, tag=tag, compare=cmp)
+            scores, _, compute = method_scores("lc_accumulating", data, **run)
+            compute["seconds_warm"] = method_scores("lc_accumulating", data, **run)[2]["seconds"]
+            entries.append((label, f"{steps} steps, {seeds} seed(s)", compute, scores))
+            print(f"[{name}] {label} {steps} steps x {seeds}: {compute['seconds']:.1f} s",
+                  flush=True)
 
     rows, largest = [], {}
     for method, label, compute, scores in entries:
@@ -166,6 +173,11 @@ def run_dataset(name: str, *, progress: bool, config_dir: Path = HERE):
     groups = []
     baselines = {"all_together": (tuple(data.tasks),),
                  "single_task": tuple((t,) for t in data.tasks)}
+    if "lc_full" not in methods:  # lc_full ran as the reference only
+        largest.pop("lc_full")
+        table = table[table["method"] != "lc_full"].copy()
+        table.attrs["split_half"] = split_half
+        baselines = {}
     for method, (_, label, scores) in largest.items():
         grouping = group_tasks(scores.rename(columns={"score": "mean"}),
                                max_groups=compare.max_groups)
@@ -191,6 +203,10 @@ def main(argv=None) -> int:
     parser.add_argument("--config-dir", type=Path, default=HERE,
                         help="folder of the <dataset>.toml files (default: this folder)")
     parser.add_argument("--out", type=Path, default=HERE, help="where the outputs go")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS,
+                        help="methods to run (lc_full always runs: it is a reference)")
+    parser.add_argument("--append", action="store_true",
+                        help="add the rows to results/*.csv instead of replacing them")
     parser.add_argument("--render-only", action="store_true",
                         help="re-draw the figure and tables from results/*.csv")
     args = parser.parse_args(argv)
@@ -204,16 +220,39 @@ def main(argv=None) -> int:
         return 0
     tables, groups, notes = [], [], []
     for name in args.datasets:
-        table, grouping = run_dataset(name, progress=args.progress, config_dir=args.config_dir)
+        table, grouping = run_dataset(name, progress=args.progress, config_dir=args.config_dir,
+                                      methods=args.methods)
         tables.append(table)
         groups.append(grouping)
         notes.append(f"{name}: lc_full split-half Spearman (seed 0 vs seeds 1-2) "
                      f"{table.attrs['split_half']:.2f}")
-        pd.concat(tables).to_csv(out / "power_vs_compute.csv", index=False)
-        pd.concat(groups).to_csv(out / "groupings.csv", index=False)
+        if not args.append:
+            pd.concat(tables).to_csv(out / "power_vs_compute.csv", index=False)
+            pd.concat(groups).to_csv(out / "groupings.csv", index=False)
     table, grouping = pd.concat(tables, ignore_index=True), pd.concat(groups, ignore_index=True)
+    if args.append:
+        old = pd.read_csv(out / "power_vs_compute.csv")
+        keep = ~(old["method"].isin(set(table["method"])) & old["dataset"].isin(args.datasets))
+        table = pd.concat([old[keep], table], ignore_index=True)
+        old = pd.read_csv(out / "groupings.csv")
+        keep = ~(old["method"].isin(set(grouping["method"])) & old["dataset"].isin(args.datasets))
+        grouping = pd.concat([old[keep], grouping], ignore_index=True)
+        notes = [line[2:] for line in (out / "tables.md").read_text().splitlines()
+                 if line.startswith("- ")]
+    table = table.sort_values(["dataset", "method"], key=_order, kind="stable")
+    grouping = grouping.sort_values(["dataset", "method"], key=_order, kind="stable")
+    table.to_csv(out / "power_vs_compute.csv", index=False)
+    grouping.to_csv(out / "groupings.csv", index=False)
     render(table, grouping, notes, args.out)
     return 0
+
+
+def _order(column: pd.Series) -> pd.Series:
+    """Sort key: data sets as run, methods in METHODS order, then baselines."""
+    if column.name == "dataset":
+        return column.map({"synthetic": 0, "moleculeace": 1}).fillna(2)
+    rank = {m: i for i, m in enumerate([*METHODS, "all_together", "single_task"])}
+    return column.map(rank).fillna(len(rank))
 
 
 def render(table: pd.DataFrame, grouping: pd.DataFrame, notes, out: Path) -> None:

@@ -19,7 +19,8 @@ def add_compare_parser(subparsers) -> argparse.ArgumentParser:
     """Declare ``compare CONFIG --out DIR [--no-progress]`` on an argparse sub-parser set."""
     p = subparsers.add_parser(
         "compare", help="TAG vs learning curves (full, fast, accumulating) on the same data")
-    p.add_argument("config", type=Path, help="compare TOML, e.g. experiments/compare/synthetic.toml")
+    p.add_argument("config", type=Path,
+                   help="compare TOML, e.g. experiments/compare/synthetic.toml")
     p.add_argument("--out", type=Path, default=None,
                    help="output folder (default lcurve_runs/<name>)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bars")

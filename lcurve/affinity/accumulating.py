@@ -46,16 +46,19 @@ from lcurve.design import size_column
 from lcurve.train.accumulating import accumulating_schedule, train_accumulating
 from lcurve.transfer import TRANSFER_COLUMNS, TransferError
 
-__all__ = ["accumulating_sweep", "accumulating_transfer"]
+__all__ = ["accumulating_sweep", "accumulating_transfer", "ACCUMULATING_DESIGNS"]
 
 METRICS = ("auroc", "auprc")
+#: ``"leave_one_out"``: all tasks, and all but j (``K + 1`` runs per seed); ``"pairs"``: every
+#: task alone and every unordered pair (``K + K(K-1)/2`` runs per seed).
+ACCUMULATING_DESIGNS = ("leave_one_out", "pairs")
 
 
 def accumulating_sweep(data: MultiTaskData, config: TrainConfig | None = None, *,
                        seeds=(0, 1, 2), min_size: int = 16, max_size: int | None = None,
-                       points_per_doubling: int = 2,
-                       steps_per_stage: int | None = None) -> pd.DataFrame:
-    """Run the ``K + 1`` accumulating-data runs per seed and return a tidy results table.
+                       points_per_doubling: int = 2, steps_per_stage: int | None = None,
+                       design: str = "leave_one_out") -> pd.DataFrame:
+    """Run the accumulating-data runs of every seed and return a tidy results table.
 
     Parameters
     ----------
@@ -67,14 +70,20 @@ def accumulating_sweep(data: MultiTaskData, config: TrainConfig | None = None, *
         Replicates and the geometric schedule (as in :class:`~lcurve.config.DesignConfig`).
     steps_per_stage
         Steps per stage (default ``config.steps // stages``).
+    design
+        ``"leave_one_out"`` (``K + 1`` runs per seed; :func:`accumulating_transfer`) or
+        ``"pairs"`` (each task alone and each unordered pair, ``K + K(K-1)/2`` runs per seed: the
+        pairwise gains of :func:`lcurve.transfer.transfer_table`, which reads this table as it
+        reads a pairs sweep, stage by stage).
 
     Returns
     -------
     pandas.DataFrame
         ``run_id, seed, kind, target, task, metric, value, n_test, n_test_pos, loss_final,
         diverged, seconds, n_<task>..., stage, held_out, mode``: one row per (seed, run, stage,
-        trained task, metric); ``kind = "accumulating"``, ``held_out`` the task left out (``""``
-        in the all-tasks run). ``.attrs``: ``seconds`` (wall time, compilation included),
+        trained task, metric); ``kind`` is ``"accumulating"`` (leave-one-out) or
+        ``"single"``/``"pairs"``, ``held_out`` the task left out (``""`` in the all-tasks run
+        and in the pairs design). ``.attrs``: ``seconds`` (wall time, compilation included),
         ``train_steps`` (optimizer steps summed over seeds and runs), ``schedule``.
     """
     config = config or TrainConfig()
@@ -83,19 +92,34 @@ def accumulating_sweep(data: MultiTaskData, config: TrainConfig | None = None, *
     start = time.perf_counter()
     schedule = accumulating_schedule(data, min_size=min_size, max_size=max_size,
                                      points_per_doubling=points_per_doubling)
+    if design not in ACCUMULATING_DESIGNS:
+        raise ValueError(f"design must be one of {ACCUMULATING_DESIGNS}, got {design!r}")
     n_tasks = data.n_tasks
-    include = np.ones((n_tasks + 1, n_tasks), dtype=bool)
-    include[np.arange(1, n_tasks + 1), np.arange(n_tasks)] = False  # run j + 1: all but j
+    tasks = np.asarray(data.tasks, dtype=object)
+    if design == "leave_one_out":
+        include = np.ones((n_tasks + 1, n_tasks), dtype=bool)
+        include[np.arange(1, n_tasks + 1), np.arange(n_tasks)] = False  # run j + 1: all but j
+        kinds = np.full(n_tasks + 1, "accumulating", dtype=object)
+        held_out = np.concatenate([[""], tasks]).astype(object)
+    else:
+        pairs = [(i, j) for i in range(n_tasks) for j in range(i + 1, n_tasks)]
+        include = np.zeros((n_tasks + len(pairs), n_tasks), dtype=bool)
+        include[np.arange(n_tasks), np.arange(n_tasks)] = True
+        for r, (i, j) in enumerate(pairs, start=n_tasks):
+            include[r, [i, j]] = True
+        kinds = np.array(["single"] * n_tasks + ["pairs"] * len(pairs), dtype=object)
+        held_out = np.full(len(include), "", dtype=object)
     out = train_accumulating(data, schedule, include, config, seeds=seeds,
                              steps_per_stage=steps_per_stage)
     seconds = time.perf_counter() - start
-    table = _result_rows(data, out, seeds, seconds)
-    table.attrs.update(seconds=seconds, train_steps=out.train_steps,
+    table = _result_rows(data, out, kinds, held_out, seeds, seconds)
+    table.attrs.update(design=design, seconds=seconds, train_steps=out.train_steps,
                        schedule=schedule.tolist(), steps_per_stage=out.steps_per_stage)
     return table
 
 
-def _result_rows(data: MultiTaskData, out, seeds, seconds: float) -> pd.DataFrame:
+def _result_rows(data: MultiTaskData, out, kinds, held_out, seeds, seconds: float):
+    """Tidy rows; ``kinds`` and ``held_out`` are per-run arrays (object)."""
     n_seeds, n_runs, n_stages, n_tasks = out.auroc.shape
     s, r, g, k = np.meshgrid(np.arange(n_seeds), np.arange(n_runs), np.arange(n_stages),
                              np.arange(n_tasks), indexing="ij")
@@ -110,7 +134,7 @@ def _result_rows(data: MultiTaskData, out, seeds, seconds: float) -> pd.DataFram
     base = {
         "run_id": (s * n_runs + r) * n_stages + g,
         "seed": np.asarray(seeds, dtype=np.int64)[s],
-        "kind": "accumulating",
+        "kind": kinds[r],
         "target": "",
         "task": tasks[k],
     }
@@ -126,7 +150,7 @@ def _result_rows(data: MultiTaskData, out, seeds, seconds: float) -> pd.DataFram
         for t, task in enumerate(data.tasks):
             block[size_column(task)] = sizes[:, t].astype(np.int64)
         block["stage"] = g
-        block["held_out"] = np.where(r > 0, tasks[np.maximum(r - 1, 0)], "")
+        block["held_out"] = held_out[r]
         block["mode"] = "accumulating"
         blocks.append(block)
     table = pd.concat(blocks, ignore_index=True)

@@ -7,7 +7,8 @@
   :func:`lcurve.run_sweep`, every run from scratch;
 * ``lc_fast``: the same design by :func:`lcurve.sweep.run_fast_sweep` (warm-started chains);
 * ``lc_accumulating``: ``K + 1`` accumulating-data runs per seed
-  (:func:`~lcurve.affinity.accumulating_sweep`, leave-one-out gains).
+  (:func:`~lcurve.affinity.accumulating_sweep`, leave-one-out gains), or with
+  ``accumulating_design = "pairs"`` each task alone and each pair (pairwise gains).
 
 Learning-curve scores are :func:`~lcurve.transfer.transfer_table` (mean paired gain of the pair
 run over the single run at the same target size; ``curves = "bayesian"``: the posterior mean of
@@ -44,7 +45,8 @@ from lcurve.config import (ConfigError, ConfigSection, DataConfig, DesignConfig,
 from lcurve.data import MultiTaskData
 from lcurve.design import design_from_config, size_column
 from lcurve.sweep import run_fast_sweep, run_sweep
-from lcurve.affinity.accumulating import accumulating_sweep, accumulating_transfer
+from lcurve.affinity.accumulating import (ACCUMULATING_DESIGNS, accumulating_sweep,
+                                          accumulating_transfer)
 from lcurve.affinity.grouping import group_tasks
 from lcurve.affinity.tag import TagConfig, tag_affinity
 from lcurve.affinity.truth import _custom_design, agreement, measured_benefit
@@ -83,6 +85,9 @@ class CompareConfig(ConfigSection):
         ``"empirical"`` or ``"bayesian"`` (needs ``lcurve.curves.fit_curves``).
     curve_method
         Inference method for ``curves = "bayesian"``: ``"svi"`` (fast) or ``"nuts"``.
+    accumulating_design
+        Runs of ``lc_accumulating``: ``"leave_one_out"`` (``K + 1`` per seed) or ``"pairs"``
+        (each task alone and each pair, ``K + K(K-1)/2`` per seed, read by ``transfer_table``).
     """
 
     _section = "compare"
@@ -95,8 +100,12 @@ class CompareConfig(ConfigSection):
     related_threshold: float = 0.5
     curves: str = "empirical"
     curve_method: str = "svi"
+    accumulating_design: str = "leave_one_out"
 
     def _validate(self) -> None:
+        if self.accumulating_design not in ACCUMULATING_DESIGNS:
+            raise ConfigError(f"compare.accumulating_design must be one of "
+                              f"{ACCUMULATING_DESIGNS}, got {self.accumulating_design!r}")
         bad = sorted(set(self.methods) - set(METHODS))
         if bad or not self.methods:
             raise ConfigError(f"compare.methods must be a subset of {METHODS}, got {bad}")
@@ -142,7 +151,8 @@ class CompareExperiment(ExperimentConfig):
 
 def check_compare_settings(design: DesignConfig, train: TrainConfig, tag: TagConfig,
                            compare: CompareConfig) -> None:
-    """Raise :class:`ConfigError` unless the methods share a network and the truth seeds are fresh."""
+    """Raise :class:`ConfigError` unless the methods share a network and the truth's seeds are
+    fresh (and the design is a pairs design)."""
     if design.kind != "pairs":
         raise ConfigError(f"design.kind must be 'pairs' for a comparison, got {design.kind!r}")
     for name in ("hidden", "batch_size", "learning_rate", "weight_decay"):
@@ -282,9 +292,12 @@ def method_scores(method: str, data: MultiTaskData, *, train: TrainConfig,
     elif method == "lc_accumulating":
         results = accumulating_sweep(data, train, seeds=design.seeds, min_size=design.min_size,
                                      max_size=design.max_size,
-                                     points_per_doubling=design.points_per_doubling)
+                                     points_per_doubling=design.points_per_doubling,
+                                     design=compare.accumulating_design)
         steps = results.attrs["train_steps"]
-        scores = accumulating_transfer(results).rename(columns={"mean": "score"})
+        estimate = (accumulating_transfer if compare.accumulating_design == "leave_one_out"
+                    else transfer_table)
+        scores = estimate(results).rename(columns={"mean": "score"})
     else:
         raise ValueError(f"unknown method {method!r}; methods are {METHODS}")
     compute = {"seconds": time.perf_counter() - start, "train_steps": int(steps)}

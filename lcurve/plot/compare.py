@@ -14,7 +14,8 @@ __all__ = ["plot_comparison", "plot_power_vs_compute"]
 #: Method name -> label used in legends.
 METHOD_LABELS = {"tag": "TAG (lookahead)", "lc_full": "learning curves (full)",
                  "lc_fast": "learning curves (warm-start)",
-                 "lc_accumulating": "learning curves (accumulating)"}
+                 "lc_accumulating": "learning curves (accumulating, leave-one-out)",
+                 "lc_accumulating_pairs": "learning curves (accumulating, pairs)"}
 
 
 def plot_comparison(comparison, *, scatter_kwargs: dict | None = None):

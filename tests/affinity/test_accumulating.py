@@ -66,3 +66,23 @@ def test_planted_related_pairs_rank_above_unrelated(planted):
     power = agreement(accumulating_transfer(results), truth.relatedness, value="mean",
                       truth="relatedness", related_threshold=0.5)
     assert power["auroc_related"] > 0.75  # planted |relatedness| >= 0.5 vs the rest
+
+
+def test_pairs_design_is_read_by_transfer_table_stage_by_stage():
+    from lcurve.transfer import pair_gains, transfer_table
+
+    data, _ = make_synthetic(n_tasks=3, n_compounds=300, n_features=8, seed=5)
+    results = accumulating_sweep(data, TrainConfig(hidden=(4,), steps=20, batch_size=16),
+                                 seeds=(0, 1), min_size=32, max_size=64,
+                                 points_per_doubling=1, design="pairs")
+    assert results.attrs["train_steps"] == 2 * (3 + 3) * 2 * 10  # seeds x runs x stages x steps
+    gains = pair_gains(results)
+    assert len(gains) == 2 * 6 * 2  # seeds x ordered pairs x stages: one match per stage
+    auroc = results[results["metric"] == "auroc"]
+    one = gains.iloc[0]
+    stage = auroc[(auroc["seed"] == one.seed) & (auroc["task"] == one.target)
+                  & (auroc[size_column(one.target)] == one.n_target)]
+    single = stage[stage["kind"] == "single"]["value"].item()
+    pair = stage[(stage["kind"] == "pairs") & (stage[size_column(one.source)] > 0)]["value"].item()
+    assert one.gain == pytest.approx(pair - single)
+    assert len(transfer_table(results)) == 6
