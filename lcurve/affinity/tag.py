@@ -96,7 +96,9 @@ class TagConfig(ConfigSection):
         ``"sgd"`` (Eq. 1 of the paper: ``theta_s - eta * grad L_i``) or ``"optimizer"`` (the
         real AdamW update of task ``i``'s gradient, with the running moments; a variant).
     eta
-        Step size of the ``"sgd"`` lookahead (``None``: ``learning_rate``).
+        Step size of the ``"sgd"`` lookahead (``None``: ``learning_rate``). ``Z`` is first order
+        in ``eta``: at Adam-sized rates (``1e-3``) affinities are of order ``1e-5`` (float32
+        losses resolve ratios to about ``1e-7``); the official code reports ``Z / eta``.
     average
         ``"mean_of_ratios"`` (the paper: mean of ``Z^t`` over measurements) or
         ``"ratio_of_means"`` (``1 - mean L_j(after) / mean L_j(before)``).
