@@ -1,4 +1,5 @@
-"""Comparisons of transfer estimates: TAG affinities, task grouping, and the head-to-head harness.
+"""Comparisons of transfer estimates: TAG affinities, accumulating-data learning curves, task
+grouping, ground truths and the head-to-head harness.
 
 Layer: may import ``data``, ``design``, ``train`` and ``sweep``; never ``plot``, ``report`` or
 ``cli``.
@@ -12,7 +13,16 @@ Example
 True
 """
 
-from lcurve.affinity.compare import METHODS, CompareConfig, Comparison, compare_methods
+from lcurve.affinity.accumulating import accumulating_sweep, accumulating_transfer
+from lcurve.affinity.compare import (
+    METHODS,
+    CompareConfig,
+    CompareExperiment,
+    Comparison,
+    compare_methods,
+    comparison_data,
+    method_scores,
+)
 from lcurve.affinity.grouping import TaskGrouping, group_tasks, grouping_score, score_matrix
 from lcurve.affinity.tag import TagConfig, lookahead_affinity, tag_affinity
 from lcurve.affinity.truth import agreement, measured_benefit
@@ -20,7 +30,12 @@ from lcurve.affinity.truth import agreement, measured_benefit
 __all__ = [
     "METHODS",
     "CompareConfig",
+    "CompareExperiment",
     "Comparison",
+    "accumulating_sweep",
+    "accumulating_transfer",
+    "comparison_data",
+    "method_scores",
     "TagConfig",
     "TaskGrouping",
     "agreement",

@@ -1,6 +1,8 @@
 """Ground truths for the comparison: measured pair benefits, and agreement of scores with a truth.
 
-:func:`measured_benefit` trains each ordered pair together and each target alone on fresh seeds;
+:func:`measured_benefit` trains each ordered pair together and each target alone at full data on
+fresh seeds (for synthetic data the planted relatedness of
+:func:`lcurve.datasets.make_synthetic` is the other truth);
 :func:`agreement` scores a method's transfer scores against such a truth (or planted relatedness).
 Learning-curve transfer scores themselves come from :func:`lcurve.transfer.transfer_table`.
 """
@@ -21,12 +23,15 @@ __all__ = ["measured_benefit", "agreement"]
 
 
 def measured_benefit(data: MultiTaskData, config: TrainConfig, *, seeds,
-                     target_size: int | None = 128, progress: bool = False) -> pd.DataFrame:
-    """The benefit of actually training each pair together, on fresh seeds.
+                     target_size: int | None = None, progress: bool = False) -> pd.DataFrame:
+    """The benefit of actually training each pair together at full data, on fresh seeds.
 
-    For every ordered pair, train the target at ``target_size`` labels (``None``: all) next to
-    the source at all its labels, and the target alone at the same size; the benefit is the
-    mean test AUROC difference over ``seeds``.
+    For every ordered pair, train the target at ``target_size`` labels (``None``: all, the
+    default) next to the source at all its labels, and the target alone at the same size; the
+    benefit is the mean test AUROC difference over ``seeds``. As a ground truth for transfer
+    scores it must be measured at a point the scored methods do not measure (full data for both
+    tasks; see :func:`lcurve.affinity.compare.check_truth_not_measured`) and on seeds they do
+    not use, so that no method is graded by its own estimator.
 
     Returns
     -------
