@@ -54,7 +54,7 @@ from scipy.stats import t as student_t
 from lcurve.design import size_columns, task_of_column
 
 __all__ = [
-    "TRANSFER_COLUMNS", "TransferError", "pair_gains", "transfer_from_posterior",
+    "TRANSFER_COLUMNS", "TransferError", "pair_gains", "seed_statistics", "transfer_from_posterior",
     "transfer_matrix", "transfer_table",
 ]
 
@@ -165,6 +165,25 @@ def transfer_table(
             if not set(keep.tolist()) & set(available):
                 raise TransferError(f"{name}={keep.tolist()} matches no run; available: {available}")
             gains = gains[gains[name].isin(keep)]
+    return seed_statistics(gains, interval_prob=interval_prob)
+
+
+def seed_statistics(gains: pd.DataFrame, *, interval_prob: float = 0.9) -> pd.DataFrame:
+    """The empirical transfer table from gains: seeds are the replicates.
+
+    Parameters
+    ----------
+    gains
+        One row per measured gain: ``source, target, seed, gain`` (several rows of a seed, e.g.
+        over sizes or stages, are averaged within the seed first).
+    interval_prob
+        Coverage of the Student-t interval of the mean over seeds (``hdi_low``, ``hdi_high``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TRANSFER_COLUMNS`, one row per ordered pair, largest ``mean`` first.
+    """
     per_seed = gains.groupby(["source", "target", "seed"], as_index=False)["gain"].mean()
     table = per_seed.groupby(["source", "target"], as_index=False)["gain"].agg(
         mean="mean", sd="std", n="size")

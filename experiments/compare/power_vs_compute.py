@@ -48,7 +48,8 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from lcurve.affinity import (CompareExperiment, comparison_data, group_tasks,  # noqa: E402
                              method_scores)
-from lcurve.affinity.compare import grouping_auroc, markdown_table  # noqa: E402
+from lcurve._markdown import markdown_table  # noqa: E402
+from lcurve.affinity.compare import grouping_auroc  # noqa: E402
 from lcurve.affinity.truth import agreement, measured_benefit  # noqa: E402
 from lcurve.design import size_column, size_grid  # noqa: E402
 from lcurve.plot.compare import plot_power_vs_compute  # noqa: E402

@@ -23,7 +23,7 @@ import pandas as pd
 
 from lcurve.influence import InfluenceExperimentConfig, influence_experiment
 from lcurve.influence._cli import summary_markdown
-from lcurve.latent._cli import markdown_table
+from lcurve._markdown import markdown_table
 
 HERE = Path(__file__).resolve().parent
 TARGET_SPEARMAN = 0.7

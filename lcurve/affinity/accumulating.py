@@ -38,13 +38,12 @@ import time
 
 import numpy as np
 import pandas as pd
-from scipy.stats import t as student_t
 
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column
 from lcurve.train.accumulating import accumulating_schedule, train_accumulating
-from lcurve.transfer import TRANSFER_COLUMNS, TransferError
+from lcurve.transfer import TransferError, seed_statistics
 
 __all__ = ["accumulating_sweep", "accumulating_transfer", "ACCUMULATING_DESIGNS"]
 
@@ -195,12 +194,4 @@ def accumulating_transfer(results: pd.DataFrame, *, metric: str = "auroc",
     ablated = res[res["held_out"] != ""][[*keys, "held_out", "value"]]
     gains = ablated.merge(full, on=keys).rename(columns={"held_out": "source", "task": "target"})
     gains["gain"] = gains["all"] - gains["value"]
-    per_seed = gains.groupby(["source", "target", "seed"], as_index=False)["gain"].mean()
-    table = per_seed.groupby(["source", "target"], as_index=False)["gain"].agg(
-        mean="mean", sd="std", n="count")
-    table["se"] = table["sd"] / np.sqrt(table["n"])
-    with np.errstate(invalid="ignore"):
-        half = student_t.ppf(0.5 + interval_prob / 2, table["n"] - 1) * table["se"]
-    table["hdi_low"], table["hdi_high"] = table["mean"] - half, table["mean"] + half
-    table["p_positive"] = np.nan
-    return table[list(TRANSFER_COLUMNS)].sort_values("mean", ascending=False, ignore_index=True)
+    return seed_statistics(gains.dropna(subset=["gain"]), interval_prob=interval_prob)

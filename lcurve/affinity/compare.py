@@ -40,6 +40,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from lcurve._markdown import markdown_table
 from lcurve.config import (ConfigError, ConfigSection, DataConfig, DesignConfig,
                            ExperimentConfig, TrainConfig)
 from lcurve.data import MultiTaskData
@@ -226,19 +227,6 @@ class Comparison:
             text += "\n\nvs full curves: " + ", ".join(f"{k} {v:.3g}"
                                                         for k, v in self.fidelity.items())
         return text
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    """A DataFrame as a markdown table (floats to 3 significant digits, NaN blank)."""
-    def cell(v):
-        if isinstance(v, (float, np.floating)):
-            return "" if np.isnan(v) else f"{v:.3g}"
-        return str(v)
-
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |"
-              for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def _lc_scores(results: pd.DataFrame, compare: CompareConfig) -> pd.DataFrame:

@@ -26,7 +26,7 @@ def add_influence_parser(subparsers) -> argparse.ArgumentParser:
 def summary_markdown(config, tables, *, agreement_tables: bool = True) -> str:
     """The Markdown summary of one influence experiment's tables (``agreement_tables=False``
     leaves out the per-fraction agreement tables)."""
-    from lcurve.latent._cli import markdown_table
+    from lcurve._markdown import markdown_table
 
     solves = tables["solves"]
     station = tables["stationarity"]

@@ -14,6 +14,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from lcurve._markdown import markdown_table
+
 logger = logging.getLogger("lcurve")
 
 __all__ = ["add_latent_parser", "run_latent"]
@@ -35,15 +37,6 @@ def add_latent_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="output folder (default DIR/latent)")
     p.set_defaults(func=run_latent)
     return p
-
-
-def markdown_table(table, *, digits: int = 3) -> str:
-    """A pipe table (pandas' ``to_markdown`` needs the optional ``tabulate``)."""
-    table = table.round(digits)
-    header = "| " + " | ".join(str(c) for c in table.columns) + " |"
-    rule = "|" + "|".join("---" for _ in table.columns) + "|"
-    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
 
 
 def _load_sweep_data(folder: Path):
