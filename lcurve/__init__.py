@@ -15,6 +15,8 @@ with warnings.catch_warnings():  # local: the caller's warning filters are left 
 from lcurve import affinity, curves, datasets, design, influence, latent, transfer
 from lcurve.affinity import (
     CompareConfig,
+    accumulating_sweep,
+    accumulating_transfer,
     TagConfig,
     TaskGrouping,
     compare_methods,
@@ -46,6 +48,8 @@ __all__ = [
     "TaskGrouping",
     "TrainConfig",
     "TransferError",
+    "accumulating_sweep",
+    "accumulating_transfer",
     "affinity",
     "compare_curves",
     "compare_methods",

@@ -16,11 +16,14 @@ log-scaled; uncertainty is drawn as bands or intervals.
 - :func:`plot_latent`, :func:`plot_biplot`: biplot of latent transfer factors.
 - :func:`plot_diagnostics`: R-hat and ESS per variable in one small figure.
 - :func:`plot_trace`, :func:`plot_rank`: the full ArviZ diagnostics.
+- :func:`plot_comparison`, :func:`plot_power_vs_compute`: the head-to-head of transfer methods
+  (score quality against an independent truth vs compute).
 
 Text labels next to points are placed by a small greedy placer (:mod:`lcurve.plot._labels`)
 so that no two labels overlap.
 """
 
+from lcurve.plot.compare import plot_comparison, plot_power_vs_compute
 from lcurve.plot.curves import SIZE_LABEL, plot_curves
 from lcurve.plot.diagnostics import plot_diagnostics, plot_rank, plot_trace
 from lcurve.plot.latent import plot_biplot, plot_latent
@@ -34,12 +37,15 @@ __all__ = [
     "cluster_order",
     "plot_affinity_comparison",
     "plot_biplot",
+    "plot_comparison",
     "plot_contextual",
     "plot_curves",
     "plot_diagnostics",
     "plot_latent",
+    "plot_power_vs_compute",
     "plot_rank",
     "plot_required_samples",
     "plot_trace",
+    "plot_transfer_matrix",
     "required_samples_table",
 ]
