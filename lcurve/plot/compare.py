@@ -18,13 +18,15 @@ METHOD_LABELS = {"tag": "TAG (lookahead)", "lc_full": "learning curves (full)",
                  "lc_accumulating_pairs": "learning curves (accumulating, pairs)"}
 
 
-def plot_comparison(comparison, *, scatter_kwargs: dict | None = None):
+def plot_comparison(comparison, *, axes=None, scatter_kwargs: dict | None = None):
     """Scores (percentile rank) against the reference truth, and wall time per method.
 
     Parameters
     ----------
     comparison
         A :class:`~lcurve.affinity.Comparison` (its ``scores`` and ``table``).
+    axes : pair of Axes, optional
+        Where to draw the scores and the wall times (default: a new figure with two panels).
     scatter_kwargs
         Passed to ``Axes.scatter``.
 
@@ -34,7 +36,11 @@ def plot_comparison(comparison, *, scatter_kwargs: dict | None = None):
     """
     import matplotlib.pyplot as plt
 
-    fig, (ax_scores, ax_cost) = plt.subplots(1, 2, figsize=(10, 4))
+    if axes is None:
+        fig, (ax_scores, ax_cost) = plt.subplots(1, 2, figsize=(10, 4))
+    else:
+        ax_scores, ax_cost = axes
+        fig = ax_scores.figure
     scores = comparison.scores
     reference = "truth" if "truth" in scores else "benefit"
     for method, block in scores.groupby("method", sort=False):
@@ -50,7 +56,8 @@ def plot_comparison(comparison, *, scatter_kwargs: dict | None = None):
     ax_cost.set_yscale("log")
     ax_cost.set_ylabel("wall time (s, log scale)")
     ax_cost.tick_params(axis="x", labelrotation=20)
-    fig.tight_layout()
+    if axes is None:
+        fig.tight_layout()
     return fig
 
 

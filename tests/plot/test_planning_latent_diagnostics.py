@@ -105,7 +105,7 @@ def test_trace_and_rank_reuse_arviz(pairwise_fit, tmp_path):
 
 @pytest.mark.parametrize("name", [n for n in lplot.__all__ if n.startswith("plot_")])
 def test_plot_api_shape(name):
-    """Data first, ax=None where one Axes is drawn, only named *_kwargs dicts (no **kwargs)."""
+    """Data first, ax=None (axes=None for several panels), only named *_kwargs dicts."""
     params = inspect.signature(getattr(lplot, name)).parameters
     kinds = [p.kind for p in params.values()]
     assert inspect.Parameter.VAR_KEYWORD not in kinds
@@ -114,5 +114,5 @@ def test_plot_api_shape(name):
         if pname.endswith("_kwargs"):
             assert p.default is None and p.kind is inspect.Parameter.KEYWORD_ONLY
     if name not in ("plot_trace", "plot_rank"):  # ArviZ lays out its own figures
-        assert params["ax"].default is None
+        assert (params["ax"] if "ax" in params else params["axes"]).default is None
     assert any(p.endswith("_kwargs") for p in params)
