@@ -33,7 +33,7 @@ def reference(synthetic, tiny_train, design):
 def test_results_schema_and_rows(synthetic, design, reference):
     data, _ = synthetic
     expected = ["run_id", "seed", "kind", "target", "task", "metric", "value", "n_test",
-                "n_test_pos", "loss_final", "diverged", "seconds",
+                "n_test_pos", "loss_final", "diverged", "steps_used", "best_step", "seconds",
                 *[size_column(t) for t in data.tasks]]
     assert reference.columns.tolist() == expected
     trained = (design[[size_column(t) for t in data.tasks]] > 0).to_numpy().sum()
