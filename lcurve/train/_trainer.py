@@ -93,21 +93,24 @@ def train_steps(model, tx, loss, sample, step_key, params, opt_state, steps, *, 
 
     Returns
     -------
-    (params, opt_state, finite), (losses, live)
+    (params, opt_state, finite, loss_sum), (losses, live)
         ``finite``: no live step had a NaN/inf loss (and-ed with the ``finite`` given);
-        ``losses`` and ``live`` per step.
+        ``loss_sum``: the live steps' losses added in step order (a sequential sum, so it is
+        bit-identical however the program is compiled); ``losses`` and ``live`` per step.
     """
     def step(carry, t):
-        params, opt_state, finite = carry
+        params, opt_state, finite, loss_sum = carry
         x, y, mask = sample(jax.random.fold_in(step_key, t))
         new_params, new_state, value = sgd_step(model, tx, params, opt_state, x, y, mask,
                                                 loss=loss)
         live = jnp.asarray(active) & (True if max_steps is None else t < max_steps)
         finite = finite & (~live | jnp.isfinite(value))
-        return ((_where(live, new_params, params), _where(live, new_state, opt_state), finite),
-                (value, live))
+        loss_sum = loss_sum + jnp.where(live, value, 0.0)
+        return ((_where(live, new_params, params), _where(live, new_state, opt_state), finite,
+                 loss_sum), (value, live))
 
-    return jax.lax.scan(step, (params, opt_state, jnp.asarray(finite)), steps)
+    start = (params, opt_state, jnp.asarray(finite), jnp.zeros((), jnp.float32))
+    return jax.lax.scan(step, start, steps)
 
 
 def validation_loss(model, params, d, val_rows, val_task, loss) -> jnp.ndarray:
@@ -152,12 +155,11 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
     def one_round(state):
         (r, params, opt_state, active, finite, best, best_val, best_step, since, used,
          tail) = state
-        (params, opt_state, finite), (values, live) = train_steps(
+        (params, opt_state, finite, loss_sum), (_, live) = train_steps(
             model, tx, loss, sample, step_key, params, opt_state, r * every + jnp.arange(every),
             active=active, max_steps=max_steps, finite=finite)
         n_live = live.sum()
-        tail = jnp.where(n_live > 0, jnp.where(live, values, 0.0).sum() / jnp.maximum(n_live, 1),
-                         tail)
+        tail = jnp.where(n_live > 0, loss_sum / jnp.maximum(n_live, 1), tail)
         used = used + n_live
         if early:
             value = validation_loss(model, params, d, val_rows, val_task, loss)

@@ -113,7 +113,7 @@ def _chain_program(config: TrainConfig, n_tasks: int, n_features: int, steps: in
             s, stage_rows, stage_sizes = inputs
             sample = batch_sampler(d, config, seed_index, stage_sizes, rows, stage_rows,
                                    holdout=0)
-            (params, opt_state, finite), (losses, _) = train_steps(
+            (params, opt_state, finite, _), (losses, _) = train_steps(
                 model, tx, loss, sample, jax.random.fold_in(key, s), params, opt_state,
                 jnp.arange(steps), finite=finite)
             auroc, auprc = evaluate(model, params, d)
