@@ -295,10 +295,16 @@ class TrainConfig(ConfigSection):
         run stops after ``patience`` evaluations without improvement; the parameters of the best
         evaluation are the ones scored on the test set. ``"fixed"``: ``steps`` steps on all the
         run's labels, the last parameters are scored.
+    criterion
+        What early stopping watches on the held-out labels: ``"auroc"`` (mean over the run's
+        tasks of the held-out AUROC; a run whose held-out labels have one class per task uses
+        the loss) or ``"loss"`` (the objective). The held-out BCE starts rising from
+        over-confidence long before the ranking stops improving, so ``"loss"`` stops early
+        runs too soon for AUROC (measured in ``experiments/protocol/RESULTS.md``).
     eval_every
         Steps between two validation evaluations (early stopping's granularity).
     patience
-        Evaluations without improvement of the validation loss before a run stops.
+        Evaluations without improvement of the criterion before a run stops.
     holdout
         Hold-out stride ``m`` (>= 2) of early stopping: a task with ``n`` labels holds out
         ``n // m`` of them (positions ``m-1, 2m-1, ...`` of its nested order, so held-out sets
@@ -322,6 +328,7 @@ class TrainConfig(ConfigSection):
     objective: str = "balanced"
     batches: str = "stratified"
     stopping: str = "early"
+    criterion: str = "auroc"
     eval_every: int = 25
     patience: int = 4
     holdout: int = 5
@@ -331,6 +338,7 @@ class TrainConfig(ConfigSection):
     OBJECTIVES = ("balanced", "pooled")
     BATCHES = ("stratified", "uniform")
     STOPPING = ("early", "fixed")
+    CRITERIA = ("auroc", "loss")
 
     def _validate(self) -> None:
         require_positive("train", steps=self.steps, batch_size=self.batch_size,
@@ -342,7 +350,7 @@ class TrainConfig(ConfigSection):
         if not 0 <= self.weight_decay < float("inf"):
             raise ConfigError(f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
         for name, options in (("objective", self.OBJECTIVES), ("batches", self.BATCHES),
-                              ("stopping", self.STOPPING)):
+                              ("stopping", self.STOPPING), ("criterion", self.CRITERIA)):
             if getattr(self, name) not in options:
                 raise ConfigError(f"train.{name} must be one of {options}, got "
                                   f"{getattr(self, name)!r}")

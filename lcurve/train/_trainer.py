@@ -37,6 +37,7 @@ from lcurve.train._core import (
     sgd_step,
     validation_labels,
 )
+from lcurve.train.metrics import masked_auroc
 from lcurve.train.model import MultiTaskMLP
 
 logger = logging.getLogger(__name__)
@@ -113,14 +114,25 @@ def train_steps(model, tx, loss, sample, step_key, params, opt_state, steps, *, 
     return jax.lax.scan(step, start, steps)
 
 
-def validation_loss(model, params, d, val_rows, val_task, loss) -> jnp.ndarray:
-    """The objective ``loss`` on a run's held-out labels ``(val_rows[i], val_task[i])``.
+def validation_loss(model, params, d, val_rows, val_task, loss, *, criterion: str = "loss"):
+    """The early-stopping criterion on a run's held-out labels ``(val_rows[i], val_task[i])``.
 
-    Entries with ``val_task >= n_tasks`` are padding and ignored.
+    ``criterion = "loss"``: the objective ``loss`` on them. ``"auroc"``: minus the mean, over
+    tasks whose held-out labels hold both classes, of each task's held-out AUROC (so lower is
+    better either way); a run where no task has both classes falls back to the loss (the
+    choice is fixed per run, since its held-out labels are). Entries with
+    ``val_task >= n_tasks`` are padding and ignored.
     """
     logits = model.apply(params, d["X"][val_rows].astype(jnp.float32))
     mask = val_task[:, None] == jnp.arange(logits.shape[1])[None, :]
-    return loss(logits, d["Y"][val_rows], mask)
+    labels = d["Y"][val_rows]
+    value = loss(logits, labels, mask)
+    if criterion == "loss":
+        return value
+    auroc = jax.vmap(masked_auroc, in_axes=1)(logits, labels, mask)
+    defined = ~jnp.isnan(auroc)
+    mean_auroc = jnp.where(defined, auroc, 0.0).sum() / jnp.maximum(defined.sum(), 1)
+    return jnp.where(defined.any(), -mean_auroc, value)
 
 
 def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows, n_rows,
@@ -129,8 +141,8 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
 
     Step ``t`` draws its batch with ``fold_in(step_key, t)``, so a run's first ``s`` steps do
     not depend on the maximum ``config.steps``. Training proceeds in rounds of ``eval_every``
-    steps inside a ``lax.while_loop``; after each round (early stopping) the objective on the
-    held-out labels is computed, the best parameters so far are kept, and the run stops after
+    steps inside a ``lax.while_loop``; after each round (early stopping) the criterion on the
+    held-out labels (:func:`validation_loss`) is computed, the best parameters so far are kept, and the run stops after
     ``patience`` rounds without improvement or at ``steps``. A stopped run's state is frozen by
     masking (``jnp.where``), so under ``vmap`` it no longer changes while its neighbours train,
     and the loop ends when every run of the group has stopped. A run without held-out labels
@@ -162,7 +174,8 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
         tail = jnp.where(n_live > 0, loss_sum / jnp.maximum(n_live, 1), tail)
         used = used + n_live
         if early:
-            value = validation_loss(model, params, d, val_rows, val_task, loss)
+            value = validation_loss(model, params, d, val_rows, val_task, loss,
+                                    criterion=config.criterion)
             improved = active & ((value < best_val) | ~has_val)
         else:
             value, improved = best_val, active
