@@ -4,7 +4,7 @@ Sweeps (:class:`RunTrainer`), warm-started chains, TAG and influence fits build 
 pieces: the model (:class:`MultiTaskMLP`), the objectives (:func:`masked_bce` pooled,
 :func:`task_balanced_bce` balanced), batch sampling (:func:`sample_batch` uniform,
 :func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config), one optimizer step
-(:func:`sgd_step`), the protocol of one run with early stopping (:func:`train_run`) and
+(:func:`sgd_step`), the step loop (:func:`train_steps`), the protocol of one run with early stopping (:func:`train_run`) and
 evaluation (:func:`evaluate`).
 """
 
@@ -29,6 +29,7 @@ from lcurve.train._trainer import (
     batch_sampler,
     row_bucket,
     train_run,
+    train_steps,
     validation_loss,
 )
 from lcurve.train.metrics import masked_auprc, masked_auroc
@@ -55,6 +56,7 @@ __all__ = [
     "sgd_step",
     "task_balanced_bce",
     "train_run",
+    "train_steps",
     "validation_labels",
     "validation_loss",
 ]

@@ -1,13 +1,15 @@
-"""Train many runs at once: ``lax.scan`` over optimizer steps inside ``jax.vmap`` over runs.
+"""Train many runs at once: a ``lax.while_loop`` of optimizer rounds inside ``jax.vmap`` over runs.
 
-Every run of a chunk shares the data (features, labels, nested ranks, test sets), which live on
-the device once per sweep; what differs per run is a handful of small arrays: its seed, run id,
-per-task sizes and the list of compounds it may draw from. One jitted program trains a whole
-chunk; chunks are padded to a fixed shape so a sweep compiles once.
+Every run of a chunk shares the data (features, labels, nested ranks and orders, test sets),
+which live on the device once per sweep; what differs per run is a handful of small arrays: its
+seed, run id, per-task sizes, the compounds it may draw from and its held-out labels. One jitted
+program trains a whole chunk; chunks are padded to a fixed shape so a sweep compiles once.
 
-A run's training labels are those ``(compound c, task k)`` with ``rank[seed, c, k] < n_k``:
-the first ``n_k`` labels of task ``k``'s nested permutation (see :mod:`lcurve.design`).
-Unmeasured, test and unselected labels never enter the loss.
+A run's labels are those ``(compound c, task k)`` with ``rank[seed, c, k] < n_k``: the first
+``n_k`` labels of task ``k``'s nested permutation (see :mod:`lcurve.design`). Under early
+stopping every ``holdout``-th of them is held out for validation (see :mod:`lcurve.train._core`)
+and the rest are trained on. Unmeasured, test and unselected labels never enter the loss, and
+test labels never enter the stopping decision.
 """
 
 from __future__ import annotations
