@@ -297,8 +297,8 @@ class TrainConfig(ConfigSection):
         run's labels, the last parameters are scored.
     criterion
         What early stopping watches on the held-out labels: ``"auroc"`` (mean over the run's
-        tasks of the held-out AUROC; a run whose held-out labels have one class per task uses
-        the loss) or ``"loss"`` (the objective). The held-out BCE starts rising from
+        tasks of the held-out AUROC, ties counting as improvements; a run whose held-out labels
+        have one class per task uses the loss) or ``"loss"`` (the objective). The held-out BCE starts rising from
         over-confidence long before the ranking stops improving, so ``"loss"`` stops early
         runs too soon for AUROC (measured in ``experiments/protocol/RESULTS.md``).
     eval_every
@@ -321,7 +321,7 @@ class TrainConfig(ConfigSection):
 
     _section = "train"
     hidden: tuple[int, ...] = (128,)
-    steps: int = 300
+    steps: int = 1000
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4

@@ -144,7 +144,8 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
     Step ``t`` draws its batch with ``fold_in(step_key, t)``, so a run's first ``s`` steps do
     not depend on the maximum ``config.steps``. Training proceeds in rounds of ``eval_every``
     steps inside a ``lax.while_loop``; after each round (early stopping) the criterion on the
-    held-out labels (:func:`validation_loss`) is computed, the best parameters so far are kept, and the run stops after
+    held-out labels (:func:`validation_loss`) is computed, the best parameters so far are kept
+    (with the AUROC criterion, ties count as improvements), and the run stops after
     ``patience`` rounds without improvement or at ``steps``. A stopped run's state is frozen by
     masking (``jnp.where``), so under ``vmap`` it no longer changes while its neighbours train,
     and the loop ends when every run of the group has stopped. A run without held-out labels
@@ -178,7 +179,10 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
         if early:
             value = validation_loss(model, params, d, val_rows, val_task, loss,
                                     criterion=config.criterion)
-            improved = active & ((value < best_val) | ~has_val)
+            # AUROC ties count as improvement: on a plateau the later parameters are kept and
+            # training goes on (a small held-out set ties often; a tie is no sign of overfitting)
+            better = (value <= best_val) if config.criterion == "auroc" else (value < best_val)
+            improved = active & (better | ~has_val)
         else:
             value, improved = best_val, active
         best = _where(improved, params, best)
