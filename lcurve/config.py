@@ -298,9 +298,9 @@ class TrainConfig(ConfigSection):
     criterion
         What early stopping watches on the held-out labels: ``"auroc"`` (mean over the run's
         tasks of the held-out AUROC, ties counting as improvements; a run whose held-out labels
-        have one class per task uses the loss) or ``"loss"`` (the objective). The held-out BCE starts rising from
-        over-confidence long before the ranking stops improving, so ``"loss"`` stops early
-        runs too soon for AUROC (measured in ``experiments/protocol/RESULTS.md``).
+        have one class per task uses the loss) or ``"loss"`` (the objective). The held-out BCE
+        starts rising from over-confidence long before the ranking stops improving, so
+        ``"loss"`` stops runs too soon for AUROC (``experiments/protocol/RESULTS.md``).
     eval_every
         Steps between two validation evaluations (early stopping's granularity).
     patience

@@ -4,8 +4,8 @@ Sweeps (:class:`RunTrainer`), warm-started chains, TAG and influence fits build 
 pieces: the model (:class:`MultiTaskMLP`), the objectives (:func:`masked_bce` pooled,
 :func:`task_balanced_bce` balanced), batch sampling (:func:`sample_batch` uniform,
 :func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config), one optimizer step
-(:func:`sgd_step`), the step loop (:func:`train_steps`), the protocol of one run with early stopping (:func:`train_run`) and
-evaluation (:func:`evaluate`).
+(:func:`sgd_step`), the step loop (:func:`train_steps`), the protocol of one run with early
+stopping (:func:`train_run`) and evaluation (:func:`evaluate`).
 """
 
 from lcurve.train._core import (

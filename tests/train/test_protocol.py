@@ -1,4 +1,4 @@
-"""The training protocol: balanced objective, stratified batches, nested hold-out, early stopping."""
+"""The training protocol: balanced loss, stratified batches, nested hold-out, early stopping."""
 
 import dataclasses
 
@@ -143,7 +143,8 @@ def test_fixed_protocol_trains_every_step_on_all_labels(synthetic, early, small_
 
 
 @pytest.mark.parametrize("field,value", [("objective", "mean"), ("batches", "random"),
-                                         ("stopping", "never"), ("criterion", "auprc"), ("holdout", 1),
+                                         ("stopping", "never"), ("criterion", "auprc"),
+                                         ("holdout", 1),
                                          ("patience", 0), ("eval_every", 0)])
 def test_protocol_settings_are_validated(field, value):
     with pytest.raises(ConfigError, match=f"train.{field}"):
