@@ -100,7 +100,7 @@ def run_fast_sweep(
         ``run_id, seed, kind, target, task, metric, value, n_test, n_test_pos, loss_final,
         diverged, steps_used, best_step, seconds, n_<task>..., mode``: one row per design run,
         trained task and metric, each run evaluated at its own stage of its chain; ``mode`` is
-        ``"fast"``; ``steps_used`` counts the chain's steps up to that stage (no early stopping here).
+        ``"fast"``; ``steps_used`` counts the chain's steps up to that stage (no early stopping).
         ``seconds`` is the chunk's wall time per run. ``.attrs`` holds ``train_steps`` (total
         optimizer steps), ``n_chains`` and ``n_compiles``.
     """
