@@ -266,18 +266,49 @@ class DesignConfig(ConfigSection):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class TrainConfig(ConfigSection):
-    """How each run's hard-parameter-sharing network is trained.
+    """How each run's hard-parameter-sharing network is trained (the *protocol*).
+
+    The default protocol (task-balanced loss, stratified batches, early stopping on held-out
+    training labels) and the evidence for it are in ``experiments/protocol/RESULTS.md``.
 
     Parameters
     ----------
     hidden
         Widths of the shared trunk's dense layers (ReLU).
     steps
-        Optimizer steps per run (``lax.scan``); the same for every run.
+        The *maximum* number of optimizer steps per run. With ``stopping = "fixed"`` every run
+        trains exactly this many; with ``"early"`` a run stops earlier when its validation loss
+        has not improved for ``patience`` evaluations.
     batch_size
-        Compounds per step, drawn uniformly with replacement from the run's training compounds.
+        Labels (stratified) or compounds (uniform) per step, drawn with replacement.
     learning_rate, weight_decay
         AdamW hyper-parameters (passed as arrays, so changing them does not recompile).
+    objective
+        ``"balanced"``: mean over the run's tasks of each task's mean BCE (every task weighs the
+        same); ``"pooled"``: one mean BCE over all labels (a task weighs its share of labels).
+    batches
+        ``"stratified"``: every task of the run fills an equal share of every batch;
+        ``"uniform"``: compounds drawn uniformly from the run's compounds.
+    stopping
+        ``"early"``: every ``holdout``-th label of each task's nested order is held out of
+        training; every ``eval_every`` steps the objective on those labels is computed and the
+        run stops after ``patience`` evaluations without improvement; the parameters of the best
+        evaluation are the ones scored on the test set. ``"fixed"``: ``steps`` steps on all the
+        run's labels, the last parameters are scored.
+    criterion
+        What early stopping watches on the held-out labels: ``"auroc"`` (mean over the run's
+        tasks of the held-out AUROC, ties counting as improvements; a run whose held-out labels
+        have one class per task uses the loss) or ``"loss"`` (the objective). The held-out BCE
+        starts rising from over-confidence long before the ranking stops improving, so
+        ``"loss"`` stops runs too soon for AUROC (``experiments/protocol/RESULTS.md``).
+    eval_every
+        Steps between two validation evaluations (early stopping's granularity).
+    patience
+        Evaluations without improvement of the criterion before a run stops.
+    holdout
+        Hold-out stride ``m`` (>= 2) of early stopping: a task with ``n`` labels holds out
+        ``n // m`` of them (positions ``m-1, 2m-1, ...`` of its nested order, so held-out sets
+        are nested too) and trains on the rest. Ignored with ``stopping = "fixed"``.
     chunk_size
         Runs trained together in one compiled program; rounded up to a multiple of
         ``vmap_width`` times the number of devices. Results do not depend on it.
@@ -290,21 +321,47 @@ class TrainConfig(ConfigSection):
 
     _section = "train"
     hidden: tuple[int, ...] = (128,)
-    steps: int = 300
+    steps: int = 1000
     batch_size: int = 64
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
+    objective: str = "balanced"
+    batches: str = "stratified"
+    stopping: str = "early"
+    criterion: str = "auroc"
+    eval_every: int = 25
+    patience: int = 4
+    holdout: int = 5
     chunk_size: int = 64
     vmap_width: int = 8
+
+    OBJECTIVES = ("balanced", "pooled")
+    BATCHES = ("stratified", "uniform")
+    STOPPING = ("early", "fixed")
+    CRITERIA = ("auroc", "loss")
 
     def _validate(self) -> None:
         require_positive("train", steps=self.steps, batch_size=self.batch_size,
                   learning_rate=self.learning_rate, chunk_size=self.chunk_size,
-                  vmap_width=self.vmap_width)
+                  vmap_width=self.vmap_width, eval_every=self.eval_every,
+                  patience=self.patience)
         if not self.hidden or any(h <= 0 for h in self.hidden):
             raise ConfigError(f"train.hidden must be positive widths, got {list(self.hidden)}")
         if not 0 <= self.weight_decay < float("inf"):
             raise ConfigError(f"train.weight_decay must be >= 0, got {self.weight_decay!r}")
+        for name, options in (("objective", self.OBJECTIVES), ("batches", self.BATCHES),
+                              ("stopping", self.STOPPING), ("criterion", self.CRITERIA)):
+            if getattr(self, name) not in options:
+                raise ConfigError(f"train.{name} must be one of {options}, got "
+                                  f"{getattr(self, name)!r}")
+        if self.holdout < 2:
+            raise ConfigError(f"train.holdout must be an integer >= 2 (hold out every m-th "
+                              f"label), got {self.holdout!r}")
+
+    @property
+    def holdout_stride(self) -> int:
+        """The hold-out stride in effect: ``holdout`` when stopping early, else 0 (none)."""
+        return self.holdout if self.stopping == "early" else 0
 
 
 class ExperimentConfig:

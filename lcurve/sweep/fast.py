@@ -98,8 +98,9 @@ def run_fast_sweep(
     -------
     pandas.DataFrame
         ``run_id, seed, kind, target, task, metric, value, n_test, n_test_pos, loss_final,
-        diverged, seconds, n_<task>..., mode``: one row per design run, trained task and
-        metric, each run evaluated at its own stage of its chain; ``mode`` is ``"fast"``.
+        diverged, steps_used, best_step, seconds, n_<task>..., mode``: one row per design run,
+        trained task and metric, each run evaluated at its own stage of its chain; ``mode`` is
+        ``"fast"``; ``steps_used`` counts the chain's steps up to that stage (no early stopping).
         ``seconds`` is the chunk's wall time per run. ``.attrs`` holds ``train_steps`` (total
         optimizer steps), ``n_chains`` and ``n_compiles``.
     """
@@ -138,6 +139,9 @@ def run_fast_sweep(
                 auroc=out.auroc[chain_pos, stage_pos], auprc=out.auprc[chain_pos, stage_pos],
                 final_loss=out.final_loss[chain_pos, stage_pos],
                 finite=out.finite[chain_pos, stage_pos],
+                # a stage is scored after (stage + 1) * steps_per_size steps of its trajectory
+                steps_used=(stage_pos + 1) * trainer.steps_per_size,
+                best_step=(stage_pos + 1) * trainer.steps_per_size,
             )
             seconds = (time.perf_counter() - start) / len(runs)
             chunk = runs[["run_id", "seed", "kind", "target", *cols]]

@@ -156,6 +156,9 @@ def result_rows(chunk: pd.DataFrame, data: MultiTaskData, trained, seconds: floa
 
     ``chunk`` holds the chunk's design rows, ``trained`` its :class:`~lcurve.train.ChunkResult`
     and ``seconds`` the wall time per run; diverged runs get NaN values and ``diverged=True``.
+    ``steps_used`` is the number of optimizer steps a run trained before it stopped and
+    ``best_step`` the step of the parameters that were scored (both equal ``steps`` under the
+    fixed protocol); the stopping rule itself is in ``.attrs["train_config"]``.
     """
     n_test = data.test_mask.sum(axis=0)
     n_test_pos = (np.nan_to_num(data.Y) * data.test_mask).sum(axis=0).astype(int)
@@ -174,6 +177,8 @@ def result_rows(chunk: pd.DataFrame, data: MultiTaskData, trained, seconds: floa
         block["n_test_pos"] = n_test_pos[k_idx]
         block["loss_final"] = trained.final_loss[r_idx].astype(float)
         block["diverged"] = diverged
+        for column in ("steps_used", "best_step"):
+            block[column] = np.asarray(getattr(trained, column))[r_idx].astype(np.int64)
         block["seconds"] = seconds
         sizes_df = chunk.iloc[r_idx][[size_column(t) for t in data.tasks]].reset_index(drop=True)
         blocks.append(pd.concat([block, sizes_df], axis=1))
@@ -269,8 +274,10 @@ def run_sweep(
     -------
     pandas.DataFrame
         ``run_id, seed, kind, target, task, metric, value, n_test, n_test_pos, loss_final,
-        diverged, seconds, n_<task>...``: one row per run, trained task (``n_task > 0``) and
-        metric (``auroc``, ``auprc``). ``value`` is NaN when the metric is undefined (a test set
+        diverged, steps_used, best_step, seconds, n_<task>...``: one row per run, trained task
+        (``n_task > 0``) and metric (``auroc``, ``auprc``). ``steps_used``: optimizer steps the
+        run trained (early stopping ends runs before ``config.steps``); ``best_step``: the step
+        of the scored parameters. ``value`` is NaN when the metric is undefined (a test set
         with one class) or the run's loss became NaN (``diverged`` is then True); a warning says
         how many. ``seconds`` is the chunk's wall time per run (the first chunk includes
         compilation). ``.attrs`` (kept in the parquet file too) records the package versions,

@@ -1,30 +1,62 @@
-"""Vmapped JAX training of hard-parameter-sharing multi-task networks."""
+"""Vmapped JAX training of hard-parameter-sharing multi-task networks: the one trainer core.
 
+Sweeps (:class:`RunTrainer`), warm-started chains, TAG and influence fits build on the same
+pieces: the model (:class:`MultiTaskMLP`), the objectives (:func:`masked_bce` pooled,
+:func:`task_balanced_bce` balanced), batch sampling (:func:`sample_batch` uniform,
+:func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config), one optimizer step
+(:func:`sgd_step`), the step loop (:func:`train_steps`), the protocol of one run with early
+stopping (:func:`train_run`) and evaluation (:func:`evaluate`).
+"""
+
+from lcurve.train._core import (
+    OBJECTIVES,
+    device_arrays,
+    evaluate,
+    holdout_split,
+    make_optimizer,
+    masked_bce,
+    objective_loss,
+    run_key,
+    sample_batch,
+    sample_stratified_batch,
+    sgd_step,
+    task_balanced_bce,
+    validation_labels,
+)
 from lcurve.train._trainer import (
     ChunkResult,
     RunTrainer,
-    device_arrays,
-    evaluate,
-    make_optimizer,
-    masked_bce,
-    run_key,
-    sample_batch,
-    sgd_step,
+    batch_sampler,
+    row_bucket,
+    train_run,
+    train_steps,
+    validation_loss,
 )
 from lcurve.train.metrics import masked_auprc, masked_auroc
 from lcurve.train.model import MultiTaskMLP
 
 __all__ = [
+    "OBJECTIVES",
     "ChunkResult",
     "MultiTaskMLP",
     "RunTrainer",
+    "batch_sampler",
     "device_arrays",
     "evaluate",
+    "holdout_split",
     "make_optimizer",
     "masked_auprc",
     "masked_auroc",
     "masked_bce",
+    "objective_loss",
+    "row_bucket",
     "run_key",
     "sample_batch",
+    "sample_stratified_batch",
     "sgd_step",
+    "task_balanced_bce",
+    "train_run",
+    "train_steps",
+    "validation_labels",
+    "validation_loss",
 ]

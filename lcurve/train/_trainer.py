@@ -1,13 +1,15 @@
-"""Train many runs at once: ``lax.scan`` over optimizer steps inside ``jax.vmap`` over runs.
+"""Train many runs at once: a ``lax.while_loop`` of optimizer rounds inside ``jax.vmap`` over runs.
 
-Every run of a chunk shares the data (features, labels, nested ranks, test sets), which live on
-the device once per sweep; what differs per run is a handful of small arrays: its seed, run id,
-per-task sizes and the list of compounds it may draw from. One jitted program trains a whole
-chunk; chunks are padded to a fixed shape so a sweep compiles once.
+Every run of a chunk shares the data (features, labels, nested ranks and orders, test sets),
+which live on the device once per sweep; what differs per run is a handful of small arrays: its
+seed, run id, per-task sizes, the compounds it may draw from and its held-out labels. One jitted
+program trains a whole chunk; chunks are padded to a fixed shape so a sweep compiles once.
 
-A run's training labels are those ``(compound c, task k)`` with ``rank[seed, c, k] < n_k``:
-the first ``n_k`` labels of task ``k``'s nested permutation (see :mod:`lcurve.design`).
-Unmeasured, test and unselected labels never enter the loss.
+A run's labels are those ``(compound c, task k)`` with ``rank[seed, c, k] < n_k``: the first
+``n_k`` labels of task ``k``'s nested permutation (see :mod:`lcurve.design`). Under early
+stopping every ``holdout``-th of them is held out for validation (see :mod:`lcurve.train._core`)
+and the rest are trained on. Unmeasured, test and unselected labels never enter the loss, and
+test labels never enter the stopping decision.
 """
 
 from __future__ import annotations
@@ -19,116 +21,184 @@ import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from jax.sharding import NamedSharding, PartitionSpec
 
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
-from lcurve.design import rank_matrix, training_rows
-from lcurve.train.metrics import masked_auprc, masked_auroc
+from lcurve.design import training_rows
+from lcurve.train._core import (
+    device_arrays,
+    evaluate,
+    holdout_split,
+    make_optimizer,
+    masked_bce,  # noqa: F401  (re-exported for lcurve.influence's private import)
+    objective_loss,
+    run_key,
+    sample_batch,
+    sample_stratified_batch,
+    sgd_step,
+    validation_labels,
+)
+from lcurve.train.metrics import masked_auroc
 from lcurve.train.model import MultiTaskMLP
 
 logger = logging.getLogger(__name__)
 
-__all__ = [
-    "ChunkResult",
-    "RunTrainer",
-    "row_bucket",
-    "device_arrays",
-    "evaluate",
-    "make_optimizer",
-    "masked_bce",
-    "run_key",
-    "sample_batch",
-    "sgd_step",
-]
-
-
-def run_key(seed: jnp.ndarray, run_id: jnp.ndarray) -> jax.Array:
-    """The PRNG key of one run: ``fold_in(key(seed), run_id)``, independent of batching."""
-    return jax.random.fold_in(jax.random.key(seed), run_id)
-
-
-def masked_bce(logits: jnp.ndarray, labels: jnp.ndarray, mask: jnp.ndarray) -> jnp.ndarray:
-    """Mean binary cross-entropy over the entries where ``mask`` is True.
-
-    Labels outside the mask may be anything, NaN included: they are replaced before the loss
-    is computed, so neither the loss nor its gradient sees them.
-    """
-    mask = mask.astype(logits.dtype)
-    safe_labels = jnp.where(mask > 0, labels, 0.0)
-    bce = optax.sigmoid_binary_cross_entropy(logits, safe_labels)
-    return jnp.sum(bce * mask) / jnp.maximum(mask.sum(), 1.0)
-
-
-def device_arrays(data: MultiTaskData, seeds) -> dict[str, np.ndarray]:
-    """The arrays every run of a sweep shares (host numpy; put them on a device once).
-
-    ``X`` (uint8 for binary fingerprints, else float32), ``Y`` (NaN -> 0), ``ranks``
-    ``(n_seeds, n_compounds, n_tasks)`` nested positions, and the union of the tasks' test
-    compounds: ``test_X``, ``test_Y``, ``test_mask`` (which test labels belong to which task).
-    """
-    binary = np.isin(data.X, (0, 1)).all()
-    X = data.X.astype(np.uint8 if binary else np.float32)
-    test_rows = np.flatnonzero(data.test_mask.any(axis=1)).astype(np.int32)
-    return {
-        "X": X,
-        "Y": np.nan_to_num(data.Y, nan=0.0).astype(np.float32),
-        "ranks": rank_matrix(data, seeds),
-        "test_X": X[test_rows],
-        "test_Y": np.nan_to_num(data.Y[test_rows], nan=0.0).astype(np.float32),
-        "test_mask": data.test_mask[test_rows],
-    }
-
-
-def make_optimizer(learning_rate, weight_decay) -> optax.GradientTransformation:
-    """AdamW with its hyper-parameters as (traceable) state, so they never force a recompile."""
-    return optax.inject_hyperparams(optax.adamw)(
-        learning_rate=learning_rate, weight_decay=weight_decay
-    )
-
-
-def sample_batch(d, ranks, rows, n_rows, sizes, key, batch_size: int):
-    """Draw ``batch_size`` of a run's compounds (with replacement) and its label mask.
-
-    ``rows[:n_rows]`` are the run's compounds; the mask keeps label ``(c, k)`` only when it is
-    among the first ``sizes[k]`` of task ``k``'s nested order (``ranks``: one seed's slice).
-    Returns ``(x float32, y, mask)``.
-    """
-    pos = jax.random.randint(key, (batch_size,), 0, n_rows)
-    compounds = rows[pos]
-    x = d["X"][compounds].astype(jnp.float32)
-    return x, d["Y"][compounds], ranks[compounds] < sizes[None, :]
-
-
-def sgd_step(model, tx, params, opt_state, x, y, mask):
-    """One optimizer step on the masked BCE; returns ``(params, opt_state, loss)``."""
-    loss, grads = jax.value_and_grad(lambda p: masked_bce(model.apply(p, x), y, mask))(params)
-    updates, opt_state = tx.update(grads, opt_state, params)
-    return optax.apply_updates(params, updates), opt_state, loss
-
-
-def evaluate(model, params, d):
-    """Per-task test AUROC and AUPRC, ``(n_tasks,)`` each (NaN where a test set has one class)."""
-    scores = model.apply(params, d["test_X"].astype(jnp.float32))
-    auroc = jax.vmap(masked_auroc, in_axes=1)(scores, d["test_Y"], d["test_mask"])
-    auprc = jax.vmap(masked_auprc, in_axes=1)(scores, d["test_Y"], d["test_mask"])
-    return auroc, auprc
+__all__ = ["ChunkResult", "RunTrainer", "row_bucket"]
 
 
 @dataclasses.dataclass(frozen=True)
 class ChunkResult:
     """Per-run outputs of one trained chunk (numpy, run axis first)."""
 
-    auroc: np.ndarray  # (runs, tasks)
+    auroc: np.ndarray  # (runs, tasks) test scores of the reported (best) parameters
     auprc: np.ndarray  # (runs, tasks)
-    final_loss: np.ndarray  # (runs,) mean training loss over the last steps
+    final_loss: np.ndarray  # (runs,) mean training loss over the last evaluation round trained
     finite: np.ndarray  # (runs,) False if any training loss was NaN/inf
+    steps_used: np.ndarray | None = None  # (runs,) optimizer steps trained before stopping
+    best_step: np.ndarray | None = None  # (runs,) step of the reported parameters
 
 
 def row_bucket(n: int, minimum: int = 256) -> int:
     """Round up to a power of two so resumed or shorter sweeps reuse the same shapes."""
     return max(minimum, 1 << int(np.ceil(np.log2(max(n, 1)))))
+
+
+def _where(flag, new, old):
+    """Pick ``new`` where the scalar ``flag`` is True, else ``old``, leaf by leaf (exact)."""
+    return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
+
+
+def batch_sampler(d, config: TrainConfig, seed_index, sizes, rows, n_rows, *,
+                  holdout: int | None = None):
+    """``key -> (x, y, mask)``: one run's batches under ``config.batches`` and its hold-out.
+
+    ``rows[:n_rows]`` (the run's compounds) are used by uniform batches only. ``holdout``
+    defaults to ``config.holdout_stride`` (0, nothing held out, unless stopping early).
+    """
+    holdout = config.holdout_stride if holdout is None else holdout
+    if config.batches == "stratified":
+        order = d["order"][seed_index]
+        return lambda key: sample_stratified_batch(d, order, sizes, key, config.batch_size,
+                                                   holdout=holdout)
+    ranks = d["ranks"][seed_index]
+    return lambda key: sample_batch(d, ranks, rows, n_rows, sizes, key, config.batch_size,
+                                    holdout=holdout)
+
+
+def train_steps(model, tx, loss, sample, step_key, params, opt_state, steps, *, active=True,
+                max_steps=None, finite=True):
+    """Optimizer steps ``steps`` (an array of step indices) of one run: the one step loop.
+
+    Step ``t`` trains on ``sample(fold_in(step_key, t))`` with :func:`sgd_step` on ``loss``.
+    Steps at or past ``max_steps``, and all steps when ``active`` is False, leave the state
+    exactly unchanged (masked), so a stopped run is frozen.
+
+    Returns
+    -------
+    (params, opt_state, finite, loss_sum), (losses, live)
+        ``finite``: no live step had a NaN/inf loss (and-ed with the ``finite`` given);
+        ``loss_sum``: the live steps' losses added in step order (a sequential sum, so it is
+        bit-identical however the program is compiled); ``losses`` and ``live`` per step.
+    """
+    def step(carry, t):
+        params, opt_state, finite, loss_sum = carry
+        x, y, mask = sample(jax.random.fold_in(step_key, t))
+        new_params, new_state, value = sgd_step(model, tx, params, opt_state, x, y, mask,
+                                                loss=loss)
+        live = jnp.asarray(active) & (True if max_steps is None else t < max_steps)
+        finite = finite & (~live | jnp.isfinite(value))
+        loss_sum = loss_sum + jnp.where(live, value, 0.0)
+        return ((_where(live, new_params, params), _where(live, new_state, opt_state), finite,
+                 loss_sum), (value, live))
+
+    start = (params, opt_state, jnp.asarray(finite), jnp.zeros((), jnp.float32))
+    return jax.lax.scan(step, start, steps)
+
+
+def validation_loss(model, params, d, val_rows, val_task, loss, *, criterion: str = "loss"):
+    """The early-stopping criterion on a run's held-out labels ``(val_rows[i], val_task[i])``.
+
+    ``criterion = "loss"``: the objective ``loss`` on them. ``"auroc"``: minus the mean, over
+    tasks whose held-out labels hold both classes, of each task's held-out AUROC (so lower is
+    better either way); a run where no task has both classes falls back to the loss (the
+    choice is fixed per run, since its held-out labels are). Entries with
+    ``val_task >= n_tasks`` are padding and ignored.
+    """
+    logits = model.apply(params, d["X"][val_rows].astype(jnp.float32))
+    mask = val_task[:, None] == jnp.arange(logits.shape[1])[None, :]
+    labels = d["Y"][val_rows]
+    value = loss(logits, labels, mask)
+    if criterion == "loss":
+        return value
+    auroc = jax.vmap(masked_auroc, in_axes=1)(logits, labels, mask)
+    defined = ~jnp.isnan(auroc)
+    mean_auroc = jnp.where(defined, auroc, 0.0).sum() / jnp.maximum(defined.sum(), 1)
+    return jnp.where(defined.any(), -mean_auroc, value)
+
+
+def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows, n_rows,
+              val_rows, val_task):
+    """Train one run under ``config``'s protocol; traceable (vmap it over runs).
+
+    Step ``t`` draws its batch with ``fold_in(step_key, t)``, so a run's first ``s`` steps do
+    not depend on the maximum ``config.steps``. Training proceeds in rounds of ``eval_every``
+    steps inside a ``lax.while_loop``; after each round (early stopping) the criterion on the
+    held-out labels (:func:`validation_loss`) is computed, the best parameters so far are kept
+    (with the AUROC criterion, ties count as improvements), and the run stops after
+    ``patience`` rounds without improvement or at ``steps``. A stopped run's state is frozen by
+    masking (``jnp.where``), so under ``vmap`` it no longer changes while its neighbours train,
+    and the loop ends when every run of the group has stopped. A run without held-out labels
+    (every task below the hold-out stride) trains to ``steps`` and reports its last parameters.
+
+    Returns
+    -------
+    dict
+        ``params`` (reported: best, or last with ``stopping = "fixed"``), ``steps_used``,
+        ``best_step``, ``loss_tail`` (mean training loss of the last round trained), ``finite``.
+    """
+    loss = objective_loss(config.objective)
+    every, max_steps, patience = config.eval_every, config.steps, config.patience
+    early = config.stopping == "early"
+    n_tasks = sizes.shape[0]
+    init_key, step_key = jax.random.split(key)
+    params = model.init(init_key, jnp.zeros((1, d["X"].shape[1]), jnp.float32))
+    tx = make_optimizer(hyper[0], hyper[1])
+    sample = batch_sampler(d, config, seed_index, sizes, rows, n_rows)
+    has_val = (val_task < n_tasks).any() if early else jnp.array(False)
+
+    def one_round(state):
+        (r, params, opt_state, active, finite, best, best_val, best_step, since, used,
+         tail) = state
+        (params, opt_state, finite, loss_sum), (_, live) = train_steps(
+            model, tx, loss, sample, step_key, params, opt_state, r * every + jnp.arange(every),
+            active=active, max_steps=max_steps, finite=finite)
+        n_live = live.sum()
+        tail = jnp.where(n_live > 0, loss_sum / jnp.maximum(n_live, 1), tail)
+        used = used + n_live
+        if early:
+            value = validation_loss(model, params, d, val_rows, val_task, loss,
+                                    criterion=config.criterion)
+            # AUROC ties count as improvement: on a plateau the later parameters are kept and
+            # training goes on (a small held-out set ties often; a tie is no sign of overfitting)
+            better = (value <= best_val) if config.criterion == "auroc" else (value < best_val)
+            improved = active & (better | ~has_val)
+        else:
+            value, improved = best_val, active
+        best = _where(improved, params, best)
+        best_val = jnp.where(improved, value, best_val)
+        best_step = jnp.where(improved, used, best_step)
+        since = jnp.where(improved, 0, since + 1)
+        active = active & (since < patience) & (used < max_steps)
+        return (r + 1, params, opt_state, active, finite, best, best_val, best_step, since, used,
+                tail)
+
+    zero = jnp.array(0, jnp.int32)
+    state = (zero, params, tx.init(params), jnp.array(True), jnp.array(True), params,
+             jnp.array(jnp.inf, jnp.float32), zero, zero, zero, jnp.array(0.0, jnp.float32))
+    state = jax.lax.while_loop(lambda s: s[3], one_round, state)
+    return {"params": state[5], "steps_used": state[9], "best_step": state[7],
+            "loss_tail": state[10], "finite": state[4]}
 
 
 class RunTrainer:
@@ -160,6 +230,7 @@ class RunTrainer:
         self.chunk_size = int(np.ceil(config.chunk_size / step) * step)
         self.model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=data.n_tasks)
         self._device_data = None
+        self._order = None
         self.n_compiles = 0
 
     # --------------------------------------------------------------- device state
@@ -172,36 +243,25 @@ class RunTrainer:
             return self._device_data
         _, replicated = self._shardings()
         arrays = device_arrays(self.data, self.seeds)
+        self._order = arrays["order"]
         self._device_data = {k: jax.device_put(v, replicated) for k, v in arrays.items()}
         return self._device_data
 
     # --------------------------------------------------------------- the program
     @functools.cached_property
     def _chunk_fn(self):
-        model, steps, batch = self.model, self.config.steps, self.config.batch_size
-        n_features = self.data.n_features
+        model, config = self.model, self.config
 
-        def train_one(d, hyper, seed, seed_index, run_id, rows, n_rows, sizes):
-            init_key, step_key = jax.random.split(run_key(seed, run_id))
-            params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
-            tx = make_optimizer(hyper[0], hyper[1])
-            opt_state = tx.init(params)
-            ranks = d["ranks"][seed_index]
-
-            def step(carry, k):
-                x, y, mask = sample_batch(d, ranks, rows, n_rows, sizes, k, batch)
-                params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
-                return (params, opt_state), loss
-
-            (params, _), losses = jax.lax.scan(
-                step, (params, opt_state), jax.random.split(step_key, steps)
-            )
-            auroc, auprc = evaluate(model, params, d)
-            tail = losses[-min(10, steps):]
-            return auroc, auprc, tail.mean(), jnp.isfinite(losses).all()
+        def train_one(d, hyper, seed, seed_index, run_id, rows, n_rows, sizes, val_rows,
+                      val_task):
+            out = train_run(model, config, d, hyper, run_key(seed, run_id), seed_index, sizes,
+                            rows, n_rows, val_rows, val_task)
+            auroc, auprc = evaluate(model, out["params"], d)
+            return (auroc, auprc, out["loss_tail"], out["finite"], out["steps_used"],
+                    out["best_step"])
 
         width = self.config.vmap_width
-        vmapped = jax.vmap(train_one, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
+        vmapped = jax.vmap(train_one, in_axes=(None, None, *[0] * 8))
 
         def grouped(d, hyper, *per_run):
             # lax.map over groups of a fixed vmap width: every run is computed by the same
@@ -217,7 +277,7 @@ class RunTrainer:
             # check_vma=False: runs are independent programs. With the default varying-axis
             # checks, gradients taken inside would be psum-med across devices (mixing runs).
             grouped = jax.shard_map(
-                grouped, mesh=mesh, in_specs=(shared, shared, *[run_axis] * 6),
+                grouped, mesh=mesh, in_specs=(shared, shared, *[run_axis] * 8),
                 out_specs=run_axis, check_vma=False,
             )
 
@@ -227,7 +287,8 @@ class RunTrainer:
 
         return jax.jit(counted)
 
-    def train_chunk(self, seeds, run_ids, sizes, *, n_rows_bucket: int | None = None) -> ChunkResult:
+    def train_chunk(self, seeds, run_ids, sizes, *, n_rows_bucket: int | None = None,
+                    n_val_bucket: int | None = None) -> ChunkResult:
         """Train up to ``chunk_size`` runs in one vmapped program.
 
         Parameters
@@ -239,6 +300,10 @@ class RunTrainer:
         n_rows_bucket
             Padded length of the per-run compound lists; give the sweep-wide value to keep one
             compiled shape across chunks (default: the bucket of this chunk's largest run).
+        n_val_bucket
+            Padded length of the per-run held-out label lists (early stopping). Default:
+            ``row_bucket(n_rows_bucket / holdout, 32)``, enlarged (a new compiled shape) for a
+            chunk whose runs hold out more labels than that.
         """
         seeds = np.asarray(seeds, dtype=np.int64)
         run_ids = np.asarray(run_ids, dtype=np.int64)
@@ -276,16 +341,34 @@ class RunTrainer:
             rows[n:] = rows[0]
             n_rows[n:] = n_rows[0]
         d = self._put_data()
+        holdout = self.config.holdout_stride
+        val_lists = [validation_labels(self._order[index[int(s)]], sz, holdout)
+                     for s, sz in zip(seeds, sizes)]
+        need = max(len(v) for v, _ in val_lists)
+        n_val = n_val_bucket or (row_bucket(-(-width // holdout), 32) if holdout else 1)
+        if need > n_val:
+            logger.info("held-out labels of a run (%d) exceed the bucket %d; a new shape", need,
+                        n_val)
+            n_val = row_bucket(need, 32)
+        val_rows = np.zeros((self.chunk_size, n_val), dtype=np.int32)
+        val_task = np.full((self.chunk_size, n_val), self.data.n_tasks, dtype=np.int32)
+        for i in range(self.chunk_size):
+            v_rows, v_task = val_lists[i if i < n else 0]
+            val_rows[i, : len(v_rows)] = v_rows
+            val_task[i, : len(v_task)] = v_task
+        per_run["val_rows"], per_run["val_task"] = val_rows, val_task
         sharded, replicated = self._shardings()
         per_run = {k: jax.device_put(v, sharded) for k, v in per_run.items()}
         hyper = jax.device_put(
             np.array([self.config.learning_rate, self.config.weight_decay], np.float32), replicated
         )
-        auroc, auprc, loss, finite = self._chunk_fn(
+        auroc, auprc, loss, finite, used, best = self._chunk_fn(
             d, hyper, per_run["seed"], per_run["seed_index"], per_run["run_id"],
-            per_run["rows"], per_run["n_rows"], per_run["sizes"],
+            per_run["rows"], per_run["n_rows"], per_run["sizes"], per_run["val_rows"],
+            per_run["val_task"],
         )
         return ChunkResult(
             auroc=np.asarray(auroc)[:n], auprc=np.asarray(auprc)[:n],
             final_loss=np.asarray(loss)[:n], finite=np.asarray(finite)[:n],
+            steps_used=np.asarray(used)[:n], best_step=np.asarray(best)[:n],
         )

@@ -8,11 +8,14 @@ on the ``n_2`` data, and so on. Sizes are nested (see :mod:`lcurve.design`), so 
 only adds training labels.
 
 A chain's compounds are ordered so that every stage's compounds are a prefix: stage ``s``
-samples batches from ``rows[:n_rows[s]]`` with the label mask of its sizes, exactly as
-:func:`~lcurve.train.sample_batch` does for a full run of those sizes. Chains are vmapped and a
+draws batches of its sizes with :func:`~lcurve.train.batch_sampler` and trains with
+:func:`~lcurve.train.train_steps`: the same objective, batch sampling and optimizer step as a
+full run (:class:`~lcurve.train.RunTrainer`) under the same :class:`~lcurve.config.TrainConfig`.
+A stage trains a fixed number of steps on all its labels (no early stopping, nothing held
+out), so ``stopping``, ``holdout`` and ``patience`` do not apply here. Chains are vmapped and a
 chunk of them is one jitted program (``lax.map`` over groups of ``vmap_width`` chains, like
 :class:`~lcurve.train.RunTrainer`), so results do not depend on the chunk size. The key of a
-chain is ``run_key(seed, first run id)``; stage ``s`` uses ``fold_in(key, s)``.
+chain is ``run_key(seed, first run id)``; stage ``s`` uses ``fold_in(key, s)`` as its step key.
 """
 
 from __future__ import annotations
@@ -27,15 +30,14 @@ import numpy as np
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import task_permutation
-from lcurve.train._trainer import (
-    row_bucket,
+from lcurve.train._core import (
     device_arrays,
     evaluate,
     make_optimizer,
+    objective_loss,
     run_key,
-    sample_batch,
-    sgd_step,
 )
+from lcurve.train._trainer import batch_sampler, row_bucket, train_steps
 from lcurve.train.model import MultiTaskMLP
 
 __all__ = ["ChainResult", "WarmStartTrainer", "nested_rows"]
@@ -91,31 +93,30 @@ def nested_rows(data: MultiTaskData, seed: int, stage_sizes: np.ndarray):
 
 
 @functools.lru_cache(maxsize=8)
-def _chain_program(hidden: tuple[int, ...], n_tasks: int, n_features: int, steps: int,
-                   batch: int, width: int):
-    """The jitted chunk program for one architecture and schedule (cached across sweeps)."""
-    model = MultiTaskMLP(hidden=hidden, n_tasks=n_tasks)
+def _chain_program(config: TrainConfig, n_tasks: int, n_features: int, steps: int):
+    """The jitted chunk program for one architecture and schedule (cached across sweeps).
+
+    ``config`` holds only the fields that fix the program (see ``WarmStartTrainer``).
+    """
+    model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
+    loss = objective_loss(config.objective)
+    width = config.vmap_width
 
     def chain(d, hyper, seed, seed_index, chain_id, rows, n_rows, sizes):
         key = run_key(seed, chain_id)
         init_key, _ = jax.random.split(key)
         params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
         tx = make_optimizer(hyper[0], hyper[1])
-        ranks = d["ranks"][seed_index]
 
         def stage(carry, inputs):
             params, opt_state, finite = carry
             s, stage_rows, stage_sizes = inputs
-
-            def step(carry, k):
-                x, y, mask = sample_batch(d, ranks, rows, stage_rows, stage_sizes, k, batch)
-                params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
-                return (params, opt_state), loss
-
-            keys = jax.random.split(jax.random.fold_in(key, s), steps)
-            (params, opt_state), losses = jax.lax.scan(step, (params, opt_state), keys)
+            sample = batch_sampler(d, config, seed_index, stage_sizes, rows, stage_rows,
+                                   holdout=0)
+            (params, opt_state, finite, _), (losses, _) = train_steps(
+                model, tx, loss, sample, jax.random.fold_in(key, s), params, opt_state,
+                jnp.arange(steps), finite=finite)
             auroc, auprc = evaluate(model, params, d)
-            finite = finite & jnp.isfinite(losses).all()
             tail = losses[-min(10, steps):].mean()
             return (params, opt_state, finite), (auroc, auprc, tail, finite)
 
@@ -172,9 +173,10 @@ class WarmStartTrainer:
 
     @property
     def _chunk_fn(self):
-        cfg = self.config
-        return _chain_program(tuple(cfg.hidden), self.data.n_tasks, self.data.n_features,
-                              self.steps_per_size, cfg.batch_size, cfg.vmap_width)
+        program_config = dataclasses.replace(  # only the fields that fix the program
+            self.config, learning_rate=1.0, weight_decay=0.0, chunk_size=1, steps=1)
+        return _chain_program(program_config, self.data.n_tasks, self.data.n_features,
+                              self.steps_per_size)
 
     @property
     def n_compiles(self) -> int:

@@ -19,8 +19,10 @@ def planted_runs():
     data, truth = make_synthetic(n_tasks=4, n_compounds=1200, n_features=32, seed=3)
     design = make_design(data, kind="pairs", seeds=[0], min_size=16, max_size=64,
                          points_per_doubling=1, aux_sizes=[256])
+    # the protocol this planted check was calibrated with (pooled loss, uniform batches; see
+    # experiments/protocol/RESULTS.md): with the balanced default the 1-seed fast mode misranks
     config = TrainConfig(hidden=(16,), steps=100, batch_size=32, learning_rate=3e-3,
-                         chunk_size=64, vmap_width=8)
+                         chunk_size=64, vmap_width=8, objective="pooled", batches="uniform")
     return truth, design, {"full": run_sweep(data, design, config, progress=False),
                            "fast": run_fast_sweep(data, design, config, progress=False)}
 

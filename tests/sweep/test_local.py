@@ -31,7 +31,7 @@ def reference(synthetic, tiny_train, design):
 def test_results_schema_and_rows(synthetic, design, reference):
     data, _ = synthetic
     expected = ["run_id", "seed", "kind", "target", "task", "metric", "value", "n_test",
-                "n_test_pos", "loss_final", "diverged", "seconds",
+                "n_test_pos", "loss_final", "diverged", "steps_used", "best_step", "seconds",
                 *[size_column(t) for t in data.tasks]]
     assert reference.columns.tolist() == expected
     trained = (design[[size_column(t) for t in data.tasks]] > 0).to_numpy().sum()
@@ -137,7 +137,16 @@ def test_sharded_runs_equal_unsharded(tmp_path):
         cfg = TrainConfig(hidden=(8,), steps=30, batch_size=16, chunk_size=8, vmap_width=2)
         sharded = run_sweep(data, design, cfg, progress=False)
         single = run_sweep(data, design, cfg, progress=False, devices=jax.devices()[:1])
-        cols = ["value", "loss_final"]
+        cols = ["value", "steps_used", "best_step"]
+        assert np.array_equal(sharded[cols].to_numpy(), single[cols].to_numpy(), equal_nan=True)
+        # the training-loss summary (not a result) may differ in its last bit: XLA compiles
+        # the loss *value* (not its gradient) of the two programs differently
+        np.testing.assert_allclose(sharded["loss_final"], single["loss_final"], rtol=1e-6)
+        fixed = TrainConfig(hidden=(8,), steps=30, batch_size=16, chunk_size=8, vmap_width=2,
+                            stopping="fixed", objective="pooled", batches="uniform")
+        sharded = run_sweep(data, design, fixed, progress=False)
+        single = run_sweep(data, design, fixed, progress=False, devices=jax.devices()[:1])
+        cols = ["value", "loss_final", "steps_used"]
         assert np.array_equal(sharded[cols].to_numpy(), single[cols].to_numpy(), equal_nan=True)
         print("OK", len(sharded))
     """)
