@@ -61,6 +61,14 @@ def _vmap_width(n_models: int, limit: int = 8) -> int:
     return max(w for w in range(1, min(limit, n_models) + 1) if n_models % w == 0)
 
 
+def _fixed_steps(**fields):
+    """A TrainConfig with exactly ``steps`` steps per run (pooled loss, uniform batches): what a
+    throughput comparison with plain loops (and with sklearn/torch contenders) needs."""
+    from lcurve.config import TrainConfig
+
+    return TrainConfig(stopping="fixed", objective="pooled", batches="uniform", **fields)
+
+
 def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print,
                    contenders: dict | None = None) -> dict:
     """Run the chosen benchmark ``sections`` at ``size`` (``toy``, ``quick`` or ``full``).
@@ -72,7 +80,6 @@ def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print,
 
     from lcurve.bench import fit_speed, scaling, throughput
     from lcurve.bench._measure import machine_info
-    from lcurve.config import TrainConfig
     from lcurve.datasets import load_moleculeace, make_synthetic
     from lcurve.design import make_design
 
@@ -94,7 +101,7 @@ def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print,
             data = data.select_tasks(data.tasks[:1])
         else:
             data = load_moleculeace([t["task"]])
-        base = TrainConfig(steps=t["steps"], hidden=t["hidden"])
+        base = _fixed_steps(steps=t["steps"], hidden=t["hidden"])
         n_models = len(make_design(data, kind="single", seeds=list(t["seeds"]),
                                    min_size=t["min_size"]))
         width = _vmap_width(n_models)
@@ -124,17 +131,17 @@ def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print,
         log("scaling with runs ...")
         report["scale_runs"] = scaling.scale_runs(
             everything.select_tasks(everything.tasks[:4]), n_runs=r["n_runs"],
-            config=TrainConfig(steps=r["steps"], hidden=r["hidden"]))
+            config=_fixed_steps(steps=r["steps"], hidden=r["hidden"]))
         log("scaling with tasks ...")
         report["scale_tasks"] = scaling.scale_tasks(
             everything, n_tasks=k["n_tasks"],
-            config=TrainConfig(steps=k["steps"], hidden=k["hidden"]))
+            config=_fixed_steps(steps=k["steps"], hidden=k["hidden"]))
     if "tag" in sections:
         g = s["tag"]
         log("TAG vs learning curves ...")
         data = everything.select_tasks(everything.tasks[:g["n_tasks"]])
         report["tag"] = scaling.tag_vs_curves(
-            data, config=TrainConfig(steps=g["steps"], hidden=g["hidden"]), every=g["every"],
+            data, config=_fixed_steps(steps=g["steps"], hidden=g["hidden"]), every=g["every"],
             min_size=g["min_size"])
     if "devices" in sections:
         v = s["devices"]
@@ -143,7 +150,7 @@ def run_benchmarks(size: str = "quick", *, sections=SECTIONS, log=print,
             n_devices=v["n_devices"], synthetic=toy,
             tasks=[] if toy else list(load_moleculeace().tasks[:2]),
             n_runs=v["n_runs"], repeats=v["repeats"],
-            config=TrainConfig(steps=v["steps"], hidden=v["hidden"], chunk_size=v["n_runs"]))
+            config=_fixed_steps(steps=v["steps"], hidden=v["hidden"], chunk_size=v["n_runs"]))
     report["total_seconds"] = time.perf_counter() - begin
     return report
 

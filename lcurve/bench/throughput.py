@@ -78,7 +78,7 @@ class ThroughputSetup:
     seeds: tuple[int, ...] = (0, 1)
     min_size: int = 32
     points_per_doubling: int = 2
-    train: TrainConfig = TrainConfig()
+    train: TrainConfig = TrainConfig(stopping="fixed", objective="pooled", batches="uniform")
 
 
 def _design(data: MultiTaskData, setup: ThroughputSetup):
