@@ -9,14 +9,16 @@ recorded at the end of every stage. This is the learning-curve analogue of TAG (
 2021), which also reads its signal off one ordinary training run.
 
 Several runs that differ only in *which* tasks they train (``include``) are one vmapped, jitted
-program. All runs of a seed share the initial parameters, the batch keys and the compounds of
-every batch (common random numbers: batches are drawn from the pool of the whole schedule, and a
-task a run does not train only has its labels masked), so differences between the runs of a seed
-are due to the labels they include, not to a new initialisation or other batches.
+program. All runs of a seed share the initial parameters and the batch keys (common random
+numbers; with ``batches="uniform"`` also the compounds of every batch: batches are drawn from the
+pool of the whole schedule, and a task a run does not train only has its labels masked), so
+differences between the runs of a seed are due to the labels they include, not to a new
+initialisation or other batches.
 
-Training uses the trainer core only (:class:`~lcurve.train.MultiTaskMLP`,
-:func:`~lcurve.train.make_optimizer`, :func:`~lcurve.train.sample_batch`,
-:func:`~lcurve.train.sgd_step`, :func:`~lcurve.train.evaluate`).
+Training is the trainer core's step loop (:func:`~lcurve.train.train_steps` with
+:func:`~lcurve.train.batch_sampler` and the objective of ``config``, step ``t`` keyed by
+``fold_in(step_key, t)`` as in a sweep), so a one-stage run is the sweep's fixed-step run with
+the same settings. Early stopping does not apply: the stages fix the steps.
 
 Example
 -------
@@ -45,12 +47,13 @@ from lcurve.data import MultiTaskData
 from lcurve.design import size_grid, task_permutation
 from lcurve.train import (
     MultiTaskMLP,
+    batch_sampler,
     device_arrays,
     evaluate,
     make_optimizer,
+    objective_loss,
     run_key,
-    sample_batch,
-    sgd_step,
+    train_steps,
 )
 
 __all__ = ["AccumulatingResult", "accumulating_schedule", "stage_rows", "train_accumulating"]
@@ -141,35 +144,32 @@ def stage_rows(data: MultiTaskData, seed: int, sizes: np.ndarray) -> tuple[np.nd
 
 
 @functools.lru_cache(maxsize=8)
-def _compiled(hidden: tuple[int, ...], n_tasks: int, n_features: int, n_stages: int,
-              steps_per_stage: int, batch_size: int):
-    model = MultiTaskMLP(hidden=hidden, n_tasks=n_tasks)
+def _compiled(config: TrainConfig, n_tasks: int, n_features: int, n_stages: int,
+              steps_per_stage: int):
+    model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
+    loss = objective_loss(config.objective)
 
     def one_run(d, hyper, seed, seed_index, rows, n_rows, sizes):
         init_key, step_key = jax.random.split(run_key(seed, ACCUMULATING_RUN_ID))
         params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
         tx = make_optimizer(hyper[0], hyper[1])
-        ranks = d["ranks"][seed_index]
-        keys = jax.random.split(step_key, n_stages * steps_per_stage)
-        keys = keys.reshape((n_stages, steps_per_stage) + keys.shape[1:])
+        steps = jnp.arange(n_stages * steps_per_stage).reshape(n_stages, steps_per_stage)
 
         def stage(carry, inputs):
-            stage_keys, stage_n_rows, stage_sizes = inputs
-
-            def step(carry, k):
-                x, y, mask = sample_batch(d, ranks, rows, stage_n_rows, stage_sizes, k,
-                                          batch_size)
-                params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
-                return (params, opt_state), loss
-
-            carry, losses = jax.lax.scan(step, carry, stage_keys)
-            auroc, auprc = evaluate(model, carry[0], d)
+            params, opt_state, finite = carry
+            stage_steps, stage_n_rows, stage_sizes = inputs
+            sample = batch_sampler(d, config, seed_index, stage_sizes, rows, stage_n_rows,
+                                   holdout=0)
+            (params, opt_state, finite, _), (losses, _) = train_steps(
+                model, tx, loss, sample, step_key, params, opt_state, stage_steps,
+                finite=finite)
+            auroc, auprc = evaluate(model, params, d)
             tail = losses[-min(10, steps_per_stage):].mean()
-            return carry, (auroc, auprc, tail, jnp.isfinite(losses).all())
+            return (params, opt_state, finite), (auroc, auprc, tail, finite)
 
-        _, (auroc, auprc, loss, finite) = jax.lax.scan(
-            stage, (params, tx.init(params)), (keys, n_rows, sizes))
-        return auroc, auprc, loss, jnp.cumprod(finite).astype(bool)
+        _, (auroc, auprc, loss_tail, finite) = jax.lax.scan(
+            stage, (params, tx.init(params), jnp.array(True)), (steps, n_rows, sizes))
+        return auroc, auprc, loss_tail, finite
 
     runs = jax.vmap(one_run, in_axes=(None, None, None, None, None, None, 0))  # runs of a seed
     seeds = jax.vmap(runs, in_axes=(None, None, 0, 0, 0, 0, None))  # seeds
@@ -191,7 +191,8 @@ def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.nd
         ``(runs, n_tasks)`` booleans: which tasks each run trains (run ``r`` trains task ``k``
         at ``schedule[:, k]`` labels when ``include[r, k]``, else not at all).
     config
-        Network and optimizer; ``config.steps`` is the run's *total* number of steps.
+        Network, optimizer, objective and batches; ``config.steps`` is the run's *total*
+        number of steps (its stopping settings do not apply).
     seeds
         Replicate seeds (each its own nested orders, initialisation and batches; the runs of a
         seed share them).
@@ -223,8 +224,7 @@ def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.nd
     for s, (seed_rows, seed_n) in enumerate(per_seed):
         rows[s, :len(seed_rows)] = seed_rows
         n_rows[s] = seed_n
-    fn = _compiled(tuple(config.hidden), data.n_tasks, data.n_features, n_stages,
-                   int(steps_per_stage), config.batch_size)
+    fn = _compiled(config, data.n_tasks, data.n_features, n_stages, int(steps_per_stage))
     hyper = jnp.array([config.learning_rate, config.weight_decay], jnp.float32)
     auroc, auprc, loss, finite = fn(device_arrays(data, seeds), hyper,
                                     np.asarray(seeds, np.uint32),

