@@ -209,3 +209,18 @@ def test_report_renders_in_headless_chromium(tmp_path):
     assert image.shape == (1800, 1000)
     dark = (image < 128).mean()
     assert image.std() > 20 and 0.005 < dark < 0.5  # text and figures drawn, not a blank page
+
+
+def test_protocol_line_says_how_runs_were_trained_and_flags_a_saturated_budget():
+    from lcurve.report.build import protocol_text
+
+    train = {"objective": "balanced", "batches": "stratified", "stopping": "early",
+             "criterion": "auroc", "holdout": 5, "eval_every": 25, "patience": 4, "steps": 1000}
+    runs = pd.DataFrame({"run_id": [0, 0, 1, 2], "steps_used": [200, 200, 1000, 400]})
+    text = protocol_text(train, runs)
+    assert "task-balanced" in text and "early stopping on held-out AUROC" in text
+    assert "median 400 (range 200-1000)" in text  # per run, not per result row
+    assert "hit the maximum" in text  # 1 of 3 runs used the whole budget
+    calm = protocol_text(train, runs.assign(steps_used=[200, 200, 300, 400]))
+    assert "hit the maximum" not in calm
+    assert protocol_text(None, runs) == ""

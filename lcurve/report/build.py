@@ -303,6 +303,10 @@ def _sweep(page: Page, ctx: _Context) -> None:
     if "seconds" in results.columns and "run_id" in results:
         seconds = results.drop_duplicates("run_id")["seconds"].sum()
         page.text(f"Training time summed over runs: {seconds:.1f} s.")
+    train = (ctx.found.manifest or {}).get("train") or results.attrs.get("train_config")
+    protocol = protocol_text(train, results)
+    if protocol:
+        page.text(protocol, kind="warning" if "hit the maximum" in protocol else None)
     group = [c for c in ("kind", "task") if c in results.columns]
     if group and "value" in results:
         rows = results[results["metric"] == metric] if "metric" in results else results
@@ -325,6 +329,43 @@ def _sweep(page: Page, ctx: _Context) -> None:
                     "source vs alone (mean and 90% t-interval over seeds).")
     page.table(gains, max_rows=200)
     page.close_details()
+
+
+def protocol_text(train: dict | None, results: pd.DataFrame) -> str:
+    """One sentence on how the runs were trained (the protocol the curves were measured under)
+    and how many optimizer steps they used; ``""`` when the settings are unknown.
+
+    Example
+    -------
+    >>> protocol_text({"objective": "pooled", "batches": "uniform", "stopping": "fixed",
+    ...                "steps": 300}, pd.DataFrame())
+    'Training protocol: pooled loss over all labels, uniform batches, a fixed 300 steps per run.'
+    """
+    if not isinstance(train, dict) or "steps" not in train:
+        return ""
+    objective = {"balanced": "task-balanced loss (mean of per-task losses)",
+                 "pooled": "pooled loss over all labels"}.get(train.get("objective"),
+                                                              "pooled loss over all labels")
+    batches = {"stratified": "stratified batches (an equal share per task)",
+               "uniform": "uniform batches"}.get(train.get("batches"), "uniform batches")
+    if train.get("stopping") == "early":
+        budget = (f"early stopping on held-out {train.get('criterion', 'auroc').upper()} "
+                  f"(1 in {train.get('holdout')} training labels held out; checked every "
+                  f"{train.get('eval_every')} steps, patience {train.get('patience')}; at most "
+                  f"{train['steps']} steps)")
+    else:
+        budget = f"a fixed {train['steps']} steps per run"
+    text = f"Training protocol: {objective}, {batches}, {budget}."
+    if "steps_used" in results.columns and "run_id" in results.columns:
+        used = results.drop_duplicates("run_id")["steps_used"].dropna()
+        if len(used):
+            at_max = float((used >= train["steps"]).mean())
+            text += (f" Steps used per run: median {used.median():.0f} (range {used.min():.0f}"
+                     f"-{used.max():.0f}).")
+            if train.get("stopping") == "early" and at_max > 0.1:
+                text += (f" {at_max:.0%} of runs hit the maximum before stopping: raise "
+                         f"train.steps so that the curves measure data, not the budget.")
+    return text
 
 
 def _appendix(page: Page, ctx: _Context) -> None:
