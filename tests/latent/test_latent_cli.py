@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lcurve.transfer import TRANSFER_COLUMNS, transfer_matrix, transfer_table
 from lcurve.latent._cli import add_latent_parser
 
 
@@ -47,7 +48,20 @@ def test_latent_cli_writes_tables_and_figures(tmp_path):
                  "factor_scores.csv", "task_traits.csv", "pair_traits.csv",
                  "trait_relations.csv", "summary.md", "biplot.png", "transfer_matrix.png"):
         assert (out / name).is_file(), name
-    assert len(pd.read_csv(out / "transfer.csv")) == 12
+    # the tables are the library's own results, not just files: the one transfer table of the
+    # sweep, its pivot, and factor scores that reconstruct the matrix's leading structure
+    results = pd.read_parquet(tmp_path / "sweep" / "results.parquet")
+    expected = transfer_table(results)
+    written = pd.read_csv(out / "transfer.csv")
+    assert list(written.columns) == list(TRANSFER_COLUMNS) and len(written) == 12
+    np.testing.assert_allclose(written["mean"], expected["mean"])
+    matrix = pd.read_csv(out / "transfer_matrix.csv", index_col=0)
+    pd.testing.assert_frame_equal(matrix, transfer_matrix(expected), check_names=False,
+                                  check_dtype=False)
+    explained = pd.read_csv(out / "factors_explained.csv")
+    assert explained.select_dtypes("number").notna().all().all()
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("# Latent transfer traits") and "| " in summary
 
 
 def test_latent_cli_missing_results(tmp_path):
