@@ -34,6 +34,7 @@ from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivar
                                      AutoNormal)
 
 from lcurve._io import atomic_path
+from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.curves import _summaries, planning
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, get_family
@@ -47,20 +48,39 @@ _TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_sh
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class FitConfig:
+class FitConfig(ConfigSection):
     """How to fit curves: model (family, transfer structure, priors) and inference settings.
 
-    ``family``/``transfer``/``metric`` choose the model; ``method`` is ``"nuts"`` (``num_warmup``,
-    ``num_samples``, ``num_chains`` vectorised chains, ``target_accept``) or ``"svi"``
-    (``svi_steps`` of Adam at ``learning_rate`` with guide ``"normal"`` (AutoNormal),
-    ``"lowrank"`` or ``"mvn"`` (full-rank, best calibrated for small models), then
-    ``num_samples`` draws). ``transfer_scale`` is the prior sd of pairwise rates and the slab
-    scale of the joint horseshoe, ``global_scale`` the horseshoe's global scale,
-    ``context_shift`` adds a per-task asymptote shift under context (``contextual`` only),
-    ``use_all_rows`` disables the per-structure row selection (for LOO comparisons).
-    Raises ``ValueError`` naming the bad value and the valid options on construction.
+    A ``[fit]`` table in TOML (:class:`lcurve.config.ConfigSection`: frozen, keyword-only,
+    validated on construction, ``from_dict``/``to_dict`` round-trip).
+
+    Parameters
+    ----------
+    family, transfer, metric
+        The model: a curve family of ``lcurve.curves.FAMILIES``, a transfer structure
+        (``none``, ``contextual``, ``pairwise``, ``joint``) and the metric fitted.
+    method
+        ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` vectorised chains,
+        ``target_accept``) or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
+        ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
+        ``num_samples`` draws).
+    seed
+        Seed of the ``jax.random`` key of the fit.
+    transfer_scale, global_scale
+        Prior sd of pairwise rates and slab scale of the joint horseshoe; the horseshoe's
+        global scale.
+    context_shift
+        Add a per-task asymptote shift under context (``contextual`` only).
+    use_all_rows
+        Disable the per-structure row selection (for LOO comparisons).
+
+    Raises
+    ------
+    lcurve.config.ConfigError
+        (a ``ValueError``) naming the bad value and the valid options.
     """
 
+    _section = "fit"
     family: str = "exp3"
     transfer: str = "pairwise"
     method: str = "nuts"
@@ -78,29 +98,19 @@ class FitConfig:
     context_shift: bool = True
     use_all_rows: bool = False
 
-    def __post_init__(self) -> None:
+    def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES)):
             if getattr(self, name) not in valid:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {list(valid)}")
+                raise ConfigError(f"fit.{name}: unknown value {getattr(self, name)!r}; "
+                                  f"valid: {list(valid)}")
         for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("learning_rate", "transfer_scale", "global_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise ConfigError(f"fit.{name} must be >= 1, got {getattr(self, name)}")
+        require_positive("fit", learning_rate=self.learning_rate,
+                         transfer_scale=self.transfer_scale, global_scale=self.global_scale)
         if not 0 < self.target_accept < 1:
-            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> FitConfig:
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown FitConfig key(s) {unknown}")
-        return cls(**values)
+            raise ConfigError(f"fit.target_accept must be in (0, 1), got {self.target_accept}")
 
 
 def _site_names(model, kwargs) -> tuple[list[str], list[str]]:
