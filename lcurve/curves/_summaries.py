@@ -30,7 +30,10 @@ def _interval(values: np.ndarray, hdi_prob: float) -> tuple[np.ndarray, np.ndarr
 
 
 def transfer_matrix(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
-    """One row per (source, target) transfer rate, strongest positive first within a target.
+    """One row per (source, target) transfer rate: the shared transfer-table columns
+    ``source, target, mean, sd, se, hdi_low, hdi_high, n, p_positive`` (``sd`` = posterior sd;
+    ``se`` and ``n`` are NaN: a posterior has no standard error of a mean over seeds), then
+    ``n_obs``.
 
     ``n_obs`` counts the observations of ``target`` whose run also trained ``source`` (for
     ``contextual`` the source is ``"context"``: any other task). Rates with ``n_obs == 0`` are
@@ -57,8 +60,10 @@ def transfer_matrix(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
         targets = [tasks[i] for i, _ in pairs]
         n_obs = [int(((task_idx == i) & (sizes[:, j] > 0)).sum()) for i, j in pairs]
     low, high = _interval(draws, hdi_prob)
+    nan = np.full(len(sources), np.nan)
     return pd.DataFrame({"source": sources, "target": targets, "mean": draws.mean(0),
-                         "hdi_low": low, "hdi_high": high, "p_positive": (draws > 0).mean(0),
+                         "sd": draws.std(0, ddof=1), "se": nan, "hdi_low": low,
+                         "hdi_high": high, "n": nan, "p_positive": (draws > 0).mean(0),
                          "n_obs": n_obs})
 
 
