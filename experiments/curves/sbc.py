@@ -13,6 +13,7 @@ shape, so the sampler compiles once per structure): 2 tasks (3 for ``contextual`
 Usage::
 
     nice -n 5 python experiments/curves/sbc.py --reps 100 --out experiments/curves/sbc.csv
+    python experiments/curves/sbc.py --summarise experiments/curves/sbc*.csv
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ THIN_TO = 99  # posterior draws per rank (L); ranks take L + 1 values
 DESIGNS = {"none": dict(n_tasks=2, structure="none", source_sizes=()),
            "pairwise": dict(n_tasks=2, structure="pairwise", source_sizes=(256,)),
            "contextual": dict(n_tasks=3, structure="contextual", source_sizes=(256,))}
-FIT = dict(method="nuts", num_warmup=200, num_samples=198, num_chains=2, init_steps=300)
+FIT = dict(method="nuts", num_warmup=150, num_samples=198, num_chains=1, init_steps=300)
 
 
 def tracked(structure: str) -> dict[str, tuple]:
@@ -97,13 +98,19 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=100)
     parser.add_argument("--structures", nargs="+", default=list(DESIGNS))
     parser.add_argument("--out", default="experiments/curves/sbc.csv")
+    parser.add_argument("--summarise", nargs="+", metavar="CSV",
+                        help="only summarise rank tables written earlier")
     args = parser.parse_args()
+    if args.summarise:
+        table = pd.concat([pd.read_csv(path) for path in args.summarise], ignore_index=True)
+        print(summarise(table).round(3).to_string(index=False))
+        return
     rows = []
     for structure in args.structures:
         start = time.perf_counter()
         for rep in range(args.reps):
             rows.append(one_replicate(structure, rep))
-            if rep % 10 == 9:
+            if rep % 5 == 4:
                 print(f"{structure}: {rep + 1} reps, {time.perf_counter() - start:.0f} s",
                       flush=True)
                 pd.DataFrame(rows).to_csv(args.out, index=False)

@@ -3,7 +3,7 @@
 Layer: consumes a results table (``lcurve.sweep`` output or any table of that shape); never
 imports ``lcurve.train`` or ``lcurve.sweep``.
 
-- :mod:`~lcurve.curves.families`: registry of curve families (``exp3``, ``pow3``, ``exp4``,
+- :mod:`~lcurve.curves.families`: registry of curve families (``exp3``, ``pow3``, ``pow4``, ``exp4``,
   ``mmf``, ``weibull``), pure ``jnp`` functions with named parameters.
 - :mod:`~lcurve.curves.model`: effective sample size ``n_eff_i = n_i + sum_j tau_ij n_j``,
   transfer structures ``none`` / ``contextual`` / ``pairwise`` / ``joint``, hierarchical priors,

@@ -152,8 +152,15 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
                        table=table, messages=tuple(messages))
 
 
-def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
+COMPARE_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
+
+
+def compare_curves(fits, *, names=None, ic: str = "loo", method: str = "stacking") -> pd.DataFrame:
     """Rank fits by expected log predictive density (``az.compare``), best first.
+
+    ``weight`` is the model weight of ``method``: ``"stacking"`` (Yao et al. 2018, eq. 4:
+    weights maximising the LOO log score of the mixture; use them to average families'
+    predictions), ``"BB-pseudo-BMA"`` or ``"pseudo-BMA"``.
 
     All fits must have the same observations (same table, metric and rows); fit ``none`` or
     ``pairwise`` with ``use_all_rows=True`` to compare them with ``contextual``/``joint``.
@@ -168,6 +175,8 @@ def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
     ['rank', 'elpd_loo']
     """
     fits = list(fits)
+    if method not in COMPARE_METHODS:
+        raise ValueError(f"unknown method {method!r}; valid: {list(COMPARE_METHODS)}")
     if len(fits) < 2:
         raise ValueError(f"compare_curves needs at least two fits, got {len(fits)}")
     for fit in fits:
@@ -186,4 +195,4 @@ def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
                              f"use_all_rows=True for 'none'/'pairwise')")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pareto-k warnings are in the table
-        return az.compare(dict(zip(names, (f.idata for f in fits))), ic=ic)
+        return az.compare(dict(zip(names, (f.idata for f in fits))), ic=ic, method=method)

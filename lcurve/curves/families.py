@@ -109,6 +109,10 @@ def _exp4(x, p):
     return p["c"] - jnp.exp(p["b"] - p["a"] * x ** p["alpha"])
 
 
+def _pow4(x, p):
+    return p["c"] - (p["a"] * x + p["b"]) ** (-p["alpha"])
+
+
 def _mmf(x, p):
     xd = x ** p["d"]
     return (p["y0"] * p["k"] + p["c"] * xd) / (p["k"] + xd)
@@ -148,6 +152,12 @@ register_family(CurveFamily(
             Param(name="b", link="identity", loc=-1.0, scale=1.0),
             Param(name="alpha", link="log", loc=0.0, scale=0.5)),
     fn=_exp4))
+register_family(CurveFamily(  # Domhan et al. 2015 (IJCAI), Table 1; a slow, power-law tail
+    name="pow4", formula="c - (a*x + b)^(-alpha)",
+    params=(_C, Param(name="a", link="log", loc=3.0, scale=1.5),
+            Param(name="b", link="log", loc=1.0, scale=1.0),
+            Param(name="alpha", link="log", loc=-0.5, scale=0.6)),
+    fn=_pow4))
 register_family(CurveFamily(
     name="mmf", formula="(y0*k + c*x^d) / (k + x^d)",
     params=(_C, _Y0, Param(name="k", link="log", loc=-2.0, scale=1.0),

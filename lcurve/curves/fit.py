@@ -79,6 +79,8 @@ class FitConfig(ConfigSection):
     random_effects
         Model the nested design (shared subsample and seed-trajectory effects); ``False``
         treats rows as independent.
+    centred_curves
+        Centred per-task curve parameters (default non-centred).
 
     Raises
     ------
@@ -106,6 +108,7 @@ class FitConfig(ConfigSection):
     context_shift: bool = True
     use_all_rows: bool = False
     random_effects: bool = True
+    centred_curves: bool = False
 
     def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
@@ -204,7 +207,8 @@ class CurveFit:
             n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
             global_scale=cfg.global_scale, context_shift=cfg.context_shift,
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
-            random_effects=meta.get("random_effects", False))
+            random_effects=meta.get("random_effects", False),
+            centred_curves=cfg.centred_curves)
 
     def model_args(self, data: CurveData, *, observed: bool = True,
                    groups: bool | None = None) -> dict:
@@ -237,6 +241,7 @@ class CurveFit:
         stats = None
         model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
                      cfg.global_scale, cfg.context_shift, cfg.random_effects,
+                     cfg.centred_curves,
                      tuple(sorted((k, v) for k, v in self._meta.items()
                                   if k in ("n_subsample", "n_trajectory", "has_n_test"))),
                      len(data.tasks))
@@ -273,7 +278,8 @@ class CurveFit:
         pairs = [f"{tasks[j]}->{tasks[i]}" for i, j in zip(np.asarray(rows), np.asarray(cols))]
         dims = {name: ["task"] for name in samples
                 if name in _TASK_SITES or name in self.family.param_names
-                or (name.endswith("_z") and name[:-2] in self.family.param_names)}
+                or (name.endswith("_z") and name[:-2] in self.family.param_names)
+                or (name.endswith("_raw") and name[:-4] in self.family.param_names)}
         dims.update(_GROUP_SITES)
         dims.update(transfer=["target", "source"], transfer_z=["pair"], hs_local=["pair"],
                     **{LIKELIHOOD_SITE: ["obs"]}, task_index=["obs"], sizes=["obs", "task"],
@@ -357,8 +363,8 @@ def fit_curves(results: pd.DataFrame, *, family: str = "exp3", transfer: str = "
         ``task, metric, value, seed`` and one ``n_<task>`` column per task (``n_test``,
         ``n_test_pos`` optional). Rows with a missing score are dropped with a warning.
     family : str
-        Curve family, one of ``lcurve.curves.FAMILIES`` (``exp3``, ``pow3``, ``exp4``, ``mmf``,
-        ``weibull``).
+        Curve family, one of ``lcurve.curves.FAMILIES`` (``exp3``, ``pow3``, ``pow4``, ``exp4``,
+        ``mmf``, ``weibull``).
     transfer : {"none", "contextual", "pairwise", "joint"}
         Transfer structure.
     method : {"nuts", "svi"}

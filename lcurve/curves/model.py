@@ -118,13 +118,16 @@ def expected_score(family: CurveFamily, structure: str, params, task, sizes,
     return family(x, per_obs)
 
 
-def _pooled(family: CurveFamily, n_tasks: int) -> dict:
+def _pooled(family: CurveFamily, n_tasks: int, centred: bool) -> dict:
     params = {}
     for p in family.params:
         mu = numpyro.sample(f"{p.name}_mu", dist.Normal(p.loc, p.scale))
         sd = numpyro.sample(f"{p.name}_sd", dist.HalfNormal(p.pool_scale))
-        z = numpyro.sample(f"{p.name}_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
-        params[p.name] = numpyro.deterministic(p.name, family.constrain(p.name, mu + sd * z))
+        if centred:  # each task's curve is well identified by its own runs
+            raw = numpyro.sample(f"{p.name}_raw", dist.Normal(mu, sd).expand([n_tasks]))
+        else:
+            raw = mu + sd * numpyro.sample(f"{p.name}_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
+        params[p.name] = numpyro.deterministic(p.name, family.constrain(p.name, raw))
     return params
 
 
@@ -170,7 +173,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 trajectory=None, *, family: CurveFamily, structure: str, n_tasks: int,
                 n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
-                context_shift: bool = True, random_effects: bool = True):
+                context_shift: bool = True, random_effects: bool = True,
+                centred_curves: bool = False):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -189,8 +193,11 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         predicts new runs (the effects' variance is added to the noise).
     random_effects : bool
         ``False`` drops the nested-design effects (rows treated as independent).
+    centred_curves : bool
+        Centred per-task curve parameters (``theta_raw ~ Normal(mu, sd)``) instead of
+        non-centred; better when every task has many runs.
     """
-    params = _pooled(family, n_tasks)
+    params = _pooled(family, n_tasks, centred_curves)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
                             global_scale=global_scale,
                             context_shift=context_shift and structure == "contextual"))

@@ -86,6 +86,11 @@ def test_loo_tells_pow3_from_exp3(nuts_fits):
     ranking = compare_curves(nuts_fits)
     assert ranking.index[0] == "pow3/none/nuts", ranking
     assert ranking["elpd_diff"].iloc[1] > 2 * ranking["dse"].iloc[1], ranking
+    # stacking weights (Yao et al. 2018) are a distribution that favours the true family
+    assert ranking["weight"].sum() == pytest.approx(1.0)
+    assert ranking.loc["pow3/none/nuts", "weight"] > 0.5
+    with pytest.raises(ValueError, match="stacking"):
+        compare_curves(nuts_fits, method="best")
 
 
 def test_diagnostics_warn_on_short_chains(nuts_fits):
