@@ -25,10 +25,10 @@ import warnings
 import jax
 import numpy as np
 import pandas as pd
-from numpyro.infer import Predictive
 from scipy import stats
 
 from lcurve.curves import CurveFit, simulate_results
+from lcurve.curves.checks import prior_draws
 
 BINS = 10
 THIN_TO = 99  # posterior draws per rank (L); ranks take L + 1 values
@@ -55,8 +55,8 @@ def one_replicate(structure: str, rep: int) -> dict:
     fit = CurveFit(table, transfer=structure, seed=rep, **FIT)
     fit._prepared()
     key = jax.random.fold_in(jax.random.PRNGKey(20261123), rep)
-    truth = Predictive(fit.model(), num_samples=1)(
-        key, **fit.model_args(fit._data, observed=False, groups=True))
+    truth = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
+                        key, num_samples=1)
     simulated = table.copy()
     simulated["value"] = np.asarray(truth["score"][0])
     with warnings.catch_warnings():

@@ -98,7 +98,8 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
         for i, (name, loc) in enumerate(locs.items()):
             noise = jax.random.normal(jax.random.fold_in(jitter_key, i),
                                       (num_chains,) + jnp.shape(loc))
-            init_params[name] = loc + 0.5 * scales[name] * noise
+            start = loc + 0.5 * scales[name] * noise
+            init_params[name] = start[0] if num_chains == 1 else start  # no chain axis for one
         inverse_mass = {}
         in_dense = {s for block in dense for s in block}
         for block in dense:

@@ -21,12 +21,25 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pandas as pd
-from numpyro.infer import Predictive
+from numpyro import handlers
 
 from lcurve.curves._summaries import _interval
 from lcurve.curves.model import LIKELIHOOD_SITE
 
-__all__ = ["prior_predictive"]
+__all__ = ["prior_predictive", "prior_draws"]
+
+
+def prior_draws(model, kwargs: dict, key, *, num_samples: int) -> dict:
+    """Joint prior draws of every sample and deterministic site of ``model`` (``value=None`` in
+    ``kwargs`` to draw the scores too): one seeded trace per key, vectorised with ``jax.vmap``
+    (the model itself is written for one draw)."""
+
+    def one(k):
+        trace = handlers.trace(handlers.seed(model, k)).get_trace(**kwargs)
+        return {name: site["value"] for name, site in trace.items()
+                if site["type"] in ("sample", "deterministic")}
+
+    return jax.jit(jax.vmap(one))(jax.random.split(key, num_samples))
 
 
 def prior_predictive(results, *, num_samples: int = 200, hdi_prob: float = 0.9,
@@ -59,8 +72,8 @@ def prior_predictive(results, *, num_samples: int = 200, hdi_prob: float = 0.9,
     meta = fit._prepared()
     data = fit._data
     key = jax.random.fold_in(jax.random.PRNGKey(fit.config.seed if seed is None else seed), 2)
-    draws = Predictive(fit.model(), num_samples=num_samples, return_sites=[LIKELIHOOD_SITE])(
-        key, **fit.model_args(data, observed=False, groups=True))
+    draws = prior_draws(fit.model(), fit.model_args(data, observed=False, groups=True), key,
+                        num_samples=num_samples)
     score = np.asarray(draws[LIKELIHOOD_SITE])
     table = pd.DataFrame({"task": [meta["tasks"][i] for i in data.task], "seed": data.seed})
     for k, task in enumerate(meta["tasks"]):

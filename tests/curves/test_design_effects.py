@@ -63,3 +63,11 @@ def test_prior_predictive_does_not_depend_on_the_largest_fitted_size():
     assert np.allclose(small["mean"], b["mean"], atol=0.015)
     assert np.allclose(small["high"] - small["low"], b["high"] - b["low"], atol=0.03)
     assert a["pit"].between(0, 1).all() and len(b) == len(prefix)
+
+
+@pytest.mark.parametrize("structure", ["pairwise", "contextual"])
+def test_prior_predictive_works_for_transfer_structures(structure):
+    table, _ = simulate_results(n_tasks=3, structure=structure, seed=2, seeds=(0,))
+    check = prior_predictive(table, family="exp3", transfer=structure, num_samples=50)
+    assert len(check) == len(table) and (check["low"] <= check["high"]).all()
+    assert check[["low", "high"]].stack().between(0, 1).all()
