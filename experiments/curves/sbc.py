@@ -76,6 +76,7 @@ def one_replicate(structure: str, rep: int) -> dict:
 
 def uniformity(ranks: pd.Series) -> tuple[float, float]:
     """(chi-square p, KS p) of ranks in 0..THIN_TO against the discrete uniform."""
+    ranks = ranks.dropna().astype(int)
     counts = np.bincount((ranks.to_numpy() * BINS) // (THIN_TO + 1), minlength=BINS)
     chi2 = stats.chisquare(counts).pvalue
     jitter = (ranks.to_numpy() + np.random.default_rng(0).uniform(size=len(ranks))) / (THIN_TO + 1)
@@ -87,7 +88,8 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     for structure, group in table.groupby("structure"):
         for name in tracked(structure):
             chi2, ks = uniformity(group[name])
-            counts = np.bincount((group[name].to_numpy() * BINS) // (THIN_TO + 1), minlength=BINS)
+            ranks = group[name].dropna().astype(int).to_numpy()
+            counts = np.bincount((ranks * BINS) // (THIN_TO + 1), minlength=BINS)
             rows.append({"structure": structure, "parameter": name, "reps": len(group),
                          "chi2_p": chi2, "ks_p": ks, "histogram": " ".join(map(str, counts))})
     return pd.DataFrame(rows)
