@@ -3,7 +3,7 @@
 Layer: consumes a results table (``lcurve.sweep`` output or any table of that shape); never
 imports ``lcurve.train`` or ``lcurve.sweep``.
 
-- :mod:`~lcurve.curves.families`: registry of curve families (``exp3``, ``pow3``, ``exp4``,
+- :mod:`~lcurve.curves.families`: registry of curve families (``exp3``, ``pow3``, ``pow4``, ``exp4``,
   ``mmf``, ``weibull``), pure ``jnp`` functions with named parameters.
 - :mod:`~lcurve.curves.model`: effective sample size ``n_eff_i = n_i + sum_j tau_ij n_j``,
   transfer structures ``none`` / ``contextual`` / ``pairwise`` / ``joint``, hierarchical priors,
@@ -11,7 +11,9 @@ imports ``lcurve.train`` or ``lcurve.sweep``.
 - :mod:`~lcurve.curves.fit`: :func:`fit_curves`, :class:`CurveFit` (NUTS or SVI),
   :func:`load_fit`.
 - :mod:`~lcurve.curves.planning`: posterior predictions and required sample sizes.
-- :mod:`~lcurve.curves.simulate`: tables simulated from known curves and transfer.
+- :mod:`~lcurve.curves.likelihood`: the stably normalised truncated normal, test-set noise.
+- :mod:`~lcurve.curves.checks`: prior predictive check.
+- :mod:`~lcurve.curves.simulate`: tables simulated from known curves, transfer and nested noise.
 
 Example
 -------
@@ -24,7 +26,9 @@ Example
 
 from lcurve.curves._summaries import CurveFitWarning, Diagnostics, compare_curves
 from lcurve.curves._table import CurveDataError
-from lcurve.curves.families import FAMILIES, CurveFamily, Param, get_family, register_family
+from lcurve.curves.checks import prior_predictive
+from lcurve.curves.families import (FAMILIES, SIZE_UNIT, CurveFamily, Param, get_family,
+                                    register_family)
 from lcurve.curves.fit import CurveFit, FitConfig, fit_curves, load_fit
 from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, effective_size, expected_score
 from lcurve.curves.simulate import simulate_results
@@ -32,6 +36,7 @@ from lcurve.curves.simulate import simulate_results
 __all__ = [
     "FAMILIES",
     "LIKELIHOOD_SITE",
+    "SIZE_UNIT",
     "CurveDataError",
     "CurveFamily",
     "CurveFit",
@@ -46,6 +51,7 @@ __all__ = [
     "fit_curves",
     "get_family",
     "load_fit",
+    "prior_predictive",
     "register_family",
     "simulate_results",
 ]

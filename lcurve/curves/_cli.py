@@ -20,21 +20,23 @@ def add_fit_parser(subparsers) -> None:
     """Add the ``fit`` sub-command to an ``argparse`` sub-parser collection."""
     from lcurve.curves._table import METRICS, STRUCTURES
     from lcurve.curves.families import FAMILIES
-    from lcurve.curves.fit import GUIDES, METHODS
+    from lcurve.curves.fit import GUIDES, METHODS, FitConfig
+
+    defaults = FitConfig()  # one home for the defaults
 
     p = subparsers.add_parser("fit", help="fit Bayesian multi-task learning curves to results")
     p.add_argument("results", type=Path, help="results table (parquet or csv), e.g. "
                    "runs/pairs/results.parquet")
-    p.add_argument("--family", default="exp3", choices=sorted(FAMILIES))
-    p.add_argument("--transfer", default="pairwise", choices=list(STRUCTURES))
-    p.add_argument("--method", default="nuts", choices=list(METHODS))
-    p.add_argument("--metric", default="auroc", choices=list(METRICS))
-    p.add_argument("--guide", default="normal", choices=list(GUIDES), help="SVI guide")
+    p.add_argument("--family", default=defaults.family, choices=sorted(FAMILIES))
+    p.add_argument("--transfer", default=defaults.transfer, choices=list(STRUCTURES))
+    p.add_argument("--method", default=defaults.method, choices=list(METHODS))
+    p.add_argument("--metric", default=defaults.metric, choices=list(METRICS))
+    p.add_argument("--guide", default=defaults.guide, choices=list(GUIDES), help="SVI guide")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--num-warmup", type=int, default=500)
-    p.add_argument("--num-samples", type=int, default=500)
-    p.add_argument("--num-chains", type=int, default=4)
-    p.add_argument("--svi-steps", type=int, default=3000)
+    p.add_argument("--num-warmup", type=int, default=defaults.num_warmup)
+    p.add_argument("--num-samples", type=int, default=defaults.num_samples)
+    p.add_argument("--num-chains", type=int, default=defaults.num_chains)
+    p.add_argument("--svi-steps", type=int, default=defaults.svi_steps)
     p.add_argument("--top", type=int, default=10, help="how many transfers to print")
     p.add_argument("--out", type=Path, required=True, help="output netCDF, e.g. DIR/fit.nc")
 

@@ -30,7 +30,10 @@ def _interval(values: np.ndarray, hdi_prob: float) -> tuple[np.ndarray, np.ndarr
 
 
 def transfer_matrix(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
-    """One row per (source, target) transfer rate, strongest positive first within a target.
+    """One row per (source, target) transfer rate: the shared transfer-table columns
+    ``source, target, mean, sd, se, hdi_low, hdi_high, n, p_positive`` (``sd`` = posterior sd;
+    ``se`` and ``n`` are NaN: a posterior has no standard error of a mean over seeds), then
+    ``n_obs``.
 
     ``n_obs`` counts the observations of ``target`` whose run also trained ``source`` (for
     ``contextual`` the source is ``"context"``: any other task). Rates with ``n_obs == 0`` are
@@ -57,8 +60,10 @@ def transfer_matrix(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
         targets = [tasks[i] for i, _ in pairs]
         n_obs = [int(((task_idx == i) & (sizes[:, j] > 0)).sum()) for i, j in pairs]
     low, high = _interval(draws, hdi_prob)
+    nan = np.full(len(sources), np.nan)
     return pd.DataFrame({"source": sources, "target": targets, "mean": draws.mean(0),
-                         "hdi_low": low, "hdi_high": high, "p_positive": (draws > 0).mean(0),
+                         "sd": draws.std(0, ddof=1), "se": nan, "hdi_low": low,
+                         "hdi_high": high, "n": nan, "p_positive": (draws > 0).mean(0),
                          "n_obs": n_obs})
 
 
@@ -147,8 +152,15 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
                        table=table, messages=tuple(messages))
 
 
-def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
+COMPARE_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
+
+
+def compare_curves(fits, *, names=None, ic: str = "loo", method: str = "stacking") -> pd.DataFrame:
     """Rank fits by expected log predictive density (``az.compare``), best first.
+
+    ``weight`` is the model weight of ``method``: ``"stacking"`` (Yao et al. 2018, eq. 4:
+    weights maximising the LOO log score of the mixture; use them to average families'
+    predictions), ``"BB-pseudo-BMA"`` or ``"pseudo-BMA"``.
 
     All fits must have the same observations (same table, metric and rows); fit ``none`` or
     ``pairwise`` with ``use_all_rows=True`` to compare them with ``contextual``/``joint``.
@@ -163,6 +175,8 @@ def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
     ['rank', 'elpd_loo']
     """
     fits = list(fits)
+    if method not in COMPARE_METHODS:
+        raise ValueError(f"unknown method {method!r}; valid: {list(COMPARE_METHODS)}")
     if len(fits) < 2:
         raise ValueError(f"compare_curves needs at least two fits, got {len(fits)}")
     for fit in fits:
@@ -181,4 +195,4 @@ def compare_curves(fits, *, names=None, ic: str = "loo") -> pd.DataFrame:
                              f"use_all_rows=True for 'none'/'pairwise')")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # pareto-k warnings are in the table
-        return az.compare(dict(zip(names, (f.idata for f in fits))), ic=ic)
+        return az.compare(dict(zip(names, (f.idata for f in fits))), ic=ic, method=method)

@@ -28,6 +28,9 @@ class CurveData:
     ``sizes[o, k]`` is the number of training samples of task ``k`` in observation ``o``'s run;
     ``task[o]`` indexes the evaluated task. ``n_test``/``n_test_pos`` are ``None`` when the
     table has no test-set sizes (a per-task noise scale is then used alone).
+    ``subsample[o]`` numbers the shared nested subsample ``(task, seed, own size)`` and
+    ``trajectory[o]`` the seed trajectory ``(task, seed)`` of observation ``o`` (``None`` for
+    new runs to predict).
     """
 
     tasks: tuple[str, ...]
@@ -37,6 +40,8 @@ class CurveData:
     seed: np.ndarray
     n_test: np.ndarray | None
     n_test_pos: np.ndarray | None
+    subsample: np.ndarray | None = None
+    trajectory: np.ndarray | None = None
 
     @property
     def n_obs(self) -> int:
@@ -45,6 +50,31 @@ class CurveData:
     @property
     def n_tasks(self) -> int:
         return len(self.tasks)
+
+    @property
+    def n_subsample(self) -> int:
+        return 0 if self.subsample is None else int(self.subsample.max()) + 1
+
+    @property
+    def n_trajectory(self) -> int:
+        return 0 if self.trajectory is None else int(self.trajectory.max()) + 1
+
+
+def group_indices(task: np.ndarray, seed: np.ndarray, own: np.ndarray):
+    """Dense indices of the nested-design groups: ``(task, seed, own size)`` and ``(task, seed)``.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> sub, traj = group_indices(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 0]),
+    ...                           np.array([32, 32, 32, 64]))
+    >>> sub.tolist(), traj.tolist()
+    ([0, 0, 1, 2], [0, 0, 1, 2])
+    """
+    frame = pd.DataFrame({"task": task, "seed": seed, "own": own})
+    subsample = frame.groupby(["task", "seed", "own"], sort=True).ngroup().to_numpy(np.int32)
+    trajectory = frame.groupby(["task", "seed"], sort=True).ngroup().to_numpy(np.int32)
+    return subsample, trajectory
 
 
 def _require(table: pd.DataFrame, columns) -> None:
@@ -123,5 +153,8 @@ def prepare(results: pd.DataFrame, *, metric: str, transfer: str,
             n_test_pos = np.round(n_test / 2)
         if (n_test < 2).any() or (n_test_pos < 1).any() or (n_test_pos >= n_test).any():
             raise CurveDataError("n_test must be >= 2 with 1 <= n_test_pos < n_test")
+    seed = table["seed"].to_numpy()[keep]
+    subsample, trajectory = group_indices(task[keep], seed, own[keep])
     return CurveData(tasks=tasks, task=task[keep], sizes=sizes[keep], value=value[keep],
-                     seed=table["seed"].to_numpy()[keep], n_test=n_test, n_test_pos=n_test_pos)
+                     seed=seed, n_test=n_test, n_test_pos=n_test_pos, subsample=subsample,
+                     trajectory=trajectory)

@@ -1,8 +1,8 @@
 """Registry of learning-curve families: pure ``jnp`` functions with named parameters.
 
-A family maps a *scaled* sample size ``x = n_eff / n_ref`` (``n_ref`` is the largest training
-size in the fitted table, so ``x`` is of order one) and a dict of per-task parameters to the
-expected score. Every family has an asymptote parameter called ``c`` (the score reached with
+A family maps a sample size in a fixed unit, ``x = n_eff / SIZE_UNIT`` (thousands of training
+samples, the same for every fit: fitting a prefix of the sizes never changes what a prior
+means), and a dict of per-task parameters to the expected score. Every family has an asymptote parameter called ``c`` (the score reached with
 unlimited data), and is increasing in ``x`` for parameters in their support.
 
 Each parameter carries a *link* from an unconstrained real (where the hierarchical prior lives)
@@ -26,7 +26,10 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-__all__ = ["CurveFamily", "Param", "FAMILIES", "get_family", "register_family"]
+__all__ = ["CurveFamily", "Param", "FAMILIES", "SIZE_UNIT", "get_family", "register_family"]
+
+#: Samples per unit of ``x``: curves are functions of ``x = n_eff / SIZE_UNIT``.
+SIZE_UNIT = 1000.0
 
 #: Links from an unconstrained real to a parameter's support.
 LINKS: dict[str, Callable] = {
@@ -106,6 +109,10 @@ def _exp4(x, p):
     return p["c"] - jnp.exp(p["b"] - p["a"] * x ** p["alpha"])
 
 
+def _pow4(x, p):
+    return p["c"] - (p["a"] * x + p["b"]) ** (-p["alpha"])
+
+
 def _mmf(x, p):
     xd = x ** p["d"]
     return (p["y0"] * p["k"] + p["c"] * xd) / (p["k"] + xd)
@@ -124,7 +131,9 @@ def register_family(family: CurveFamily) -> CurveFamily:
     return family
 
 
-_C = Param(name="c", link="logit", loc=1.5, scale=1.0)  # asymptote, prior median ~0.82
+# Priors (unconstrained scale; x in thousands of samples): asymptote median ~0.82; score with
+# no data ~0.5; the gap to the asymptote at 1000 samples a few hundredths to a few tenths.
+_C = Param(name="c", link="logit", loc=1.5, scale=1.0)
 _Y0 = Param(name="y0", link="logit", loc=0.0, scale=1.0)  # score at x -> 0, prior median 0.5
 
 register_family(CurveFamily(
@@ -134,8 +143,8 @@ register_family(CurveFamily(
     fn=_exp3))
 register_family(CurveFamily(
     name="pow3", formula="c - a*x^(-alpha)",
-    params=(_C, Param(name="a", link="log", loc=-2.0, scale=1.0),
-            Param(name="alpha", link="log", loc=-1.0, scale=0.7)),
+    params=(_C, Param(name="a", link="log", loc=-2.5, scale=1.0),
+            Param(name="alpha", link="log", loc=-1.0, scale=0.6)),
     fn=_pow3))
 register_family(CurveFamily(
     name="exp4", formula="c - exp(b - a*x^alpha)",
@@ -143,6 +152,12 @@ register_family(CurveFamily(
             Param(name="b", link="identity", loc=-1.0, scale=1.0),
             Param(name="alpha", link="log", loc=0.0, scale=0.5)),
     fn=_exp4))
+register_family(CurveFamily(  # Domhan et al. 2015 (IJCAI), Table 1; a slow, power-law tail
+    name="pow4", formula="c - (a*x + b)^(-alpha)",
+    params=(_C, Param(name="a", link="log", loc=3.0, scale=1.5),
+            Param(name="b", link="log", loc=1.0, scale=1.0),
+            Param(name="alpha", link="log", loc=-0.5, scale=0.6)),
+    fn=_pow4))
 register_family(CurveFamily(
     name="mmf", formula="(y0*k + c*x^d) / (k + x^d)",
     params=(_C, _Y0, Param(name="k", link="log", loc=-2.0, scale=1.0),

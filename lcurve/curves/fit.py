@@ -11,8 +11,8 @@ Example
 >>> from lcurve.curves import fit_curves, simulate_results
 >>> table, truth = simulate_results(n_tasks=3, seed=0)
 >>> fit = fit_curves(table, transfer="pairwise", method="svi", svi_steps=300)
->>> fit.transfer_matrix().columns.tolist()[:6]
-['source', 'target', 'mean', 'hdi_low', 'hdi_high', 'p_positive']
+>>> fit.transfer_matrix().columns.tolist()[:9]
+['source', 'target', 'mean', 'sd', 'se', 'hdi_low', 'hdi_high', 'n', 'p_positive']
 """
 
 from __future__ import annotations
@@ -27,16 +27,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
-import optax
 import pandas as pd
-from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO
-from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
-                                     AutoNormal)
+from numpyro.infer import Predictive
 
 from lcurve._io import atomic_path
+from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.curves import _summaries, planning
+from lcurve.curves._inference import run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
-from lcurve.curves.families import FAMILIES, get_family
+from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, offdiag_index
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
@@ -44,32 +43,63 @@ __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 METHODS = ("nuts", "svi")
 GUIDES = ("normal", "lowrank", "mvn")
 _TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift"}
+_GROUP_SITES = {"subsample_z": ["subsample"], "trajectory_z": ["trajectory"]}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class FitConfig:
+class FitConfig(ConfigSection):
     """How to fit curves: model (family, transfer structure, priors) and inference settings.
 
-    ``family``/``transfer``/``metric`` choose the model; ``method`` is ``"nuts"`` (``num_warmup``,
-    ``num_samples``, ``num_chains`` vectorised chains, ``target_accept``) or ``"svi"``
-    (``svi_steps`` of Adam at ``learning_rate`` with guide ``"normal"`` (AutoNormal),
-    ``"lowrank"`` or ``"mvn"`` (full-rank, best calibrated for small models), then
-    ``num_samples`` draws). ``transfer_scale`` is the prior sd of pairwise rates and the slab
-    scale of the joint horseshoe, ``global_scale`` the horseshoe's global scale,
-    ``context_shift`` adds a per-task asymptote shift under context (``contextual`` only),
-    ``use_all_rows`` disables the per-structure row selection (for LOO comparisons).
-    Raises ``ValueError`` naming the bad value and the valid options on construction.
+    A ``[fit]`` table in TOML (:class:`lcurve.config.ConfigSection`: frozen, keyword-only,
+    validated on construction, ``from_dict``/``to_dict`` round-trip).
+
+    Parameters
+    ----------
+    family, transfer, metric
+        The model: a curve family of ``lcurve.curves.FAMILIES``, a transfer structure
+        (``none``, ``contextual``, ``pairwise``, ``joint``) and the metric fitted.
+    method
+        ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` vectorised chains,
+        ``target_accept``) or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
+        ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
+        ``num_samples`` draws).
+    init_steps, max_tree_depth
+        NUTS starts from a mean-field SVI fit of ``init_steps`` Adam steps (each chain at its
+        own draw of that guide, its variances as the initial metric; 0: numpyro's default
+        start) and builds trajectories of at most ``2**max_tree_depth`` steps.
+    seed
+        Seed of the ``jax.random`` key of the fit.
+    transfer_scale, global_scale
+        Prior sd of pairwise rates and slab scale of the joint horseshoe; the horseshoe's
+        global scale.
+    context_shift
+        Add a per-task asymptote shift under context (``contextual`` only).
+    use_all_rows
+        Disable the per-structure row selection (for LOO comparisons).
+    random_effects
+        Model the nested design (shared subsample and seed-trajectory effects); ``False``
+        treats rows as independent.
+    centred_curves
+        Centred per-task curve parameters (default non-centred).
+
+    Raises
+    ------
+    lcurve.config.ConfigError
+        (a ``ValueError``) naming the bad value and the valid options.
     """
 
+    _section = "fit"
     family: str = "exp3"
     transfer: str = "pairwise"
     method: str = "nuts"
     metric: str = "auroc"
     seed: int = 0
-    num_warmup: int = 500
-    num_samples: int = 500
+    num_warmup: int = 300
+    num_samples: int = 300
     num_chains: int = 4
     target_accept: float = 0.9
+    init_steps: int = 500
+    max_tree_depth: int = 8
     svi_steps: int = 3000
     guide: str = "normal"
     learning_rate: float = 0.01
@@ -77,30 +107,25 @@ class FitConfig:
     global_scale: float = 0.1
     context_shift: bool = True
     use_all_rows: bool = False
+    random_effects: bool = True
+    centred_curves: bool = False
 
-    def __post_init__(self) -> None:
+    def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES)):
             if getattr(self, name) not in valid:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid: {list(valid)}")
+                raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
+                                  f"valid: {list(valid)}")
+        if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
+            raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
+                              f"got {self.init_steps}, {self.max_tree_depth}")
         for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("learning_rate", "transfer_scale", "global_scale"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise ConfigError(f"fit.{name} must be >= 1, got {getattr(self, name)}")
+        require_positive("fit", learning_rate=self.learning_rate,
+                         transfer_scale=self.transfer_scale, global_scale=self.global_scale)
         if not 0 < self.target_accept < 1:
-            raise ValueError(f"target_accept must be in (0, 1), got {self.target_accept}")
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> FitConfig:
-        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
-        if unknown:
-            raise ValueError(f"unknown FitConfig key(s) {unknown}")
-        return cls(**values)
+            raise ConfigError(f"fit.target_accept must be in (0, 1), got {self.target_accept}")
 
 
 def _site_names(model, kwargs) -> tuple[list[str], list[str]]:
@@ -156,61 +181,84 @@ class CurveFit:
         return list(self._require()["tasks"])
 
     def _require(self) -> dict:
-        if self._meta is None:
+        if self._meta is None or self.idata is None:
             raise RuntimeError("this CurveFit has not been fitted yet; call .fit() first")
+        return self._meta
+
+    def _prepared(self) -> dict:
+        """Validate the table and set up the model's static settings (no inference)."""
+        if self._meta is None:
+            cfg = self.config
+            data = prepare(self.results, metric=cfg.metric, transfer=cfg.transfer,
+                           use_all_rows=cfg.use_all_rows)
+            self._data = data
+            self._meta = dict(tasks=list(data.tasks), n_ref=SIZE_UNIT,
+                              has_n_test=data.n_test is not None, method=cfg.method,
+                              n_subsample=data.n_subsample, n_trajectory=data.n_trajectory,
+                              random_effects=cfg.random_effects)
         return self._meta
 
     def model(self):
         """The NumPyro model with this fit's static settings bound (call with data arrays)."""
-        meta = self._require()
+        meta = self._prepared()
         cfg = self.config
         return functools.partial(
             curve_model, family=self.family, structure=cfg.transfer, n_tasks=len(meta["tasks"]),
             n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
-            global_scale=cfg.global_scale, context_shift=cfg.context_shift)
+            global_scale=cfg.global_scale, context_shift=cfg.context_shift,
+            n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
+            random_effects=meta.get("random_effects", False),
+            centred_curves=cfg.centred_curves)
 
-    def model_args(self, data: CurveData, *, observed: bool = True) -> dict:
-        """Keyword arguments of :meth:`model` for ``data`` (``value=None`` if not observed)."""
-        has_test = self._require()["has_n_test"]
+    def model_args(self, data: CurveData, *, observed: bool = True,
+                   groups: bool | None = None) -> dict:
+        """Keyword arguments of :meth:`model` for ``data`` (``value=None`` if not observed).
+
+        ``groups`` (default: ``observed``) passes the nested-design group indices; without
+        them the model predicts new runs (new subsamples, new seeds).
+        """
+        has_test = self._prepared()["has_n_test"]
+        groups = observed if groups is None else groups
+        with_groups = groups and data.subsample is not None
         return dict(task=jnp.asarray(data.task), sizes=jnp.asarray(data.sizes),
                     n_test=jnp.asarray(data.n_test) if has_test else None,
                     n_test_pos=jnp.asarray(data.n_test_pos) if has_test else None,
-                    value=jnp.asarray(data.value) if observed else None)
+                    value=jnp.asarray(data.value) if observed else None,
+                    subsample=jnp.asarray(data.subsample) if with_groups else None,
+                    trajectory=jnp.asarray(data.trajectory) if with_groups else None)
 
     # ------------------------------------------------------------------ fitting
     def fit(self) -> CurveFit:
         """Run inference; return ``self`` with ``idata`` filled in."""
         cfg = self.config
-        data = prepare(self.results, metric=cfg.metric, transfer=cfg.transfer,
-                       use_all_rows=cfg.use_all_rows)
-        self._data = data
-        self._meta = dict(tasks=list(data.tasks), n_ref=float(data.sizes.max()),
-                          has_n_test=data.n_test is not None, method=cfg.method)
+        self._meta = None
+        self._prepared()
+        data = self._data
         model, kwargs = self.model(), self.model_args(data)
         key = jax.random.PRNGKey(cfg.seed)
         latent, deterministic = _site_names(model, kwargs)
         self._meta["latent"] = latent
         stats = None
+        model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
+                     cfg.global_scale, cfg.context_shift, cfg.random_effects,
+                     cfg.centred_curves,
+                     tuple(sorted((k, v) for k, v in self._meta.items()
+                                  if k in ("n_subsample", "n_trajectory", "has_n_test"))),
+                     len(data.tasks))
         if cfg.method == "nuts":
-            mcmc = MCMC(NUTS(model, target_accept_prob=cfg.target_accept),
-                        num_warmup=cfg.num_warmup, num_samples=cfg.num_samples,
-                        num_chains=cfg.num_chains, chain_method="vectorized", progress_bar=False)
-            mcmc.run(key, extra_fields=("diverging",), **kwargs)
-            samples = mcmc.get_samples(group_by_chain=True)
-            stats = {"diverging": np.asarray(mcmc.get_extra_fields(group_by_chain=True)["diverging"])}
+            dense_sites = {s for s in latent
+                           if s not in ("subsample_z", "trajectory_z", "hs_local")}
+            samples, stats = run_nuts(
+                model, kwargs, model_key=model_key, key=key, num_warmup=cfg.num_warmup,
+                num_samples=cfg.num_samples, num_chains=cfg.num_chains,
+                target_accept=cfg.target_accept, init_steps=cfg.init_steps,
+                dense_sites=dense_sites, max_tree_depth=cfg.max_tree_depth)
         else:
-            guide = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal,
-                     "mvn": AutoMultivariateNormal}[cfg.guide](model)
-            svi = SVI(model, guide, optax.adam(cfg.learning_rate), Trace_ELBO())
             fit_key, draw_key = jax.random.split(key)
-            state = svi.init(fit_key, **kwargs)
-            update = jax.jit(svi.update)  # a Python loop: XLA compiles a scan body far slower
-            losses = []
-            for _ in range(cfg.svi_steps):
-                state, loss = update(state, **kwargs)
-                losses.append(loss)
-            self.svi_losses = np.asarray(jnp.stack(losses))
-            predictive = Predictive(model, guide=guide, params=svi.get_params(state),
+            guide, params, self.svi_losses = run_svi(
+                model, kwargs, model_key=model_key, guide=cfg.guide, steps=cfg.svi_steps,
+                learning_rate=cfg.learning_rate, key=fit_key)
+            predictive = Predictive(model, guide=guide, params=params,
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)
             draws, loglik = jax.jit(lambda k: _with_loglik(
@@ -230,13 +278,18 @@ class CurveFit:
         pairs = [f"{tasks[j]}->{tasks[i]}" for i, j in zip(np.asarray(rows), np.asarray(cols))]
         dims = {name: ["task"] for name in samples
                 if name in _TASK_SITES or name in self.family.param_names
-                or (name.endswith("_z") and name[:-2] in self.family.param_names)}
+                or (name.endswith("_z") and name[:-2] in self.family.param_names)
+                or (name.endswith("_raw") and name[:-4] in self.family.param_names)}
+        dims.update(_GROUP_SITES)
         dims.update(transfer=["target", "source"], transfer_z=["pair"], hs_local=["pair"],
                     **{LIKELIHOOD_SITE: ["obs"]}, task_index=["obs"], sizes=["obs", "task"],
                     n_test=["obs"], n_test_pos=["obs"], seed=["obs"])
         coords = dict(task=tasks, source=tasks, target=tasks, pair=pairs,
                       obs=np.arange(data.n_obs))
         constant = dict(task_index=data.task, sizes=data.sizes, seed=np.asarray(data.seed, float))
+        if data.subsample is not None:
+            constant.update(subsample_index=data.subsample, trajectory_index=data.trajectory)
+            dims.update(subsample_index=["obs"], trajectory_index=["obs"])
         if data.n_test is not None:
             constant.update(n_test=data.n_test, n_test_pos=data.n_test_pos)
         idata = az.from_dict(
@@ -261,8 +314,17 @@ class CurveFit:
         return path
 
     # ------------------------------------------------------------------ results
+    def prior_predictive(self, *, num_samples: int = 200, hdi_prob: float = 0.9,
+                         seed: int | None = None) -> pd.DataFrame:
+        """Prior predictive check at the table's observations (no fit needed); see
+        :func:`lcurve.curves.checks.prior_predictive`."""
+        from lcurve.curves.checks import prior_predictive
+
+        return prior_predictive(self, num_samples=num_samples, hdi_prob=hdi_prob, seed=seed)
+
     def transfer_matrix(self, *, hdi_prob: float = 0.9) -> pd.DataFrame:
-        """Tidy ``source, target, mean, hdi_low, hdi_high, p_positive`` (+ ``n_obs``)."""
+        """The shared transfer table ``source, target, mean, sd, se, hdi_low, hdi_high, n,
+        p_positive`` (``sd`` = posterior sd; ``se``, ``n`` NaN) plus ``n_obs``."""
         return _summaries.transfer_matrix(self, hdi_prob=hdi_prob)
 
     def curve_params(self, *, hdi_prob: float = 0.9) -> pd.DataFrame:
@@ -308,8 +370,8 @@ def fit_curves(results: pd.DataFrame, *, family: str = "exp3", transfer: str = "
         ``task, metric, value, seed`` and one ``n_<task>`` column per task (``n_test``,
         ``n_test_pos`` optional). Rows with a missing score are dropped with a warning.
     family : str
-        Curve family, one of ``lcurve.curves.FAMILIES`` (``exp3``, ``pow3``, ``exp4``, ``mmf``,
-        ``weibull``).
+        Curve family, one of ``lcurve.curves.FAMILIES`` (``exp3``, ``pow3``, ``pow4``, ``exp4``,
+        ``mmf``, ``weibull``).
     transfer : {"none", "contextual", "pairwise", "joint"}
         Transfer structure.
     method : {"nuts", "svi"}

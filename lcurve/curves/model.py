@@ -1,85 +1,70 @@
-"""The NumPyro multi-task learning-curve model: hierarchical curves, transfer, bounded likelihood.
+"""The NumPyro multi-task learning-curve model: hierarchical curves, transfer, nested-design
+random effects and a bounded likelihood.
 
-Effective sample size
----------------------
-For an observation of target task ``i`` in a run with ``n_j`` samples of each task ``j``::
+Generative story
+----------------
+Sizes are in a fixed unit, ``x = n / SIZE_UNIT`` (thousands of samples,
+:data:`lcurve.curves.families.SIZE_UNIT`), never relative to the largest fitted size, so a
+prior means the same whether a table's sizes stop at 256 or at 4096.
 
-    raw_i  = n_i + sum_j tau_ij * n_j           (pairwise, joint)
-    raw_i  = n_i + tau_i_ctx * sum_{j != i} n_j  (contextual)
-    n_eff_i = 1 + softplus(raw_i - 1)
+1. *Curves.* Every curve parameter is partially pooled across tasks on its unconstrained scale,
+   ``theta_k = link(mu + sd * z_k)`` with ``mu ~ Normal(loc, scale)``,
+   ``sd ~ HalfNormal(pool_scale)``, ``z_k ~ Normal(0, 1)`` (non-centred; see
+   :class:`lcurve.curves.families.Param` for each family's units).
+2. *Transfer* (effective sample size of target ``i`` in a run with ``n_j`` samples of task j)::
 
-The last line is a smooth ``max(raw_i, 1)``: negative transfer can lower the effective size to
-(about) one sample but never to zero or below, so every family stays defined. For sizes of tens
-of samples or more ``n_eff_i = raw_i`` to within ``exp(-raw_i)``. Curves are evaluated at
-``x = n_eff_i / n_ref`` with ``n_ref`` the largest training size in the fitted table.
+       r_i = sum_{j != i} tau_ij n_j / n_i            (pairwise, joint)
+       r_i = tau_i * sum_{j != i} n_j / n_i           (contextual)
+       n_eff_i = n_i * (1 + r_i)  if r_i >= 0,   n_i * exp(r_i)  if r_i < 0
 
-Priors
-------
-Every curve parameter is partially pooled across tasks on its unconstrained scale
-(``mu + sd * z``, see :class:`lcurve.curves.families.Param`). Transfer rates:
-``contextual``: ``tau_i_ctx = mu + sd * z`` (pooled across tasks), with an optional per-task
-shift of the asymptote's logit when any other task is trained; ``pairwise``: independent
-``Normal(0, transfer_scale)``; ``joint``: a regularised horseshoe (Piironen & Vehtari 2017) with
-global scale ``HalfCauchy(global_scale)``, local scales ``HalfCauchy(1)`` and slab
-``InverseGamma(2, 2 * transfer_scale**2)``, so most of the ``K(K-1)`` rates shrink to zero.
-
-Likelihood
-----------
-One observed site, ``score``: ``Normal(mean, sd)`` truncated to ``[0, 1]`` with
-``sd**2 = v_test + noise_sd[task]**2``. ``v_test`` is the Hanley–McNeil (1982) variance of an
-AUROC with ``n_test_pos`` positives and ``n_test - n_test_pos`` negatives (AUPRC: ``m(1-m) /
-n_test_pos``), so noise shrinks with the test set; ``noise_sd`` (per task, ``HalfNormal(0.05)``)
-absorbs seed-to-seed training variation across replicate seeds. Without ``n_test`` only
-``noise_sd`` is used.
+   ``tau_ij`` is "samples of i that one sample of j is worth". The negative branch agrees with
+   ``n_i + tau n_j`` to first order and is strictly monotone, so negative transfer lowers
+   ``n_eff`` without ever reaching zero and without the flat likelihood of a floor.
+   Priors are on the data's scale ``tau n_j / n_i``: pairwise ``tau_ij ~ Normal(0, s)``
+   (``s = transfer_scale``); contextual ``tau_i = mu + sd z_i`` with
+   ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd ~ HalfNormal(s / sqrt(K-1))`` (the average of
+   K-1 pair rates, so a context of ~10^4 samples is not a priori worth 10^4 target samples)
+   and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale; joint: a
+   regularised horseshoe (Piironen & Vehtari 2017, eq. 2.8) with global scale
+   ``HalfCauchy(global_scale)``, local ``HalfCauchy(1)``, slab ``InverseGamma(2, 2 s^2)``.
+   *What is identified:* with one partner level per pair plus the single-task runs, the data
+   give one shift of the curve per pair, so ``tau_ij`` is identified through the target's own
+   curve (a ridge with the rate parameter when that curve is flat); with >= 2 partner levels
+   (``DesignConfig.aux_sizes``) the dependence on ``n_j`` is seen directly.
+3. *Nested design.* A target's nested training subsample at (seed s, size n_i) is shared by its
+   single-task run and every pair/context run at that (s, n_i), and a seed's subsamples are
+   nested along n. Two random effects on the score capture this:
+   ``u_sub[i, s, n_i] ~ Normal(0, subsample_sd)`` and ``u_traj[i, s] ~ Normal(0,
+   trajectory_sd)`` (both ``HalfNormal(0.02)``, non-centred), so K runs that share a subsample
+   are not K independent looks at the curve.
+4. *Likelihood* (one observed site, ``score``): ``Normal(f(x_eff) + u_sub + u_traj, sd)``
+   truncated to [0, 1] (:class:`lcurve.curves.likelihood.UnitTruncatedNormal`) with
+   ``sd^2 = v_test + noise_sd[task]^2``; ``v_test`` is the Hanley–McNeil (1982, eq. 2)
+   variance of an AUROC on ``n_test_pos`` positives and ``n_test - n_test_pos`` negatives
+   (AUPRC: ``m(1-m)/n_test_pos``), ``noise_sd ~ HalfNormal(0.05)`` per task is the run-level
+   training noise. A task's test set is shared by all its runs; the part of its error common to
+   all runs is absorbed by the asymptote (predictions are for the same test set).
+   Predicting a *new* run (no group indices) adds ``subsample_sd^2 + trajectory_sd^2`` to the
+   variance: a new seed draws new subsamples.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
-from jax.scipy.special import ndtr, ndtri
-from numpyro.distributions.util import promote_shapes
 
-from lcurve.curves.families import CurveFamily
+from lcurve.curves.families import SIZE_UNIT, CurveFamily
+from lcurve.curves.likelihood import UnitTruncatedNormal, test_variance
 
-__all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score", "offdiag_index", "LIKELIHOOD_SITE"]
+__all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
+           "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "SIZE_UNIT"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
-
-
-class UnitTruncatedNormal(dist.Distribution):
-    """Normal(loc, scale) truncated to [0, 1]; a lean version of numpyro's ``TruncatedNormal``.
-
-    It has the same density but a much smaller compiled graph (plain ``ndtr``), which matters
-    because every fit compiles its model afresh.
-    """
-
-    arg_constraints = {"loc": dist.constraints.real, "scale": dist.constraints.positive}
-    support = dist.constraints.unit_interval
-    reparametrized_params = ["loc", "scale"]
-
-    def __init__(self, loc, scale, *, validate_args=None):
-        self.loc, self.scale = promote_shapes(loc, scale)
-        batch_shape = jax.lax.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
-        super().__init__(batch_shape=batch_shape, validate_args=validate_args)
-
-    def _mass(self):
-        low, high = ndtr(-self.loc / self.scale), ndtr((1 - self.loc) / self.scale)
-        return low, jnp.clip(high - low, 1e-12)
-
-    def sample(self, key, sample_shape=()):
-        low, mass = self._mass()
-        u = jax.random.uniform(key, sample_shape + self.batch_shape)
-        z = ndtri(jnp.clip(low + u * mass, 1e-7, 1 - 1e-7))
-        return jnp.clip(self.loc + self.scale * z, 0.0, 1.0)
-
-    def log_prob(self, value):
-        z = (value - self.loc) / self.scale
-        _, mass = self._mass()
-        return -0.5 * z**2 - jnp.log(self.scale) - 0.5 * jnp.log(2 * jnp.pi) - jnp.log(mass)
 
 
 def offdiag_index(n_tasks: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -94,7 +79,7 @@ def offdiag_index(n_tasks: int) -> tuple[jnp.ndarray, jnp.ndarray]:
 
 
 def effective_size(structure: str, params, task, sizes):
-    """``n_eff`` of each observation (samples), kept >= 1 by a softplus floor (module docstring).
+    """``n_eff`` of each observation (samples); see the module docstring.
 
     Example
     -------
@@ -104,18 +89,25 @@ def effective_size(structure: str, params, task, sizes):
     ...                      jnp.array([0]), sizes))
     125.0
     """
-    own = jnp.take_along_axis(sizes, task[:, None], axis=1)[:, 0]
+    own = jnp.maximum(jnp.take_along_axis(sizes, task[:, None], axis=1)[:, 0], 1.0)
     if structure == "none":
-        raw = own
-    elif structure == "contextual":
-        raw = own + params["transfer_context"][task] * (sizes.sum(axis=1) - own)
+        return own
+    if structure == "contextual":
+        gain = params["transfer_context"][task] * (sizes.sum(axis=1) - own)
     else:
-        raw = own + jnp.sum(params["transfer"][task] * sizes, axis=1)
-    return 1.0 + jax.nn.softplus(raw - 1.0)
+        gain = jnp.sum(params["transfer"][task] * sizes, axis=1)
+    ratio = jnp.maximum(gain / own, -30.0)  # below e^-30 n_i nothing is left to identify
+    return own * jnp.where(ratio >= 0, 1.0 + jnp.maximum(ratio, 0.0),
+                           jnp.exp(jnp.minimum(ratio, 0.0)))
 
 
-def expected_score(family: CurveFamily, structure: str, params, task, sizes, n_ref):
-    """Expected score of each observation given per-task ``params`` (constrained values)."""
+def expected_score(family: CurveFamily, structure: str, params, task, sizes,
+                   n_ref: float = SIZE_UNIT):
+    """Expected score of each observation given per-task ``params`` (constrained values).
+
+    ``n_ref`` is the size unit (samples per unit of ``x``); fits since the scale-free priors
+    use :data:`SIZE_UNIT`, older saved fits record their own.
+    """
     x = effective_size(structure, params, task, sizes) / n_ref
     per_obs = {name: params[name][task] for name in family.param_names}
     if "context_shift" in params:
@@ -126,23 +118,16 @@ def expected_score(family: CurveFamily, structure: str, params, task, sizes, n_r
     return family(x, per_obs)
 
 
-def test_variance(mean, n_test, n_test_pos, metric: str):
-    """Sampling variance of a score on a finite test set (Hanley–McNeil for AUROC)."""
-    a = jnp.clip(mean, 1e-3, 1 - 1e-3)
-    if metric == "auprc":
-        return a * (1 - a) / n_test_pos
-    n_pos, n_neg = n_test_pos, n_test - n_test_pos
-    q1, q2 = a / (2 - a), 2 * a**2 / (1 + a)
-    return (a * (1 - a) + (n_pos - 1) * (q1 - a**2) + (n_neg - 1) * (q2 - a**2)) / (n_pos * n_neg)
-
-
-def _pooled(family: CurveFamily, n_tasks: int) -> dict:
+def _pooled(family: CurveFamily, n_tasks: int, centred: bool) -> dict:
     params = {}
     for p in family.params:
         mu = numpyro.sample(f"{p.name}_mu", dist.Normal(p.loc, p.scale))
         sd = numpyro.sample(f"{p.name}_sd", dist.HalfNormal(p.pool_scale))
-        z = numpyro.sample(f"{p.name}_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
-        params[p.name] = numpyro.deterministic(p.name, family.constrain(p.name, mu + sd * z))
+        if centred:  # each task's curve is well identified by its own runs
+            raw = numpyro.sample(f"{p.name}_raw", dist.Normal(mu, sd).expand([n_tasks]))
+        else:
+            raw = mu + sd * numpyro.sample(f"{p.name}_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
+        params[p.name] = numpyro.deterministic(p.name, family.constrain(p.name, raw))
     return params
 
 
@@ -151,8 +136,9 @@ def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_sca
     if structure == "none":
         return {}
     if structure == "contextual":
-        mu = numpyro.sample("transfer_context_mu", dist.Normal(0.0, 0.5))
-        sd = numpyro.sample("transfer_context_sd", dist.HalfNormal(0.5))
+        scale = transfer_scale / math.sqrt(max(n_tasks - 1, 1))
+        mu = numpyro.sample("transfer_context_mu", dist.Normal(0.0, scale))
+        sd = numpyro.sample("transfer_context_sd", dist.HalfNormal(scale))
         z = numpyro.sample("transfer_context_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
         out = {"transfer_context": numpyro.deterministic("transfer_context", mu + sd * z)}
         if context_shift:
@@ -174,10 +160,21 @@ def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_sca
     return {"transfer": numpyro.deterministic("transfer", matrix)}
 
 
-def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, *,
-                family: CurveFamily, structure: str, n_tasks: int, n_ref: float,
+def _group_effect(name: str, index, n_groups: int, scale: float):
+    """Non-centred Normal(0, sd) effects of ``n_groups`` groups, gathered at ``index``."""
+    sd = numpyro.sample(f"{name}_sd", dist.HalfNormal(scale))
+    if index is None or n_groups == 0:  # a new run: the effect is part of the noise
+        return sd, 0.0
+    z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand([n_groups]))
+    return sd, (sd * z)[index]
+
+
+def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample=None,
+                trajectory=None, *, family: CurveFamily, structure: str, n_tasks: int,
+                n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
-                context_shift: bool = True):
+                context_shift: bool = True, random_effects: bool = True,
+                centred_curves: bool = False):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -190,19 +187,37 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, *,
         Test-set size and positives; ``None`` uses the per-task noise scale alone.
     value : float array (N,), optional
         Observed scores in [0, 1]; ``None`` samples them (posterior predictive).
+    subsample, trajectory : int arrays (N,), optional
+        Group of each observation: shared nested subsample ``(task, seed, n_task)`` (of
+        ``n_subsample``) and seed trajectory ``(task, seed)`` (of ``n_trajectory``). ``None``
+        predicts new runs (the effects' variance is added to the noise).
+    random_effects : bool
+        ``False`` drops the nested-design effects (rows treated as independent).
+    centred_curves : bool
+        Centred per-task curve parameters (``theta_raw ~ Normal(mu, sd)``) instead of
+        non-centred; better when every task has many runs.
     """
-    params = _pooled(family, n_tasks)
+    params = _pooled(family, n_tasks, centred_curves)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
                             global_scale=global_scale,
                             context_shift=context_shift and structure == "contextual"))
     noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(0.05).expand([n_tasks]))
     mean = expected_score(family, structure, params, task, sizes, n_ref)
     var = noise_sd[task] ** 2
+    shift = 0.0
+    if random_effects:
+        for name, index, n_groups in (("subsample", subsample, n_subsample),
+                                      ("trajectory", trajectory, n_trajectory)):
+            sd, effect = _group_effect(name, index, n_groups, 0.02)
+            if index is None or n_groups == 0:
+                var = var + sd**2
+            else:
+                shift = shift + effect
     if n_test is not None:
         var = var + test_variance(mean, n_test, n_test_pos, metric)
     if value is None:
         numpyro.deterministic("expected_score", mean)
     with numpyro.plate("obs", task.shape[0]):
         numpyro.sample(LIKELIHOOD_SITE,
-                       UnitTruncatedNormal(jnp.clip(mean, -0.5, 1.5), jnp.sqrt(var) + 1e-6),
+                       UnitTruncatedNormal(jnp.clip(mean + shift, -1.0, 2.0), jnp.sqrt(var + 1e-8)),
                        obs=value)

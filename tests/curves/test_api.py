@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -55,8 +56,15 @@ def test_effective_size_stays_positive_under_negative_transfer():
     sizes = jnp.array([[10.0, 1000.0], [500.0, 100.0]])
     params = {"transfer": jnp.array([[0.0, -0.5], [0.2, 0.0]])}
     n_eff = np.asarray(effective_size("pairwise", params, jnp.array([0, 0]), sizes))
-    assert n_eff[0] >= 1.0 and n_eff[0] < 1.01  # floored near one sample
-    assert n_eff[1] == pytest.approx(450.0)
+    # negative transfer shrinks n_eff multiplicatively: positive, first-order n_i + tau n_j
+    assert n_eff[0] == pytest.approx(10.0 * np.exp(-50.0), rel=1e-4) and n_eff[0] > 0
+    assert n_eff[1] == pytest.approx(500.0 * np.exp(-0.1), rel=1e-5)
+    # strictly monotone in tau (no flat floor), also far below zero
+    taus = jnp.linspace(-0.25, 1.0, 31)  # down to tau n_j = -25 n_i
+    curve = jax.vmap(lambda t: effective_size(
+        "pairwise", {"transfer": jnp.array([[0.0, t], [0.0, 0.0]])}, jnp.array([0]),
+        sizes[:1])[0])(taus)
+    assert np.all(np.diff(np.log(np.asarray(curve))) > 0)
     ctx = np.asarray(effective_size("contextual", {"transfer_context": jnp.array([0.5, 0.0])},
                                     jnp.array([0, 1]), sizes))
     assert ctx == pytest.approx([510.0, 100.0])
@@ -104,8 +112,14 @@ def test_idata_has_named_dims_and_one_log_likelihood(pairwise_fit):
 
 def test_transfer_matrix_and_params_are_tidy(pairwise_fit):
     rates = pairwise_fit.transfer_matrix()
-    assert list(rates.columns[:6]) == ["source", "target", "mean", "hdi_low", "hdi_high",
-                                       "p_positive"]
+    assert list(rates.columns[:9]) == ["source", "target", "mean", "sd", "se", "hdi_low",
+                                       "hdi_high", "n", "p_positive"]
+    draws = pairwise_fit.idata.posterior["transfer"].values
+    first = rates.iloc[0]
+    tasks = pairwise_fit.tasks
+    column = draws[..., tasks.index(first["target"]), tasks.index(first["source"])].ravel()
+    assert first["sd"] == pytest.approx(column.std(ddof=1), rel=1e-5)  # posterior sd
+    assert rates[["se", "n"]].isna().all().all()
     assert len(rates) == 6 and (rates["source"] != rates["target"]).all()
     assert (rates["hdi_low"] <= rates["mean"]).all() and (rates["mean"] <= rates["hdi_high"]).all()
     assert rates["p_positive"].between(0, 1).all()
