@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lcurve.curves import CurveFitWarning, fit_curves, simulate_results
-from lcurve.curves._table import task_size_columns
+from lcurve.design import size_columns as task_size_columns
 
 
 def bench_joint(n_tasks: int, *, num_warmup: int, num_samples: int, num_chains: int,
