@@ -27,9 +27,9 @@ DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
 
 #: Curve-fit settings of the demo: NUTS (4 vectorised chains started from a 500-step SVI fit,
 #: 300 warm-up + 300 draws), the engine whose intervals pass the calibration checks of
-#: experiments/curves (mean-field SVI under-covers). ``svi_steps`` is the starting fit's length.
+#: experiments/curves (mean-field SVI under-covers).
 DEMO_FIT = dict(family="exp3", transfer="pairwise", method="nuts", num_warmup=300,
-                num_samples=300, num_chains=4, init_steps=500, svi_steps=500, seed=0)
+                num_samples=300, num_chains=4, init_steps=500, seed=0)
 #: TAG settings of the demo (same network width and steps as the sweep).
 DEMO_TAG = dict(hidden=(64,), steps=200, every=10, seeds=(0, 1), max_size=1024)
 
@@ -91,7 +91,7 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
 
     step = time.perf_counter()
     print(f"2/4 curve fit: {fit_options['family']}, {fit_options['transfer']} transfer, "
-          f"{fit_options['method'].upper()} ({fit_options['svi_steps']} steps)")
+          f"{_inference_text(fit_options)}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # dropped undefined scores are reported
         fit = fit_curves(results, **fit_options)
@@ -113,3 +113,15 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
     print((path.parent / FINDINGS_FILE).read_text().rstrip())
     print(f"\nreport: {path}")
     return path
+
+
+def _inference_text(fit_options: dict) -> str:
+    """How the demo's fit samples, in words (settings not given take FitConfig's defaults)."""
+    from lcurve.curves import FitConfig
+
+    known = {f for f in FitConfig.__dataclass_fields__}
+    config = FitConfig(**{k: v for k, v in fit_options.items() if k in known})
+    if config.method == "svi":
+        return f"SVI ({config.svi_steps} steps, {config.num_samples} draws)"
+    return (f"NUTS ({config.num_chains} chains, {config.num_warmup} warm-up + "
+            f"{config.num_samples} draws each, started from {config.init_steps} SVI steps)")

@@ -67,7 +67,7 @@ def demo(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
         patch.setattr(Page, "figure", figure)
         path = run_demo(folder, progress=False, top=2, config=config,
-                        fit_options={"svi_steps": 200, "num_samples": 50},
+                        fit_options={"method": "svi", "svi_steps": 200, "num_samples": 50},
                         tag_options={"hidden": (8,), "steps": 20, "every": 5, "seeds": (0,),
                                      "max_size": None})
     return folder, path, out.getvalue(), overlaps
@@ -127,8 +127,9 @@ def test_demo_report_in_headless_chromium(demo, tmp_path):
     assert broken == []
 
 
-def test_default_demo_is_moleculeace_pairs_fitted_by_svi():
+def test_default_demo_is_moleculeace_pairs_fitted_by_nuts():
     config = demo_config()
     assert config.data.source == "moleculeace" and len(config.data.tasks) == 4
     assert config.design.kind == "pairs"
     assert DEMO_FIT["transfer"] == "pairwise" and set(DEMO_TAG["seeds"]) <= {0, 1, 2}
+    assert DEMO_FIT["method"] == "nuts"  # the engine whose intervals pass experiments/curves
