@@ -127,9 +127,9 @@ def test_demo_report_in_headless_chromium(demo, tmp_path):
     assert broken == []
 
 
-def test_default_demo_is_moleculeace_pairs_fitted_by_nuts():
+def test_default_demo_is_moleculeace_pairs_fitted_by_svi():
     config = demo_config()
     assert config.data.source == "moleculeace" and len(config.data.tasks) == 4
     assert config.design.kind == "pairs"
     assert DEMO_FIT["transfer"] == "pairwise" and set(DEMO_TAG["seeds"]) <= {0, 1, 2}
-    assert DEMO_FIT["method"] == "nuts"  # the engine whose intervals pass experiments/curves
+    assert DEMO_FIT["method"] == "svi"  # NUTS does not converge on the demo yet (issue 12)

@@ -124,7 +124,9 @@ def _transfer_rows(fit, *, top: int, hdi_prob: float) -> list[dict]:
 def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
     """Two rows per task (alone, with partners) sharing one sentence."""
     metric = fit.config.metric.upper()
-    fitted_max = fit.idata.constant_data["sizes"].values.max(axis=0)
+    sizes = fit.idata.constant_data["sizes"].values
+    fitted_max = sizes.max(axis=0)
+    fitted_min = np.where(sizes > 0, sizes, np.inf).min(axis=0)
     share = f"{round(100 * interval)}%"
     rows = []
     for k, task in enumerate(fit.tasks):
@@ -139,7 +141,14 @@ def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
             task_rows.append(_row("samples_with_partners", "", source="others", target=task,
                                   estimate=ctx["median"], low=ctx["low"], high=ctx["high"]))
         reach = [alone["p_reachable"]] + ([ctx["p_reachable"]] if ctx is not None else [])
-        if max(reach) < 0.5:  # the curve levels off below the target in most draws
+        smallest = fitted_min[k]
+        if max(reach) >= 0.5 and alone["median"] < smallest:
+            # below the smallest size trained the curve is an extrapolation to n -> 0: say what
+            # the data show instead of a count the data cannot support
+            text = (f"{task} is expected to reach {metric} {target_score:g} already at the "
+                    f"smallest size trained (n={smallest:g}); how many fewer samples would "
+                    f"suffice is outside the data")
+        elif max(reach) < 0.5:  # the curve levels off below the target in most draws
             text = (f"{task} does not reach an expected {metric} of {target_score:g}: its curve "
                     f"levels off below it in {100 * (1 - alone['p_reachable']):.0f}% of draws "
                     f"alone")

@@ -93,3 +93,18 @@ def test_sentence_verdicts_and_target_score():
     assert choose_target_score([0.99] * 4) == 0.95
     assert choose_target_score([]) == 0.8
     assert np.isfinite(choose_target_score([np.nan, 0.7]))
+
+
+def test_a_target_reached_below_the_smallest_size_is_not_given_a_count(good_fit):
+    """A score the curve reaches before the smallest size trained gets no sample count (the
+    count would be an extrapolation to n -> 0), but a sentence saying so."""
+    sizes = good_fit.idata.constant_data["sizes"].values
+    smallest = np.where(sizes > 0, sizes, np.inf).min(axis=0)
+    low_score = 0.05  # every curve is above this everywhere
+    table = good_fit.findings(target_score=low_score)
+    for k, task in enumerate(good_fit.tasks):
+        plan = good_fit.required_samples(task, low_score).set_index("scenario")
+        assert plan.loc["alone", "median"] < smallest[k]
+        alone = table[(table["kind"] == "samples_alone") & (table["target"] == task)].iloc[0]
+        assert f"already at the smallest size trained (n={smallest[k]:g})" in alone.sentence
+        assert "needs about" not in alone.sentence
