@@ -142,7 +142,7 @@ def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
                                   estimate=ctx["median"], low=ctx["low"], high=ctx["high"]))
         reach = [alone["p_reachable"]] + ([ctx["p_reachable"]] if ctx is not None else [])
         smallest = fitted_min[k]
-        if max(reach) >= 0.5 and alone["median"] < smallest:
+        if max(reach) >= 0.5 and alone["median"] <= smallest * (1 + 1e-6):
             # below the smallest size trained the curve is an extrapolation to n -> 0: say what
             # the data show instead of a count the data cannot support
             text = (f"{task} is expected to reach {metric} {target_score:g} already at the "

@@ -116,8 +116,11 @@ def required_samples(fit, task: str, target_score: float, *, context: Mapping | 
     Two scenarios: ``alone`` (no other task trained) and ``with_context`` (other tasks trained
     with ``context`` samples: a mapping ``{task: n}``, by default each other task at its largest
     size in the fitted data). Each posterior draw's curve is solved for the size by bisection
-    (curves increase with size); draws that do not reach the target below ``max_samples`` count
-    as unreachable (``inf``).
+    (curves increase with size) between the task's smallest fitted size and ``max_samples``:
+    below the smallest size trained the curve is an extrapolation towards ``n = 0`` that the
+    data do not constrain, so a draw already at the target there reports that smallest size
+    (read it as "at most this many"); draws that do not reach the target below ``max_samples``
+    count as unreachable (``inf``).
 
     Returns
     -------
@@ -154,6 +157,8 @@ def required_samples(fit, task: str, target_score: float, *, context: Mapping | 
     family, structure, n_ref = fit.family, fit.config.transfer, fit._meta["n_ref"]
     index = jnp.array([k], dtype=jnp.int32)
     hi_u = float(np.log1p(max_samples))
+    sizes_k = fit.idata.constant_data["sizes"].values[:, k]
+    lo_u = float(np.log1p(sizes_k[sizes_k > 0].min()))
 
     def solve(draw, background):
         def score(n_own):
@@ -166,7 +171,7 @@ def required_samples(fit, task: str, target_score: float, *, context: Mapping | 
             below = score(jnp.expm1(mid)) < target_score
             return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
 
-        lo, hi = jax.lax.fori_loop(0, 60, step, (0.0, hi_u))
+        lo, hi = jax.lax.fori_loop(0, 60, step, (lo_u, hi_u))
         reachable = score(max_samples) >= target_score
         return jnp.where(reachable, jnp.expm1(hi), jnp.inf)
 
