@@ -29,9 +29,10 @@ DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
 #: The report's trust line says it is approximate. NUTS (``method="nuts"``) is the engine to
 #: act on, but on this 2-seed demo it does not converge yet (4 chains, 300 + 300 draws: R-hat
 #: 1.35, bulk ESS 9, 11 divergences, measured on the CI run of this commit's parent), which
-#: would show a newcomer a failed fit; see issue 12's note.
+#: would show a newcomer a failed fit; see issue 12's note. Random effects are off: with SVI
+#: they absorbed the curves (flat fitted curves on this demo), see ``CurveFit.fit``'s warning.
 DEMO_FIT = dict(family="exp3", transfer="pairwise", method="svi", svi_steps=3000,
-                num_samples=1000, seed=0)
+                num_samples=1000, random_effects=False, seed=0)
 #: TAG settings of the demo (same network width and steps as the sweep).
 DEMO_TAG = dict(hidden=(64,), steps=200, every=10, seeds=(0, 1), max_size=1024)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import warnings
 from pathlib import Path
 
 import arviz as az
@@ -231,6 +232,12 @@ class CurveFit:
     def fit(self) -> CurveFit:
         """Run inference; return ``self`` with ``idata`` filled in."""
         cfg = self.config
+        if cfg.method == "svi" and cfg.random_effects:
+            warnings.warn(
+                "SVI with random_effects=True: the mean-field guide can let the per-(task, seed, "
+                "size) effects absorb the learning curve (flat fitted curves; seen on the "
+                "MoleculeACE demo). Pass random_effects=False with SVI, or use method='nuts'.",
+                _summaries.CurveFitWarning, stacklevel=2)
         self._meta = None
         self._prepared()
         data = self._data

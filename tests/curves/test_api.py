@@ -193,3 +193,11 @@ def test_cli_fit_writes_a_loadable_file(pairwise_data, pairwise_fit, tmp_path, c
     assert run_fit(args) == 2
     with pytest.raises(SystemExit):
         parser.parse_args(["fit", str(table_path), "--family", "exp9", "--out", "x.nc"])
+
+
+def test_svi_with_random_effects_warns_that_the_curve_can_be_absorbed():
+    from lcurve.curves import CurveFitWarning, simulate_results
+
+    table, _ = simulate_results(n_tasks=2, seed=0)
+    with pytest.warns(CurveFitWarning, match="random_effects=False"):
+        curves.fit_curves(table, transfer="none", method="svi", svi_steps=5, num_samples=5)
