@@ -13,7 +13,7 @@ import pytest
 
 
 def _sigkill_after_chunks(script: Path, out_dir: Path, *, n_chunks: int = 2, env=None,
-                          timeout: float = 120) -> None:
+                          timeout: float = 300) -> None:
     """Run ``python script out_dir``; SIGKILL it once ``n_chunks`` chunk files have landed.
 
     Fails the test if the sweep finished (wrote ``results.parquet``) before it could be killed,
