@@ -18,3 +18,34 @@ def synthetic():
 def tiny_train() -> TrainConfig:
     return TrainConfig(hidden=(16,), steps=40, batch_size=32, learning_rate=3e-3,
                        chunk_size=8, vmap_width=4)
+
+
+def _random_pair_results(tasks, *, seeds, sizes, aux_size: int = 64, seed: int = 0,
+                         n_test: int = 50, n_test_pos: int = 20):
+    """A hand-made results table: every task alone at each size and next to every other task
+    at ``aux_size``, for each seed; scores drawn uniformly (alone 0.5-0.8, pairs 0.5-0.9)."""
+    import itertools
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s, target, n in itertools.product(seeds, tasks, sizes):
+        own = {f"n_{t}": 0 for t in tasks} | {f"n_{target}": n}
+        rows.append({"seed": s, "kind": "single", "target": target, "task": target,
+                     "value": rng.uniform(0.5, 0.8), **own})
+        for source in tasks:
+            if source != target:
+                rows.append({"seed": s, "kind": "pairs", "target": target, "task": target,
+                             "value": rng.uniform(0.5, 0.9), **own, f"n_{source}": aux_size})
+    table = pd.DataFrame(rows).assign(metric="auroc", diverged=False, n_test=n_test,
+                                      n_test_pos=n_test_pos)
+    table.insert(0, "run_id", np.arange(len(table)))
+    return table
+
+
+@pytest.fixture(scope="session")
+def random_pair_results():
+    """``random_pair_results(tasks, seeds=, sizes=, ...)``: a hand-made pair-sweep table."""
+    return _random_pair_results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -18,26 +17,15 @@ from lcurve.transfer import (
 )
 
 
-def _results(seed=0):
-    """A hand-made results table: 3 tasks, 3 seeds, 2 target sizes, pairs at aux size 64."""
-    rng = np.random.default_rng(seed)
-    tasks = ["a", "b", "c"]
-    rows = []
-    for s, t, n in itertools.product(range(3), tasks, (32, 64)):
-        sizes = {f"n_{u}": 0 for u in tasks} | {f"n_{t}": n}
-        rows.append({"seed": s, "kind": "single", "target": t, "task": t,
-                     "value": rng.uniform(0.5, 0.8), **sizes})
-        for src in tasks:
-            if src != t:
-                rows.append({"seed": s, "kind": "pairs", "target": t, "task": t,
-                             "value": rng.uniform(0.5, 0.9), **sizes, f"n_{src}": 64})
-    df = pd.DataFrame(rows).assign(metric="auroc", diverged=False, n_test=50, n_test_pos=20)
-    df.insert(0, "run_id", np.arange(len(df)))
-    return df
+@pytest.fixture
+def pair_table(random_pair_results):
+    """3 tasks, 3 seeds, 2 target sizes, pairs at aux size 64."""
+    return lambda seed=0: random_pair_results(["a", "b", "c"], seeds=range(3), sizes=(32, 64),
+                                              seed=seed)
 
 
-def test_transfer_table_matches_sequential_loop():
-    results = _results()
+def test_transfer_table_matches_sequential_loop(pair_table):
+    results = pair_table()
     table = transfer_table(results).set_index(["source", "target"])
     for (src, tgt), row in table.iterrows():
         per_seed = []
@@ -66,8 +54,8 @@ def test_transfer_table_matches_sequential_loop():
     assert m.loc["a", "b"] == pytest.approx(table.loc[("a", "b"), "mean"])
 
 
-def test_transfer_table_size_filter_and_errors():
-    results = _results()
+def test_transfer_table_size_filter_and_errors(pair_table):
+    results = pair_table()
     small = transfer_table(results, n_target=32)
     assert len(small) == 6
     with pytest.raises(TransferError, match="matches no run"):
@@ -95,7 +83,7 @@ def test_transfer_from_posterior():
         transfer_from_posterior(post.to_dict())
 
 
-def test_one_seed_gives_a_mean_but_no_interval():
-    table = transfer_table(_results()[lambda r: r.seed == 0])
+def test_one_seed_gives_a_mean_but_no_interval(pair_table):
+    table = transfer_table(pair_table()[lambda r: r.seed == 0])
     assert table["n"].eq(1).all() and table["mean"].notna().all()
     assert table[["sd", "se", "hdi_low", "hdi_high"]].isna().all().all()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 
 import numpy as np
 import pandas as pd
@@ -20,27 +19,16 @@ def _parse(argv):
     return parser.parse_args(argv)
 
 
-def _fake_sweep(folder, tasks):
-    rng = np.random.default_rng(0)
-    rows = []
-    for seed, target, n in itertools.product(range(2), tasks, (16, 32)):
-        sizes = {f"n_{t}": 0 for t in tasks} | {f"n_{target}": n}
-        rows.append({"seed": seed, "kind": "single", "target": target, "task": target,
-                     "value": rng.uniform(0.5, 0.8), **sizes})
-        for source in tasks:
-            if source != target:
-                rows.append({"seed": seed, "kind": "pairs", "target": target, "task": target,
-                             "value": rng.uniform(0.5, 0.9), **sizes, f"n_{source}": 64})
-    table = pd.DataFrame(rows).assign(metric="auroc", diverged=False, n_test=40, n_test_pos=12)
-    table.insert(0, "run_id", np.arange(len(table)))
+def _fake_sweep(folder, tasks, random_pair_results):
+    table = random_pair_results(tasks, seeds=range(2), sizes=(16, 32), n_test=40, n_test_pos=12)
     folder.mkdir(parents=True, exist_ok=True)
     table.to_parquet(folder / "results.parquet")
     (folder / "config.toml").write_text(
         '[data]\nsource = "synthetic"\nn_tasks = 4\nn_compounds = 200\nn_features = 8\n')
 
 
-def test_latent_cli_writes_tables_and_figures(tmp_path):
-    _fake_sweep(tmp_path / "sweep", [f"task{k:02d}" for k in range(4)])
+def test_latent_cli_writes_tables_and_figures(tmp_path, random_pair_results):
+    _fake_sweep(tmp_path / "sweep", [f"task{k:02d}" for k in range(4)], random_pair_results)
     args = _parse(["latent", str(tmp_path / "sweep"), "--permutations", "19"])
     assert args.func(args) == 0
     out = tmp_path / "sweep" / "latent"
