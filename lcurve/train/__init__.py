@@ -29,6 +29,7 @@ from lcurve.train._trainer import (
     batch_sampler,
     row_bucket,
     train_run,
+    train_stages,
     train_steps,
     validation_loss,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "sgd_step",
     "task_balanced_bce",
     "train_run",
+    "train_stages",
     "train_steps",
     "validation_labels",
     "validation_loss",

@@ -116,6 +116,40 @@ def train_steps(model, tx, loss, sample, step_key, params, opt_state, steps, *, 
     return jax.lax.scan(step, start, steps)
 
 
+def train_stages(model, config: TrainConfig, tx, loss, d, seed_index, rows, params, *,
+                 stage_key, stage_steps, n_rows, sizes):
+    """Train one run through stages whose training pools grow; score it after every stage.
+
+    The staged run of warm-start chains and accumulating-data runs: stage ``s`` trains the
+    step indices ``stage_steps[s]`` with key ``stage_key(s)`` on the pool ``sizes[s]``
+    (compounds ``rows[:n_rows[s]]`` for uniform batches; nothing held out), keeping parameters
+    and optimizer state from stage to stage. Traceable (vmap it over runs).
+
+    Returns
+    -------
+    (auroc, auprc, loss_tail, finite)
+        Per stage: test scores ``(stages, n_tasks)``, the mean training loss of the stage's
+        last 10 steps, and whether every loss so far was finite.
+    """
+    n_steps = stage_steps.shape[1]
+
+    def stage(carry, inputs):
+        params, opt_state, finite = carry
+        s, steps, stage_n_rows, stage_sizes = inputs
+        sample = batch_sampler(d, config, seed_index, stage_sizes, rows, stage_n_rows,
+                               holdout=0)
+        (params, opt_state, finite, _), (losses, _) = train_steps(
+            model, tx, loss, sample, stage_key(s), params, opt_state, steps, finite=finite)
+        auroc, auprc = evaluate(model, params, d)
+        tail = losses[-min(10, n_steps):].mean()
+        return (params, opt_state, finite), (auroc, auprc, tail, finite)
+
+    stages = jnp.arange(sizes.shape[0])
+    carry = (params, tx.init(params), jnp.array(True))
+    _, out = jax.lax.scan(stage, carry, (stages, stage_steps, n_rows, sizes))
+    return out
+
+
 def validation_loss(model, params, d, val_rows, val_task, loss, *, criterion: str = "loss"):
     """The early-stopping criterion on a run's held-out labels ``(val_rows[i], val_task[i])``.
 

@@ -30,14 +30,8 @@ import numpy as np
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import task_permutation
-from lcurve.train._core import (
-    device_arrays,
-    evaluate,
-    make_optimizer,
-    objective_loss,
-    run_key,
-)
-from lcurve.train._trainer import batch_sampler, row_bucket, train_steps
+from lcurve.train._core import device_arrays, make_optimizer, objective_loss, run_key
+from lcurve.train._trainer import row_bucket, train_stages
 from lcurve.train.model import MultiTaskMLP
 
 __all__ = ["ChainResult", "WarmStartTrainer", "nested_rows"]
@@ -107,23 +101,10 @@ def _chain_program(config: TrainConfig, n_tasks: int, n_features: int, steps: in
         init_key, _ = jax.random.split(key)
         params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
         tx = make_optimizer(hyper[0], hyper[1])
-
-        def stage(carry, inputs):
-            params, opt_state, finite = carry
-            s, stage_rows, stage_sizes = inputs
-            sample = batch_sampler(d, config, seed_index, stage_sizes, rows, stage_rows,
-                                   holdout=0)
-            (params, opt_state, finite, _), (losses, _) = train_steps(
-                model, tx, loss, sample, jax.random.fold_in(key, s), params, opt_state,
-                jnp.arange(steps), finite=finite)
-            auroc, auprc = evaluate(model, params, d)
-            tail = losses[-min(10, steps):].mean()
-            return (params, opt_state, finite), (auroc, auprc, tail, finite)
-
-        stages = jnp.arange(sizes.shape[0])
-        carry = (params, tx.init(params), jnp.array(True))
-        _, out = jax.lax.scan(stage, carry, (stages, n_rows, sizes))
-        return out
+        stage_steps = jnp.broadcast_to(jnp.arange(steps), (sizes.shape[0], steps))
+        return train_stages(model, config, tx, loss, d, seed_index, rows, params,
+                            stage_key=lambda s: jax.random.fold_in(key, s),
+                            stage_steps=stage_steps, n_rows=n_rows, sizes=sizes)
 
     vmapped = jax.vmap(chain, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
     n_traces = [0]

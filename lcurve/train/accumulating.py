@@ -15,8 +15,9 @@ pool of the whole schedule, and a task a run does not train only has its labels 
 differences between the runs of a seed are due to the labels they include, not to a new
 initialisation or other batches.
 
-Training is the trainer core's step loop (:func:`~lcurve.train.train_steps` with
-:func:`~lcurve.train.batch_sampler` and the objective of ``config``, step ``t`` keyed by
+Training is the trainer core's staged run (:func:`~lcurve.train.train_stages`: its step loop
+:func:`~lcurve.train.train_steps` with :func:`~lcurve.train.batch_sampler` and the objective of
+``config``, step ``t`` keyed by
 ``fold_in(step_key, t)`` as in a sweep), so a one-stage run is the sweep's fixed-step run with
 the same settings. Early stopping does not apply: the stages fix the steps.
 
@@ -47,13 +48,11 @@ from lcurve.data import MultiTaskData
 from lcurve.design import size_grid, task_permutation
 from lcurve.train import (
     MultiTaskMLP,
-    batch_sampler,
     device_arrays,
-    evaluate,
     make_optimizer,
     objective_loss,
     run_key,
-    train_steps,
+    train_stages,
 )
 
 __all__ = ["AccumulatingResult", "accumulating_schedule", "stage_rows", "train_accumulating"]
@@ -154,22 +153,9 @@ def _compiled(config: TrainConfig, n_tasks: int, n_features: int, n_stages: int,
         params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
         tx = make_optimizer(hyper[0], hyper[1])
         steps = jnp.arange(n_stages * steps_per_stage).reshape(n_stages, steps_per_stage)
-
-        def stage(carry, inputs):
-            params, opt_state, finite = carry
-            stage_steps, stage_n_rows, stage_sizes = inputs
-            sample = batch_sampler(d, config, seed_index, stage_sizes, rows, stage_n_rows,
-                                   holdout=0)
-            (params, opt_state, finite, _), (losses, _) = train_steps(
-                model, tx, loss, sample, step_key, params, opt_state, stage_steps,
-                finite=finite)
-            auroc, auprc = evaluate(model, params, d)
-            tail = losses[-min(10, steps_per_stage):].mean()
-            return (params, opt_state, finite), (auroc, auprc, tail, finite)
-
-        _, (auroc, auprc, loss_tail, finite) = jax.lax.scan(
-            stage, (params, tx.init(params), jnp.array(True)), (steps, n_rows, sizes))
-        return auroc, auprc, loss_tail, finite
+        return train_stages(model, config, tx, loss, d, seed_index, rows, params,
+                            stage_key=lambda s: step_key, stage_steps=steps, n_rows=n_rows,
+                            sizes=sizes)
 
     runs = jax.vmap(one_run, in_axes=(None, None, None, None, None, None, 0))  # runs of a seed
     seeds = jax.vmap(runs, in_axes=(None, None, 0, 0, 0, 0, None))  # seeds
