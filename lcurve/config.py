@@ -368,22 +368,26 @@ class ExperimentConfig:
     """Base of a TOML experiment file: a ``name`` and one table per :class:`ConfigSection`.
 
     Subclass it as a frozen, keyword-only dataclass with a ``name`` field and one field per
-    section, and list the sections in ``_SECTIONS`` (table name -> section class).
+    section (its type a :class:`ConfigSection`): the fields *are* the TOML tables.
     Unknown top-level keys are errors that list the valid ones.
     """
 
-    _SECTIONS: dict[str, type] = {}
+    @classmethod
+    def sections(cls) -> dict[str, type]:
+        """Table name -> section class, read from the dataclass fields (all but ``name``)."""
+        hints = typing.get_type_hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name != "name"}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]):
-        valid = ["name", *cls._SECTIONS]
+        valid = ["name", *cls.sections()]
         unknown = sorted(set(values) - set(valid))
         if unknown:
             raise ConfigError(f"unknown top-level key(s) {unknown}; valid keys are {valid}")
         name = values.get("name", cls.__dataclass_fields__["name"].default)
         if not isinstance(name, str):
             raise ConfigError(f"name: expected str, got {name!r}")
-        sections = {k: c.from_dict(values.get(k, {})) for k, c in cls._SECTIONS.items()}
+        sections = {k: c.from_dict(values.get(k, {})) for k, c in cls.sections().items()}
         return cls(name=name, **sections)
 
     @classmethod
@@ -406,7 +410,7 @@ class ExperimentConfig:
             raise ConfigError(f"{path}: {err}") from err
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **{k: getattr(self, k).to_dict() for k in self._SECTIONS}}
+        return {"name": self.name, **{k: getattr(self, k).to_dict() for k in self.sections()}}
 
     def to_toml_string(self) -> str:
         return tomli_w.dumps(self.to_dict())
@@ -423,5 +427,3 @@ class SweepConfig(ExperimentConfig):
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     design: DesignConfig = dataclasses.field(default_factory=DesignConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-
-    _SECTIONS = {"data": DataConfig, "design": DesignConfig, "train": TrainConfig}

@@ -143,9 +143,6 @@ class CompareExperiment(ExperimentConfig):
     tag: TagConfig = dataclasses.field(default_factory=TagConfig)
     compare: CompareConfig = dataclasses.field(default_factory=CompareConfig)
 
-    _SECTIONS = {"data": DataConfig, "design": DesignConfig, "train": TrainConfig,
-                 "tag": TagConfig, "compare": CompareConfig}
-
     def __post_init__(self) -> None:
         check_compare_settings(self.design, self.train, self.tag, self.compare)
 

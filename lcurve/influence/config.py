@@ -193,8 +193,5 @@ class InfluenceExperimentConfig(ExperimentConfig):
     validation: ValidationConfig = dataclasses.field(default_factory=ValidationConfig)
     selection: SelectionConfig = dataclasses.field(default_factory=SelectionConfig)
 
-    _SECTIONS = {"data": DataConfig, "train": TrainConfig, "influence": InfluenceConfig,
-                 "validation": ValidationConfig, "selection": SelectionConfig}
-
     def __post_init__(self) -> None:
         check_train_config(self.train)
