@@ -4,7 +4,7 @@
 tidy table (one result per design run, plus ``mode = "fast"``), so curve fitting and the
 transfer estimates consume it unchanged. Runs that differ only in their target's size (same
 seed, same sizes of every other task) form a *chain*; each chain is one training trajectory
-that grows the target's training set through its sizes (see :mod:`lcurve.train._warmstart`).
+that grows the target's training set through its sizes (see :class:`lcurve.train.WarmStartTrainer`).
 
 Cost: a chain of ``S`` sizes costs ``S * steps_per_size`` optimizer steps instead of
 ``S * steps`` for full retraining (default ``steps_per_size = steps // 3``: 3x fewer steps).
@@ -33,9 +33,7 @@ from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, validate_design
 from lcurve.sweep.local import result_rows, sort_results, versions
-from lcurve.train import ChunkResult
-from lcurve.train._trainer import row_bucket
-from lcurve.train._warmstart import WarmStartTrainer, nested_rows
+from lcurve.train import ChunkResult, WarmStartTrainer, nested_rows, row_bucket
 
 __all__ = ["design_chains", "run_fast_sweep"]
 

@@ -40,8 +40,7 @@ from lcurve import _io
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import size_column, size_columns, training_rows, validate_design
-from lcurve.train import RunTrainer
-from lcurve.train._trainer import row_bucket
+from lcurve.train import RunTrainer, row_bucket
 
 logger = logging.getLogger(__name__)
 

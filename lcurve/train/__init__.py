@@ -33,10 +33,13 @@ from lcurve.train._trainer import (
     train_steps,
     validation_loss,
 )
+from lcurve.train._warmstart import ChainResult, WarmStartTrainer, nested_rows
 from lcurve.train.metrics import masked_auprc, masked_auroc
 from lcurve.train.model import MultiTaskMLP
 
 __all__ = [
+    "ChainResult",
+    "WarmStartTrainer",
     "OBJECTIVES",
     "ChunkResult",
     "MultiTaskMLP",
@@ -49,6 +52,7 @@ __all__ = [
     "masked_auprc",
     "masked_auroc",
     "masked_bce",
+    "nested_rows",
     "objective_loss",
     "row_bucket",
     "run_key",

@@ -11,7 +11,7 @@ from lcurve.datasets import make_synthetic
 from lcurve.design import make_design, size_column, training_rows
 from lcurve.sweep import design_chains, run_fast_sweep
 from lcurve.sweep import run_sweep
-from lcurve.train._warmstart import nested_rows
+from lcurve.train import nested_rows
 
 CONFIG = TrainConfig(hidden=(16,), steps=60, batch_size=32, learning_rate=1e-2, chunk_size=16,
                      vmap_width=8)
