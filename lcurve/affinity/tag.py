@@ -24,9 +24,12 @@ weight decay, a copy of its state discarded afterwards); with Adam only about ``
 that step depends on the source task.
 
 The network is trained by the trainer core (:mod:`lcurve.train`: ``MultiTaskMLP``,
-``make_optimizer``, ``sample_batch``, ``sgd_step``). The ``K`` lookaheads of one measurement are
-one ``jax.vmap`` over source tasks, and the seeds are a second ``jax.vmap``; a trajectory is one
-jitted ``lax.scan``. Labels are sparse (a compound is rarely measured on every target), so a pair
+``make_optimizer``, ``sample_batch``, and the step loop ``train_steps`` with the lookahead as
+its measurement every ``k`` steps, taken on that step's batch before the step). The ``K``
+lookaheads of one measurement are one ``jax.vmap`` over source tasks, and the seeds are a
+second ``jax.vmap``, split over devices by ``shard_runs``; the program comes from the core's
+compile cache (``compiled``), so a second measurement with the same settings does not
+recompile. Labels are sparse (a compound is rarely measured on every target), so a pair
 only contributes at a measurement when both tasks have labels in the batch. Every seed is one
 replicate: the table gives the mean over seeds with ``sd``, ``se`` and a 90% Student-t interval,
 as the transfer tables of :mod:`lcurve.transfer` do.
@@ -285,15 +288,19 @@ def tag_inputs(data: MultiTaskData, config: TagConfig):
     }
 
 
-def seed_affinities(data: MultiTaskData, config: TagConfig) -> tuple[np.ndarray, np.ndarray]:
+def seed_affinities(data: MultiTaskData, config: TagConfig, *,
+                    devices=None) -> tuple[np.ndarray, np.ndarray]:
     """``(Z, count)``: per-seed affinity matrices ``(n_seeds, K, K)`` and measurement counts.
 
     ``Z[s, i, j]`` is NaN when the pair never shared a batch in seed ``s``'s trajectory.
+    The seeds are split over ``devices`` (default all local devices) with
+    :func:`~lcurve.train.shard_runs`.
     """
     inputs = tag_inputs(data, config)
     shape_config = dataclasses.replace(config, seeds=(0,), max_size=None, learning_rate=1.0,
                                        weight_decay=0.0, eta=None)  # only what fixes the program
-    fn = _program(data.n_tasks, data.n_features, shape_config, tuple(jax.local_devices()))
+    devices = tuple(jax.local_devices() if devices is None else devices)
+    fn = _program(data.n_tasks, data.n_features, shape_config, devices)
     hyper = jnp.array([config.learning_rate, config.weight_decay, config.step_size], jnp.float32)
     z_sum, after_sum, before_sum, count = (np.asarray(a, dtype=np.float64) for a in fn(
         inputs["d"], hyper, inputs["seed"], inputs["seed_index"], inputs["rows"],
@@ -307,7 +314,7 @@ def seed_affinities(data: MultiTaskData, config: TagConfig) -> tuple[np.ndarray,
 
 
 def tag_affinity(data: MultiTaskData, config: TagConfig | None = None, *,
-                 interval_prob: float = 0.9) -> pd.DataFrame:
+                 interval_prob: float = 0.9, devices=None) -> pd.DataFrame:
     """TAG inter-task affinities ``Z(source -> target)``, averaged over training, over seeds.
 
     Parameters
@@ -318,6 +325,8 @@ def tag_affinity(data: MultiTaskData, config: TagConfig | None = None, *,
         :class:`TagConfig` (default ``TagConfig()``).
     interval_prob
         Coverage of the Student-t interval of the mean over seeds.
+    devices
+        Devices to split the seeds over (default all local devices).
 
     Returns
     -------
@@ -343,7 +352,7 @@ def tag_affinity(data: MultiTaskData, config: TagConfig | None = None, *,
     if not 0 < interval_prob < 1:
         raise ValueError(f"interval_prob must be in (0, 1), got {interval_prob!r}")
     start = time.perf_counter()
-    z, count = seed_affinities(data, config)
+    z, count = seed_affinities(data, config, devices=devices)
     n = np.isfinite(z).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a pair never measured: all NaN

@@ -12,9 +12,12 @@ with per-task label weights ``c_k`` fixed by the *original* run (:data:`WEIGHTIN
 ``"example"``: ``c_k = 1 / n``; ``"task"``: ``c_k = 1 / (n_tasks n_k)``), so removing a label
 of task ``k`` is exactly the up-weighting ``epsilon = -c_k`` of influence-function theory.
 The weighting is this module's own explicit choice, independent of the trainer core's default
-loss. The model (:class:`~lcurve.train.MultiTaskMLP`), the optimizer
-(:func:`~lcurve.train.make_optimizer`) and the masked loss (:func:`~lcurve.train.masked_bce`,
-applied to one task at a time) come from the trainer core.
+loss. Everything else is the trainer core's: the model (:class:`~lcurve.train.MultiTaskMLP`),
+the optimizer (:func:`~lcurve.train.make_optimizer`), the masked loss
+(:func:`~lcurve.train.masked_bce`, applied to one task at a time), the step loop
+(:func:`~lcurve.train.train_steps` on a :func:`~lcurve.train.full_batch`, the L2 term as the
+step's penalty), the compile cache (:func:`~lcurve.train.compiled`) and the split of the runs
+over devices (:func:`~lcurve.train.shard_runs`).
 """
 
 from __future__ import annotations

@@ -1,11 +1,17 @@
 """Vmapped JAX training of hard-parameter-sharing multi-task networks: the one trainer core.
 
-Sweeps (:class:`RunTrainer`), warm-started chains, TAG and influence fits build on the same
+Sweeps (:class:`RunTrainer`), warm-started chains (:class:`WarmStartTrainer`),
+accumulating-data runs (:mod:`lcurve.train.accumulating`), TAG trajectories
+(:mod:`lcurve.affinity.tag`) and influence fits (:mod:`lcurve.influence`) build on the same
 pieces: the model (:class:`MultiTaskMLP`), the objectives (:func:`masked_bce` pooled,
 :func:`task_balanced_bce` balanced), batch sampling (:func:`sample_batch` uniform,
-:func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config), one optimizer step
-(:func:`sgd_step`), the step loop (:func:`train_steps`), the protocol of one run with early
-stopping (:func:`train_run`) and evaluation (:func:`evaluate`).
+:func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config, :func:`full_batch`),
+one optimizer step (:func:`sgd_step`, with an optional parameter penalty), the step loop
+(:func:`train_steps`, with an optional measurement every ``k`` steps, as TAG's lookahead), the
+staged run (:func:`train_stages`), the protocol of one run with early stopping
+(:func:`train_run`), evaluation (:func:`evaluate`), the compile cache (:func:`compiled`, whose
+:class:`Program` counts compilations) and the sharding of the run axis over devices
+(:func:`shard_runs`, a no-op on one device).
 """
 
 from lcurve.train._core import (

@@ -24,7 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-__all__ = ["CACHE_SIZE", "Program", "compiled", "run_shardings", "shard_runs"]
+__all__ = ["CACHE_SIZE", "Program", "ProgramUser", "compiled", "run_shardings", "shard_runs",
+           "vmap_in_groups"]
 
 #: How many programs :func:`compiled` keeps (least recently used ones are dropped first).
 CACHE_SIZE = 32
@@ -81,6 +82,48 @@ def compiled(key: Hashable, make: Callable[[], Callable]) -> Program:
         else:
             _PROGRAMS.move_to_end(key)
         return program
+
+
+class ProgramUser:
+    """Mixin of a trainer that runs one program from :func:`compiled`.
+
+    The subclass defines ``_program()``; ``_chunk_fn`` is that program (taken on first use)
+    and :attr:`n_compiles` the compilations it caused since this trainer took it.
+    """
+
+    def _program(self) -> Program:
+        raise NotImplementedError
+
+    @functools.cached_property
+    def _chunk_fn(self) -> Program:
+        program = self._program()
+        self._traces_before = program.n_traces
+        return program
+
+    @property
+    def n_compiles(self) -> int:
+        """Compilations this trainer caused (0 when an earlier trainer compiled its program)."""
+        if "_chunk_fn" not in self.__dict__:
+            return 0
+        return self._chunk_fn.n_traces - self._traces_before
+
+
+def vmap_in_groups(fn: Callable, width: int, n_shared: int) -> Callable:
+    """``jax.vmap(fn)`` over the run axis, computed as a ``lax.map`` over groups of ``width``.
+
+    The first ``n_shared`` arguments are shared by every run; the others carry the run axis
+    first (its length a multiple of ``width``). Every run is computed by the same program
+    whatever the number of runs, so results are bit-identical across chunkings and device
+    counts (a plain vmap's GEMM blocking, and so its rounding, changes with the batch size).
+    """
+    def grouped(*args):
+        shared, per_run = args[:n_shared], args[n_shared:]
+        vmapped = jax.vmap(fn, in_axes=(None,) * n_shared + (0,) * len(per_run))
+        shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_run]
+        out = jax.lax.map(lambda group: vmapped(*shared, *group), shaped)
+        return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
+
+    return grouped
 
 
 def _mesh(devices: Sequence) -> jax.sharding.Mesh:

@@ -1,7 +1,8 @@
 """The trainer core: keys, losses, batch sampling, one optimizer step, evaluation.
 
-Everything that trains a :class:`~lcurve.train.MultiTaskMLP` (sweeps, warm-started chains, TAG
-trajectories, influence fits) calls these functions rather than writing its own copy.
+Everything that trains a :class:`~lcurve.train.MultiTaskMLP` (sweeps, warm-started chains,
+accumulating-data runs, TAG trajectories, influence fits) calls these functions rather than
+writing its own copy; the step loop is :func:`lcurve.train.train_steps`.
 
 Objectives (``TrainConfig.objective``)
     ``"pooled"``: one mean binary cross-entropy over every selected ``(compound, task)`` label of

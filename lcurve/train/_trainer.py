@@ -15,7 +15,6 @@ test labels never enter the stopping decision.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 
 import jax
@@ -25,7 +24,14 @@ import numpy as np
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import training_rows
-from lcurve.train._compile import Program, compiled, run_shardings, shard_runs
+from lcurve.train._compile import (
+    Program,
+    ProgramUser,
+    compiled,
+    run_shardings,
+    shard_runs,
+    vmap_in_groups,
+)
 from lcurve.train._core import (
     device_arrays,
     evaluate,
@@ -299,23 +305,13 @@ def _chunk_program(config: TrainConfig, n_tasks: int, devices: tuple) -> Program
             return (auroc, auprc, out["loss_tail"], out["finite"], out["steps_used"],
                     out["best_step"])
 
-        width = config.vmap_width
-        vmapped = jax.vmap(train_one, in_axes=(None, None, *[0] * 8))
-
-        def grouped(d, hyper, *per_run):
-            # lax.map over groups of a fixed vmap width: every run is computed by the same
-            # program whatever the chunk size, so results are bit-identical across chunkings
-            # (a plain vmap's GEMM blocking, and so its rounding, changes with the batch size).
-            shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_run]
-            out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
-            return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
-
+        grouped = vmap_in_groups(train_one, config.vmap_width, n_shared=2)
         return shard_runs(grouped, devices, in_axes=(None, None, *[0] * 8))
 
     return compiled(("runs", config, n_tasks, devices), make)
 
 
-class RunTrainer:
+class RunTrainer(ProgramUser):
     """Trains chunks of runs of one sweep on one data set.
 
     Construction only records what to do; the data move to the device(s) on the first call of
@@ -360,18 +356,8 @@ class RunTrainer:
         return self._device_data
 
     # --------------------------------------------------------------- the program
-    @functools.cached_property
-    def _chunk_fn(self) -> Program:
-        program = _chunk_program(self.config, self.data.n_tasks, self.devices)
-        self._traces_before = program.n_traces
-        return program
-
-    @property
-    def n_compiles(self) -> int:
-        """Compilations this trainer caused (0 when an earlier trainer compiled its program)."""
-        if "_chunk_fn" not in self.__dict__:
-            return 0
-        return self._chunk_fn.n_traces - self._traces_before
+    def _program(self) -> Program:
+        return _chunk_program(self.config, self.data.n_tasks, self.devices)
 
     def train_chunk(self, seeds, run_ids, sizes, *, n_rows_bucket: int | None = None,
                     n_val_bucket: int | None = None) -> ChunkResult:

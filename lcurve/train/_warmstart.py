@@ -21,7 +21,6 @@ chain is ``run_key(seed, first run id)``; stage ``s`` uses ``fold_in(key, s)`` a
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -30,7 +29,14 @@ import numpy as np
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import task_permutation
-from lcurve.train._compile import Program, compiled, run_shardings, shard_runs
+from lcurve.train._compile import (
+    Program,
+    ProgramUser,
+    compiled,
+    run_shardings,
+    shard_runs,
+    vmap_in_groups,
+)
 from lcurve.train._core import device_arrays, make_optimizer, objective_loss, run_key
 from lcurve.train._trainer import row_bucket, train_stages
 from lcurve.train.model import MultiTaskMLP
@@ -108,19 +114,13 @@ def _chain_program(config: TrainConfig, n_tasks: int, n_features: int, steps: in
                                 stage_key=lambda s: jax.random.fold_in(key, s),
                                 stage_steps=stage_steps, n_rows=n_rows, sizes=sizes)
 
-        vmapped = jax.vmap(chain, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
-
-        def grouped(d, hyper, *per_chain):
-            shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_chain]
-            out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
-            return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
-
+        grouped = vmap_in_groups(chain, width, n_shared=2)
         return shard_runs(grouped, devices, in_axes=(None, None, *[0] * 6))
 
     return compiled(("warmstart", config, n_tasks, n_features, steps, devices), make)
 
 
-class WarmStartTrainer:
+class WarmStartTrainer(ProgramUser):
     """Trains chunks of warm-started chains of one sweep.
 
     Construction only records what to do; data move to the device on the first chunk.
@@ -157,21 +157,11 @@ class WarmStartTrainer:
             self._device_data = {k: jax.device_put(v, replicated) for k, v in arrays.items()}
         return self._device_data
 
-    @functools.cached_property
-    def _chunk_fn(self) -> Program:
+    def _program(self) -> Program:
         program_config = dataclasses.replace(  # only the fields that fix the program
             self.config, learning_rate=1.0, weight_decay=0.0, chunk_size=1, steps=1)
-        program = _chain_program(program_config, self.data.n_tasks, self.data.n_features,
-                                 self.steps_per_size, self.devices)
-        self._traces_before = program.n_traces
-        return program
-
-    @property
-    def n_compiles(self) -> int:
-        """Compilations this trainer caused (0 when an earlier one compiled its program)."""
-        if "_chunk_fn" not in self.__dict__:
-            return 0
-        return self._chunk_fn.n_traces - self._traces_before
+        return _chain_program(program_config, self.data.n_tasks, self.data.n_features,
+                              self.steps_per_size, self.devices)
 
     def train_chunk(self, seeds, chain_ids, stage_sizes, *, n_rows_bucket: int | None = None,
                     n_stages: int | None = None) -> ChainResult:

@@ -168,7 +168,7 @@ def _program(config: TrainConfig, n_tasks: int, n_features: int, n_stages: int,
 
 def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.ndarray,
                        config: TrainConfig | None = None, *, seeds=(0, 1, 2),
-                       steps_per_stage: int | None = None) -> AccumulatingResult:
+                       steps_per_stage: int | None = None, devices=None) -> AccumulatingResult:
     """Train accumulating-data runs for every seed in one jitted program.
 
     Parameters
@@ -188,6 +188,9 @@ def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.nd
         seed share them).
     steps_per_stage
         Steps at each stage (default ``config.steps // stages``).
+    devices
+        Devices to split the seeds over (:func:`~lcurve.train.shard_runs`; default all local
+        devices).
     """
     config = config or TrainConfig()
     schedule = np.asarray(schedule, dtype=np.int32)
@@ -215,7 +218,7 @@ def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.nd
         rows[s, :len(seed_rows)] = seed_rows
         n_rows[s] = seed_n
     fn = _program(config, data.n_tasks, data.n_features, n_stages, int(steps_per_stage),
-                  tuple(jax.local_devices()))
+                  tuple(jax.local_devices() if devices is None else devices))
     hyper = jnp.array([config.learning_rate, config.weight_decay], jnp.float32)
     auroc, auprc, loss, finite = fn(device_arrays(data, seeds), hyper,
                                     np.asarray(seeds, np.uint32),
