@@ -24,9 +24,12 @@ weight decay, a copy of its state discarded afterwards); with Adam only about ``
 that step depends on the source task.
 
 The network is trained by the trainer core (:mod:`lcurve.train`: ``MultiTaskMLP``,
-``make_optimizer``, ``sample_batch``, ``sgd_step``). The ``K`` lookaheads of one measurement are
-one ``jax.vmap`` over source tasks, and the seeds are a second ``jax.vmap``; a trajectory is one
-jitted ``lax.scan``. Labels are sparse (a compound is rarely measured on every target), so a pair
+``make_optimizer``, ``sample_batch``, and the step loop ``train_steps`` with the lookahead as
+its measurement every ``k`` steps, taken on that step's batch before the step). The ``K``
+lookaheads of one measurement are one ``jax.vmap`` over source tasks, and the seeds are a
+second ``jax.vmap``, split over devices by ``shard_runs``; the program comes from the core's
+compile cache (``compiled``), so a second measurement with the same settings does not
+recompile. Labels are sparse (a compound is rarely measured on every target), so a pair
 only contributes at a measurement when both tasks have labels in the batch. Every seed is one
 replicate: the table gives the mean over seeds with ``sd``, ``se`` and a 90% Student-t interval,
 as the transfer tables of :mod:`lcurve.transfer` do.
@@ -43,7 +46,6 @@ Example
 from __future__ import annotations
 
 import dataclasses
-import functools
 import time
 import warnings
 
@@ -59,12 +61,14 @@ from lcurve.data import MultiTaskData
 from lcurve.design import training_rows
 from lcurve.train import (
     MultiTaskMLP,
+    compiled,
     device_arrays,
     make_optimizer,
     masked_bce,
     run_key,
     sample_batch,
-    sgd_step,
+    shard_runs,
+    train_steps,
 )
 
 __all__ = ["TagConfig", "tag_affinity", "lookahead_affinity", "lookahead_losses",
@@ -218,7 +222,13 @@ def lookahead_affinity(model, tx, params, opt_state, x, y, mask, *, lookahead: s
 
 
 def _trajectory_fn(model, n_features, config: TagConfig):
-    """One seed's TAG trajectory -> sums of Z, L(after), L(before) and counts over measurements."""
+    """One seed's TAG trajectory -> sums of Z, L(after), L(before) and counts over measurements.
+
+    The trainer core's step loop (:func:`~lcurve.train.train_steps`, pooled BCE, uniform
+    batches of the seed's labels) with TAG's lookahead as its measurement every ``every``
+    steps, taken on that step's batch before the step. Step ``t``'s batch key is the ``t``-th
+    of ``split(step_key, steps)``.
+    """
     every, n_blocks, batch = config.every, config.n_measurements, config.batch_size
     lookahead = config.lookahead
 
@@ -226,40 +236,35 @@ def _trajectory_fn(model, n_features, config: TagConfig):
         init_key, step_key = jax.random.split(run_key(seed, TAG_RUN_ID))
         params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
         tx = make_optimizer(hyper[0], hyper[1])
-        opt_state = tx.init(params)
         ranks = d["ranks"][seed_index]
-        keys = jax.random.split(step_key, n_blocks * every).reshape(n_blocks, every)
 
-        def block(carry, block_keys):
-            params, opt_state = carry
-            x, y, mask = sample_batch(d, ranks, rows, n_rows, sizes, block_keys[0], batch)
+        def sample(key):
+            return sample_batch(d, ranks, rows, n_rows, sizes, key, batch)
+
+        def measure(params, opt_state, x, y, mask):
             before, after, valid = lookahead_losses(model, tx, params, opt_state, x, y, mask,
                                                     lookahead=lookahead, eta=hyper[2])
             z = jnp.where(valid, 1.0 - after / jnp.where(valid, before[None, :], 1.0), 0.0)
-            params, opt_state, loss = sgd_step(model, tx, params, opt_state, x, y, mask)
+            return z * valid, after * valid, before[None, :] * valid, valid
 
-            def step(carry, k):
-                x, y, mask = sample_batch(d, ranks, rows, n_rows, sizes, k, batch)
-                params, opt_state, loss = sgd_step(model, tx, *carry, x, y, mask)
-                return (params, opt_state), loss
-
-            (params, opt_state), _ = jax.lax.scan(step, (params, opt_state), block_keys[1:])
-            sums = (z * valid, after * valid, before[None, :] * valid, valid)
-            return (params, opt_state), (sums, loss)
-
-        _, (sums, losses) = jax.lax.scan(block, (params, opt_state), keys)
-        z_sum, after_sum, before_sum, count = (s.sum(0) for s in sums)
-        return z_sum, after_sum, before_sum, count, losses[-1]
+        _, (_, _, sums) = train_steps(
+            model, tx, masked_bce, sample, None, params, tx.init(params),
+            jnp.arange(n_blocks * every), batch_keys=jax.random.split(step_key, n_blocks * every),
+            measure=measure, measure_every=every)
+        return tuple(s.sum(0) for s in sums)
 
     return trajectory
 
 
-@functools.lru_cache(maxsize=8)
-def _compiled(hidden: tuple[int, ...], n_tasks: int, n_features: int, config: TagConfig):
-    """The jitted, seed-vmapped trajectory (cached: repeated calls do not recompile)."""
-    model = MultiTaskMLP(hidden=hidden, n_tasks=n_tasks)
-    return jax.jit(jax.vmap(_trajectory_fn(model, n_features, config),
-                            in_axes=(None, None, 0, 0, 0, 0, None)))
+def _program(n_tasks: int, n_features: int, config: TagConfig, devices: tuple):
+    """The jitted, seed-vmapped trajectory, from the trainer core's cache (compiled once)."""
+    def make():
+        model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
+        seeds = jax.vmap(_trajectory_fn(model, n_features, config),
+                         in_axes=(None, None, 0, 0, 0, 0, None))
+        return shard_runs(seeds, devices, in_axes=(None, None, 0, 0, 0, 0, None))
+
+    return compiled(("tag", n_tasks, n_features, config, devices), make)
 
 
 def tag_inputs(data: MultiTaskData, config: TagConfig):
@@ -283,17 +288,21 @@ def tag_inputs(data: MultiTaskData, config: TagConfig):
     }
 
 
-def seed_affinities(data: MultiTaskData, config: TagConfig) -> tuple[np.ndarray, np.ndarray]:
+def seed_affinities(data: MultiTaskData, config: TagConfig, *,
+                    devices=None) -> tuple[np.ndarray, np.ndarray]:
     """``(Z, count)``: per-seed affinity matrices ``(n_seeds, K, K)`` and measurement counts.
 
     ``Z[s, i, j]`` is NaN when the pair never shared a batch in seed ``s``'s trajectory.
+    The seeds are split over ``devices`` (default all local devices) with
+    :func:`~lcurve.train.shard_runs`.
     """
     inputs = tag_inputs(data, config)
     shape_config = dataclasses.replace(config, seeds=(0,), max_size=None, learning_rate=1.0,
                                        weight_decay=0.0, eta=None)  # only what fixes the program
-    fn = _compiled(tuple(config.hidden), data.n_tasks, data.n_features, shape_config)
+    devices = tuple(jax.local_devices() if devices is None else devices)
+    fn = _program(data.n_tasks, data.n_features, shape_config, devices)
     hyper = jnp.array([config.learning_rate, config.weight_decay, config.step_size], jnp.float32)
-    z_sum, after_sum, before_sum, count, _ = (np.asarray(a, dtype=np.float64) for a in fn(
+    z_sum, after_sum, before_sum, count = (np.asarray(a, dtype=np.float64) for a in fn(
         inputs["d"], hyper, inputs["seed"], inputs["seed_index"], inputs["rows"],
         inputs["n_rows"], inputs["sizes"]))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -305,7 +314,7 @@ def seed_affinities(data: MultiTaskData, config: TagConfig) -> tuple[np.ndarray,
 
 
 def tag_affinity(data: MultiTaskData, config: TagConfig | None = None, *,
-                 interval_prob: float = 0.9) -> pd.DataFrame:
+                 interval_prob: float = 0.9, devices=None) -> pd.DataFrame:
     """TAG inter-task affinities ``Z(source -> target)``, averaged over training, over seeds.
 
     Parameters
@@ -316,6 +325,8 @@ def tag_affinity(data: MultiTaskData, config: TagConfig | None = None, *,
         :class:`TagConfig` (default ``TagConfig()``).
     interval_prob
         Coverage of the Student-t interval of the mean over seeds.
+    devices
+        Devices to split the seeds over (default all local devices).
 
     Returns
     -------
@@ -341,7 +352,7 @@ def tag_affinity(data: MultiTaskData, config: TagConfig | None = None, *,
     if not 0 < interval_prob < 1:
         raise ValueError(f"interval_prob must be in (0, 1), got {interval_prob!r}")
     start = time.perf_counter()
-    z, count = seed_affinities(data, config)
+    z, count = seed_affinities(data, config, devices=devices)
     n = np.isfinite(z).sum(0)
     with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a pair never measured: all NaN

@@ -5,7 +5,8 @@ Checked solves (:mod:`~lcurve.influence.solvers`) with Gauss-Newton or exact cur
 (:mod:`~lcurve.influence.validation`), and data selection (:func:`drop_harmful`).
 
 Layer: uses ``data``, ``design`` and the public ``train`` building blocks (model, optimizer,
-masked BCE); never imports plotting, reporting or CLI modules.
+masked BCE, step loop, compile cache, run sharding); never imports plotting, reporting or CLI
+modules.
 """
 
 from lcurve.influence._fit import FitArrays, fit_arrays, train_weighted

@@ -12,9 +12,12 @@ with per-task label weights ``c_k`` fixed by the *original* run (:data:`WEIGHTIN
 ``"example"``: ``c_k = 1 / n``; ``"task"``: ``c_k = 1 / (n_tasks n_k)``), so removing a label
 of task ``k`` is exactly the up-weighting ``epsilon = -c_k`` of influence-function theory.
 The weighting is this module's own explicit choice, independent of the trainer core's default
-loss. The model (:class:`~lcurve.train.MultiTaskMLP`), the optimizer
-(:func:`~lcurve.train.make_optimizer`) and the masked loss (:func:`~lcurve.train.masked_bce`,
-applied to one task at a time) come from the trainer core.
+loss. Everything else is the trainer core's: the model (:class:`~lcurve.train.MultiTaskMLP`),
+the optimizer (:func:`~lcurve.train.make_optimizer`), the masked loss
+(:func:`~lcurve.train.masked_bce`, applied to one task at a time), the step loop
+(:func:`~lcurve.train.train_steps` on a :func:`~lcurve.train.full_batch`, the L2 term as the
+step's penalty), the compile cache (:func:`~lcurve.train.compiled`) and the split of the runs
+over devices (:func:`~lcurve.train.shard_runs`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,19 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from lcurve.data import MultiTaskData
 from lcurve.influence.config import WEIGHTINGS
-from lcurve.train import MultiTaskMLP, make_optimizer, masked_auroc, masked_bce
+from lcurve.train import (
+    MultiTaskMLP,
+    compiled,
+    full_batch,
+    make_optimizer,
+    masked_auroc,
+    masked_bce,
+    shard_runs,
+    train_steps,
+)
 
 __all__ = ["FitArrays", "fit_arrays", "objective", "task_test_losses", "task_test_auroc",
            "train_weighted"]
@@ -128,8 +139,12 @@ def task_test_auroc(model, params, arrays: FitArrays) -> jnp.ndarray:
 
 
 def train_weighted(model: MultiTaskMLP, arrays: FitArrays, weights, key, *, steps: int,
-                   learning_rate: float, l2):
+                   learning_rate: float, l2, devices=None):
     """Train one run per weight matrix, all from the same initialisation, in one vmapped program.
+
+    Every run is the trainer core's step loop (:func:`lcurve.train.train_steps`) on one full
+    batch (:func:`lcurve.train.full_batch`) with the objective :func:`objective` (the data
+    loss, plus the L2 term as the step's ``penalty``).
 
     Parameters
     ----------
@@ -146,6 +161,9 @@ def train_weighted(model: MultiTaskMLP, arrays: FitArrays, weights, key, *, step
         rate, no decoupled decay).
     l2
         L2 strength of the objective: a number, or one per run (``(n_runs,)``).
+    devices
+        Devices to split the runs over (:func:`lcurve.train.shard_runs`); default all local
+        devices (one device: a plain ``vmap``).
 
     Returns
     -------
@@ -158,30 +176,31 @@ def train_weighted(model: MultiTaskMLP, arrays: FitArrays, weights, key, *, step
         raise ValueError(f"weights must be (n_runs, {arrays.weights.shape[0]}, "
                          f"{arrays.weights.shape[1]}), got {tuple(weights.shape)}")
     l2 = jnp.broadcast_to(jnp.asarray(l2, jnp.float32), weights.shape[:1])
-    return _train(model, int(steps), jnp.asarray(arrays.X), jnp.asarray(arrays.Y), weights,
-                  jnp.asarray(arrays.task_scale), key, jnp.float32(learning_rate), l2)
+    devices = tuple(jax.local_devices() if devices is None else devices)
+    program = compiled(("influence", model, int(steps), devices),
+                       lambda: _weighted_runs(model, int(steps), devices))
+    return program(jnp.asarray(arrays.X), jnp.asarray(arrays.Y), weights,
+                   jnp.asarray(arrays.task_scale), key, jnp.float32(learning_rate), l2)
 
 
-def _train_impl(model, steps, X, Y, weights, task_scale, key, learning_rate, l2):
-    params0 = model.init(key, X[:1])
-    schedule = lambda count: learning_rate * (  # noqa: E731
-        0.02 + 0.98 * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
-    tx = make_optimizer(schedule, 0.0)
+def _weighted_runs(model, steps, devices):
+    """``(X, Y, weights, task_scale, key, learning_rate, l2) -> params, objective, grad norm``."""
+    def runs(X, Y, weights, task_scale, key, learning_rate, l2):
+        params0 = model.init(key, X[:1])
+        schedule = lambda count: learning_rate * (  # noqa: E731
+            0.02 + 0.98 * 0.5 * (1 + jnp.cos(jnp.pi * jnp.minimum(count / steps, 1.0))))
+        tx = make_optimizer(schedule, 0.0)
+        data = lambda logits, y, w: data_loss(logits, y, w, task_scale)  # noqa: E731
 
-    def one(w, l2_run):
-        loss = lambda p: objective(model, p, X, Y, w, task_scale, l2_run)  # noqa: E731
+        def one(w, l2_run):
+            penalty = lambda p: 0.5 * l2_run * _sq_norm(p)  # noqa: E731
+            (params, _, _, _), _ = train_steps(model, tx, data, full_batch(X, Y, w), None,
+                                               params0, tx.init(params0), jnp.arange(steps),
+                                               penalty=penalty)
+            value, grads = jax.value_and_grad(
+                lambda p: objective(model, p, X, Y, w, task_scale, l2_run))(params)
+            return params, value, jnp.sqrt(_sq_norm(grads))
 
-        def step(carry, _):
-            params, opt_state = carry
-            grads = jax.grad(loss)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
+        return jax.vmap(one)(weights, l2)
 
-        (params, _), _ = jax.lax.scan(step, (params0, tx.init(params0)), None, length=steps)
-        value, grads = jax.value_and_grad(loss)(params)
-        return params, value, jnp.sqrt(_sq_norm(grads))
-
-    return jax.vmap(one)(weights, l2)
-
-
-_train = jax.jit(_train_impl, static_argnums=(0, 1))
+    return shard_runs(runs, devices, in_axes=(None, None, 0, None, None, None, 0))

@@ -1,11 +1,17 @@
 """Vmapped JAX training of hard-parameter-sharing multi-task networks: the one trainer core.
 
-Sweeps (:class:`RunTrainer`), warm-started chains, TAG and influence fits build on the same
+Sweeps (:class:`RunTrainer`), warm-started chains (:class:`WarmStartTrainer`),
+accumulating-data runs (:mod:`lcurve.train.accumulating`), TAG trajectories
+(:mod:`lcurve.affinity.tag`) and influence fits (:mod:`lcurve.influence`) build on the same
 pieces: the model (:class:`MultiTaskMLP`), the objectives (:func:`masked_bce` pooled,
 :func:`task_balanced_bce` balanced), batch sampling (:func:`sample_batch` uniform,
-:func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config), one optimizer step
-(:func:`sgd_step`), the step loop (:func:`train_steps`), the protocol of one run with early
-stopping (:func:`train_run`) and evaluation (:func:`evaluate`).
+:func:`sample_stratified_batch` stratified, :func:`batch_sampler` by config, :func:`full_batch`),
+one optimizer step (:func:`sgd_step`, with an optional parameter penalty), the step loop
+(:func:`train_steps`, with an optional measurement every ``k`` steps, as TAG's lookahead), the
+staged run (:func:`train_stages`), the protocol of one run with early stopping
+(:func:`train_run`), evaluation (:func:`evaluate`), the compile cache (:func:`compiled`, whose
+:class:`Program` counts compilations) and the sharding of the run axis over devices
+(:func:`shard_runs`, a no-op on one device).
 """
 
 from lcurve.train._core import (
@@ -23,10 +29,12 @@ from lcurve.train._core import (
     task_balanced_bce,
     validation_labels,
 )
+from lcurve.train._compile import Program, compiled, run_shardings, shard_runs
 from lcurve.train._trainer import (
     ChunkResult,
     RunTrainer,
     batch_sampler,
+    full_batch,
     row_bucket,
     train_run,
     train_stages,
@@ -43,10 +51,13 @@ __all__ = [
     "OBJECTIVES",
     "ChunkResult",
     "MultiTaskMLP",
+    "Program",
     "RunTrainer",
     "batch_sampler",
+    "compiled",
     "device_arrays",
     "evaluate",
+    "full_batch",
     "holdout_split",
     "make_optimizer",
     "masked_auprc",
@@ -56,9 +67,11 @@ __all__ = [
     "objective_loss",
     "row_bucket",
     "run_key",
+    "run_shardings",
     "sample_batch",
     "sample_stratified_batch",
     "sgd_step",
+    "shard_runs",
     "task_balanced_bce",
     "train_run",
     "train_stages",

@@ -1,7 +1,8 @@
 """The trainer core: keys, losses, batch sampling, one optimizer step, evaluation.
 
-Everything that trains a :class:`~lcurve.train.MultiTaskMLP` (sweeps, warm-started chains, TAG
-trajectories, influence fits) calls these functions rather than writing its own copy.
+Everything that trains a :class:`~lcurve.train.MultiTaskMLP` (sweeps, warm-started chains,
+accumulating-data runs, TAG trajectories, influence fits) calls these functions rather than
+writing its own copy; the step loop is :func:`lcurve.train.train_steps`.
 
 Objectives (``TrainConfig.objective``)
     ``"pooled"``: one mean binary cross-entropy over every selected ``(compound, task)`` label of
@@ -243,9 +244,17 @@ def sample_stratified_batch(d, order, sizes, key, batch_size: int, *, holdout: i
 
 
 # ----------------------------------------------------------------------- step and scores
-def sgd_step(model, tx, params, opt_state, x, y, mask, *, loss=masked_bce):
-    """One optimizer step on ``loss`` (default the pooled BCE); ``(params, opt_state, loss)``."""
-    value, grads = jax.value_and_grad(lambda p: loss(model.apply(p, x), y, mask))(params)
+def sgd_step(model, tx, params, opt_state, x, y, mask, *, loss=masked_bce, penalty=None):
+    """One optimizer step on ``loss`` (default the pooled BCE); ``(params, opt_state, loss)``.
+
+    The objective is ``loss(model.apply(params, x), y, mask)``, plus ``penalty(params)`` when
+    given (e.g. an L2 term); the returned value is the objective before the step.
+    """
+    def objective(p):
+        value = loss(model.apply(p, x), y, mask)
+        return value if penalty is None else value + penalty(p)
+
+    value, grads = jax.value_and_grad(objective)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, value
 

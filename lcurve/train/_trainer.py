@@ -15,17 +15,23 @@ test labels never enter the stopping decision.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec
 
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import training_rows
+from lcurve.train._compile import (
+    Program,
+    ProgramUser,
+    compiled,
+    run_shardings,
+    shard_runs,
+    vmap_in_groups,
+)
 from lcurve.train._core import (
     device_arrays,
     evaluate,
@@ -86,34 +92,81 @@ def batch_sampler(d, config: TrainConfig, seed_index, sizes, rows, n_rows, *,
                                     holdout=holdout)
 
 
+def full_batch(x, y, mask):
+    """``key -> (x, y, mask)``: a sampler that gives every step the same (whole) batch.
+
+    ``mask`` may hold label weights instead of booleans (a weighted objective).
+    """
+    return lambda key: (x, y, mask)
+
+
 def train_steps(model, tx, loss, sample, step_key, params, opt_state, steps, *, active=True,
-                max_steps=None, finite=True):
+                max_steps=None, finite=True, penalty=None, batch_keys=None, measure=None,
+                measure_every=None):
     """Optimizer steps ``steps`` (an array of step indices) of one run: the one step loop.
 
-    Step ``t`` trains on ``sample(fold_in(step_key, t))`` with :func:`sgd_step` on ``loss``.
-    Steps at or past ``max_steps``, and all steps when ``active`` is False, leave the state
-    exactly unchanged (masked), so a stopped run is frozen.
+    Step ``t`` trains on ``sample(fold_in(step_key, t))`` with :func:`sgd_step` on ``loss``
+    (plus ``penalty(params)`` when given). ``batch_keys`` (one key per entry of ``steps``)
+    replaces the ``fold_in`` keys; with ``step_key=None`` and no ``batch_keys`` the sampler is
+    called with ``None`` (a :func:`full_batch`). Steps at or past ``max_steps``, and all steps
+    when ``active`` is False, leave the state exactly unchanged (masked), so a stopped run is
+    frozen.
+
+    ``measure(params, opt_state, x, y, mask)``, when given, is evaluated on the state before
+    the first step of every block of ``measure_every`` consecutive entries of ``steps`` (whose
+    length must be a multiple of it), on that step's own batch: a measurement taken during
+    training (TAG's lookahead, for instance) that does not change the training.
 
     Returns
     -------
-    (params, opt_state, finite, loss_sum), (losses, live)
+    (params, opt_state, finite, loss_sum), (losses, live) or (losses, live, measured)
         ``finite``: no live step had a NaN/inf loss (and-ed with the ``finite`` given);
         ``loss_sum``: the live steps' losses added in step order (a sequential sum, so it is
-        bit-identical however the program is compiled); ``losses`` and ``live`` per step.
+        bit-identical however the program is compiled); ``losses`` and ``live`` per step;
+        ``measured``: the measurements stacked along a first axis, one per block.
     """
-    def step(carry, t):
+    def batch(t, key):
+        if key is None and step_key is not None:
+            key = jax.random.fold_in(step_key, t)
+        return sample(key)
+
+    def train(carry, t, x, y, mask):
         params, opt_state, finite, loss_sum = carry
-        x, y, mask = sample(jax.random.fold_in(step_key, t))
         new_params, new_state, value = sgd_step(model, tx, params, opt_state, x, y, mask,
-                                                loss=loss)
+                                                loss=loss, penalty=penalty)
         live = jnp.asarray(active) & (True if max_steps is None else t < max_steps)
         finite = finite & (~live | jnp.isfinite(value))
         loss_sum = loss_sum + jnp.where(live, value, 0.0)
         return ((_where(live, new_params, params), _where(live, new_state, opt_state), finite,
                  loss_sum), (value, live))
 
+    def step(carry, inputs):
+        t, key = inputs
+        return train(carry, t, *batch(t, key))
+
     start = (params, opt_state, jnp.asarray(finite), jnp.zeros((), jnp.float32))
-    return jax.lax.scan(step, start, steps)
+    if measure is None:
+        return jax.lax.scan(step, start, (steps, batch_keys))
+
+    n_steps = steps.shape[0]
+    if not measure_every or n_steps % measure_every:
+        raise ValueError(f"measure_every ({measure_every}) must divide the {n_steps} steps")
+    blocks = (steps.reshape(-1, measure_every),
+              None if batch_keys is None else batch_keys.reshape(-1, measure_every))
+
+    def block(carry, inputs):
+        t, key = inputs
+        first = None if key is None else key[0]
+        x, y, mask = batch(t[0], first)
+        measured = measure(carry[0], carry[1], x, y, mask)
+        carry, (value, live) = train(carry, t[0], x, y, mask)
+        rest = (t[1:], None if key is None else key[1:])
+        carry, (values, lives) = jax.lax.scan(step, carry, rest)
+        return carry, (jnp.concatenate([value[None], values]),
+                       jnp.concatenate([live[None], lives]), measured)
+
+    carry, (losses, live, measured) = jax.lax.scan(block, start, blocks)
+    return carry, (losses.reshape(-1), live.reshape(-1), measured)
 
 
 def train_stages(model, config: TrainConfig, tx, loss, d, seed_index, rows, params, *,
@@ -235,7 +288,30 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
             "loss_tail": state[10], "finite": state[4]}
 
 
-class RunTrainer:
+def _chunk_program(config: TrainConfig, n_tasks: int, devices: tuple) -> Program:
+    """The jitted chunk program of :class:`RunTrainer` (shared by every trainer with the same
+    program-fixing settings, devices included)."""
+    config = dataclasses.replace(  # only the fields that fix the program
+        config, learning_rate=1.0, weight_decay=0.0, chunk_size=1)
+
+    def make():
+        model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
+
+        def train_one(d, hyper, seed, seed_index, run_id, rows, n_rows, sizes, val_rows,
+                      val_task):
+            out = train_run(model, config, d, hyper, run_key(seed, run_id), seed_index, sizes,
+                            rows, n_rows, val_rows, val_task)
+            auroc, auprc = evaluate(model, out["params"], d)
+            return (auroc, auprc, out["loss_tail"], out["finite"], out["steps_used"],
+                    out["best_step"])
+
+        grouped = vmap_in_groups(train_one, config.vmap_width, n_shared=2)
+        return shard_runs(grouped, devices, in_axes=(None, None, *[0] * 8))
+
+    return compiled(("runs", config, n_tasks, devices), make)
+
+
+class RunTrainer(ProgramUser):
     """Trains chunks of runs of one sweep on one data set.
 
     Construction only records what to do; the data move to the device(s) on the first call of
@@ -265,12 +341,10 @@ class RunTrainer:
         self.model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=data.n_tasks)
         self._device_data = None
         self._order = None
-        self.n_compiles = 0
 
     # --------------------------------------------------------------- device state
     def _shardings(self):
-        mesh = jax.sharding.Mesh(np.array(self.devices), ("runs",))
-        return NamedSharding(mesh, PartitionSpec("runs")), NamedSharding(mesh, PartitionSpec())
+        return run_shardings(self.devices)
 
     def _put_data(self):
         if self._device_data is not None:
@@ -282,44 +356,8 @@ class RunTrainer:
         return self._device_data
 
     # --------------------------------------------------------------- the program
-    @functools.cached_property
-    def _chunk_fn(self):
-        model, config = self.model, self.config
-
-        def train_one(d, hyper, seed, seed_index, run_id, rows, n_rows, sizes, val_rows,
-                      val_task):
-            out = train_run(model, config, d, hyper, run_key(seed, run_id), seed_index, sizes,
-                            rows, n_rows, val_rows, val_task)
-            auroc, auprc = evaluate(model, out["params"], d)
-            return (auroc, auprc, out["loss_tail"], out["finite"], out["steps_used"],
-                    out["best_step"])
-
-        width = self.config.vmap_width
-        vmapped = jax.vmap(train_one, in_axes=(None, None, *[0] * 8))
-
-        def grouped(d, hyper, *per_run):
-            # lax.map over groups of a fixed vmap width: every run is computed by the same
-            # program whatever the chunk size, so results are bit-identical across chunkings
-            # (a plain vmap's GEMM blocking, and so its rounding, changes with the batch size).
-            shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_run]
-            out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
-            return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
-
-        if len(self.devices) > 1:
-            mesh = jax.sharding.Mesh(np.array(self.devices), ("runs",))
-            run_axis, shared = PartitionSpec("runs"), PartitionSpec()
-            # check_vma=False: runs are independent programs. With the default varying-axis
-            # checks, gradients taken inside would be psum-med across devices (mixing runs).
-            grouped = jax.shard_map(
-                grouped, mesh=mesh, in_specs=(shared, shared, *[run_axis] * 8),
-                out_specs=run_axis, check_vma=False,
-            )
-
-        def counted(*args):
-            self.n_compiles += 1  # runs at trace time only: counts compilations
-            return grouped(*args)
-
-        return jax.jit(counted)
+    def _program(self) -> Program:
+        return _chunk_program(self.config, self.data.n_tasks, self.devices)
 
     def train_chunk(self, seeds, run_ids, sizes, *, n_rows_bucket: int | None = None,
                     n_val_bucket: int | None = None) -> ChunkResult:

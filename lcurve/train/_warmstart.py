@@ -21,7 +21,6 @@ chain is ``run_key(seed, first run id)``; stage ``s`` uses ``fold_in(key, s)`` a
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -30,6 +29,14 @@ import numpy as np
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import task_permutation
+from lcurve.train._compile import (
+    Program,
+    ProgramUser,
+    compiled,
+    run_shardings,
+    shard_runs,
+    vmap_in_groups,
+)
 from lcurve.train._core import device_arrays, make_optimizer, objective_loss, run_key
 from lcurve.train._trainer import row_bucket, train_stages
 from lcurve.train.model import MultiTaskMLP
@@ -86,41 +93,34 @@ def nested_rows(data: MultiTaskData, seed: int, stage_sizes: np.ndarray):
     return np.asarray(rows, dtype=np.int32), np.asarray(n_rows, dtype=np.int32)
 
 
-@functools.lru_cache(maxsize=8)
-def _chain_program(config: TrainConfig, n_tasks: int, n_features: int, steps: int):
+def _chain_program(config: TrainConfig, n_tasks: int, n_features: int, steps: int,
+                   devices: tuple) -> Program:
     """The jitted chunk program for one architecture and schedule (cached across sweeps).
 
     ``config`` holds only the fields that fix the program (see ``WarmStartTrainer``).
     """
-    model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
-    loss = objective_loss(config.objective)
-    width = config.vmap_width
+    def make():
+        model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
+        loss = objective_loss(config.objective)
+        width = config.vmap_width
 
-    def chain(d, hyper, seed, seed_index, chain_id, rows, n_rows, sizes):
-        key = run_key(seed, chain_id)
-        init_key, _ = jax.random.split(key)
-        params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
-        tx = make_optimizer(hyper[0], hyper[1])
-        stage_steps = jnp.broadcast_to(jnp.arange(steps), (sizes.shape[0], steps))
-        return train_stages(model, config, tx, loss, d, seed_index, rows, params,
-                            stage_key=lambda s: jax.random.fold_in(key, s),
-                            stage_steps=stage_steps, n_rows=n_rows, sizes=sizes)
+        def chain(d, hyper, seed, seed_index, chain_id, rows, n_rows, sizes):
+            key = run_key(seed, chain_id)
+            init_key, _ = jax.random.split(key)
+            params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
+            tx = make_optimizer(hyper[0], hyper[1])
+            stage_steps = jnp.broadcast_to(jnp.arange(steps), (sizes.shape[0], steps))
+            return train_stages(model, config, tx, loss, d, seed_index, rows, params,
+                                stage_key=lambda s: jax.random.fold_in(key, s),
+                                stage_steps=stage_steps, n_rows=n_rows, sizes=sizes)
 
-    vmapped = jax.vmap(chain, in_axes=(None, None, 0, 0, 0, 0, 0, 0))
-    n_traces = [0]
+        grouped = vmap_in_groups(chain, width, n_shared=2)
+        return shard_runs(grouped, devices, in_axes=(None, None, *[0] * 6))
 
-    def grouped(d, hyper, *per_chain):
-        n_traces[0] += 1  # trace time only: counts compilations
-        shaped = [a.reshape((-1, width) + a.shape[1:]) for a in per_chain]
-        out = jax.lax.map(lambda args: vmapped(d, hyper, *args), shaped)
-        return jax.tree.map(lambda o: o.reshape((-1,) + o.shape[2:]), out)
-
-    program = jax.jit(grouped)
-    program.n_traces = n_traces
-    return program
+    return compiled(("warmstart", config, n_tasks, n_features, steps, devices), make)
 
 
-class WarmStartTrainer:
+class WarmStartTrainer(ProgramUser):
     """Trains chunks of warm-started chains of one sweep.
 
     Construction only records what to do; data move to the device on the first chunk.
@@ -133,36 +133,35 @@ class WarmStartTrainer:
         All seeds the chains use.
     steps_per_size
         Optimizer steps at each stage (default ``config.steps // 3``).
+    devices
+        Devices to shard the chain axis over (:func:`~lcurve.train.shard_runs`); default all
+        local devices. The chunk size is rounded up to a multiple of ``vmap_width * n_devices``.
     """
 
     def __init__(self, data: MultiTaskData, config: TrainConfig, *, seeds,
-                 steps_per_size: int | None = None):
+                 steps_per_size: int | None = None, devices=None):
         self.data = data
         self.config = config
         self.seeds = tuple(int(s) for s in seeds)
         self.steps_per_size = int(steps_per_size or max(1, config.steps // 3))
-        width = config.vmap_width
-        self.chunk_size = int(np.ceil(config.chunk_size / width) * width)
+        self.devices = tuple(devices) if devices is not None else tuple(jax.local_devices())
+        step = len(self.devices) * config.vmap_width
+        self.chunk_size = int(np.ceil(config.chunk_size / step) * step)
         self.model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=data.n_tasks)
         self._device_data = None
 
     def _put_data(self):
         if self._device_data is None:
+            _, replicated = run_shardings(self.devices)
             arrays = device_arrays(self.data, self.seeds)
-            self._device_data = {k: jax.device_put(v) for k, v in arrays.items()}
+            self._device_data = {k: jax.device_put(v, replicated) for k, v in arrays.items()}
         return self._device_data
 
-    @property
-    def _chunk_fn(self):
+    def _program(self) -> Program:
         program_config = dataclasses.replace(  # only the fields that fix the program
             self.config, learning_rate=1.0, weight_decay=0.0, chunk_size=1, steps=1)
         return _chain_program(program_config, self.data.n_tasks, self.data.n_features,
-                              self.steps_per_size)
-
-    @property
-    def n_compiles(self) -> int:
-        """How many times the (shared, cached) chain program was traced so far."""
-        return self._chunk_fn.n_traces[0]
+                              self.steps_per_size, self.devices)
 
     def train_chunk(self, seeds, chain_ids, stage_sizes, *, n_rows_bucket: int | None = None,
                     n_stages: int | None = None) -> ChainResult:

@@ -37,7 +37,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -48,10 +47,12 @@ from lcurve.data import MultiTaskData
 from lcurve.design import size_grid, task_permutation
 from lcurve.train import (
     MultiTaskMLP,
+    compiled,
     device_arrays,
     make_optimizer,
     objective_loss,
     run_key,
+    shard_runs,
     train_stages,
 )
 
@@ -142,29 +143,32 @@ def stage_rows(data: MultiTaskData, seed: int, sizes: np.ndarray) -> tuple[np.nd
     return order[:n_rows[-1]].astype(np.int32), n_rows
 
 
-@functools.lru_cache(maxsize=8)
-def _compiled(config: TrainConfig, n_tasks: int, n_features: int, n_stages: int,
-              steps_per_stage: int):
-    model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
-    loss = objective_loss(config.objective)
+def _program(config: TrainConfig, n_tasks: int, n_features: int, n_stages: int,
+             steps_per_stage: int, devices: tuple):
+    def make():
+        model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
+        loss = objective_loss(config.objective)
 
-    def one_run(d, hyper, seed, seed_index, rows, n_rows, sizes):
-        init_key, step_key = jax.random.split(run_key(seed, ACCUMULATING_RUN_ID))
-        params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
-        tx = make_optimizer(hyper[0], hyper[1])
-        steps = jnp.arange(n_stages * steps_per_stage).reshape(n_stages, steps_per_stage)
-        return train_stages(model, config, tx, loss, d, seed_index, rows, params,
-                            stage_key=lambda s: step_key, stage_steps=steps, n_rows=n_rows,
-                            sizes=sizes)
+        def one_run(d, hyper, seed, seed_index, rows, n_rows, sizes):
+            init_key, step_key = jax.random.split(run_key(seed, ACCUMULATING_RUN_ID))
+            params = model.init(init_key, jnp.zeros((1, n_features), jnp.float32))
+            tx = make_optimizer(hyper[0], hyper[1])
+            steps = jnp.arange(n_stages * steps_per_stage).reshape(n_stages, steps_per_stage)
+            return train_stages(model, config, tx, loss, d, seed_index, rows, params,
+                                stage_key=lambda s: step_key, stage_steps=steps, n_rows=n_rows,
+                                sizes=sizes)
 
-    runs = jax.vmap(one_run, in_axes=(None, None, None, None, None, None, 0))  # runs of a seed
-    seeds = jax.vmap(runs, in_axes=(None, None, 0, 0, 0, 0, None))  # seeds
-    return jax.jit(seeds)
+        runs = jax.vmap(one_run, in_axes=(None, None, None, None, None, None, 0))  # of a seed
+        in_axes = (None, None, 0, 0, 0, 0, None)
+        return shard_runs(jax.vmap(runs, in_axes=in_axes), devices, in_axes)  # seeds
+
+    return compiled(("accumulating", config, n_tasks, n_features, n_stages, steps_per_stage,
+                     devices), make)
 
 
 def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.ndarray,
                        config: TrainConfig | None = None, *, seeds=(0, 1, 2),
-                       steps_per_stage: int | None = None) -> AccumulatingResult:
+                       steps_per_stage: int | None = None, devices=None) -> AccumulatingResult:
     """Train accumulating-data runs for every seed in one jitted program.
 
     Parameters
@@ -184,6 +188,9 @@ def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.nd
         seed share them).
     steps_per_stage
         Steps at each stage (default ``config.steps // stages``).
+    devices
+        Devices to split the seeds over (:func:`~lcurve.train.shard_runs`; default all local
+        devices).
     """
     config = config or TrainConfig()
     schedule = np.asarray(schedule, dtype=np.int32)
@@ -210,7 +217,8 @@ def train_accumulating(data: MultiTaskData, schedule: np.ndarray, include: np.nd
     for s, (seed_rows, seed_n) in enumerate(per_seed):
         rows[s, :len(seed_rows)] = seed_rows
         n_rows[s] = seed_n
-    fn = _compiled(config, data.n_tasks, data.n_features, n_stages, int(steps_per_stage))
+    fn = _program(config, data.n_tasks, data.n_features, n_stages, int(steps_per_stage),
+                  tuple(jax.local_devices() if devices is None else devices))
     hyper = jnp.array([config.learning_rate, config.weight_decay], jnp.float32)
     auroc, auprc, loss, finite = fn(device_arrays(data, seeds), hyper,
                                     np.asarray(seeds, np.uint32),

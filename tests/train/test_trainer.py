@@ -57,10 +57,22 @@ def test_vmapped_members_differ(synthetic, tiny_train):
     assert out["final_loss"][0] != out["final_loss"][1]  # different run ids -> different keys
 
 
-def test_one_compilation_for_many_chunks(synthetic, tiny_train, design):
+def test_one_compilation_for_many_chunks_shared_by_later_trainers(synthetic, tiny_train,
+                                                                    design):
     data, _ = synthetic
-    _, trainer = _train(data, tiny_train, design, chunk_size=4)
-    assert trainer.n_compiles == 1
+    config = dataclasses.replace(tiny_train, steps=tiny_train.steps + 1)  # this test's own
+    first, trainer = _train(data, config, design, chunk_size=4)
+    assert trainer.n_compiles == 1  # three chunks, one compilation
+    # a new trainer with the same program settings (another learning rate is an argument,
+    # not a new program) reuses the compiled program from the trainer core's cache
+    again, trainer = _train(data, config, design, chunk_size=4)
+    assert trainer.n_compiles == 0
+    for key in first:
+        np.testing.assert_array_equal(first[key], again[key])
+    faster, trainer = _train(data, dataclasses.replace(config, learning_rate=1e-2), design,
+                             chunk_size=4)
+    assert trainer.n_compiles == 0 and not np.array_equal(faster["final_loss"],
+                                                          first["final_loss"])
 
 
 def test_masked_bce_ignores_nan_and_unselected_labels():
