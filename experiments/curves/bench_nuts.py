@@ -3,7 +3,7 @@ including compilation, plus diagnostics and transfer recovery.
 
 Usage::
 
-    python experiments/curves/bench_nuts.py [--repeat 2]
+    python experiments/curves/bench_nuts.py [--repeat 2] [--likelihood truncnormal]
 
 The second repeat reuses the compiled sampler (same model shape).
 """
@@ -24,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=5)
+    parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
     args = parser.parse_args()
     table, truth = simulate_results(n_tasks=args.tasks, seed=0, seeds=(0, 1, 2),
                                     sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
@@ -32,7 +33,8 @@ def main() -> None:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            fit = fit_curves(table, transfer="pairwise", method="nuts", seed=rep)
+            fit = fit_curves(table, transfer="pairwise", method="nuts", seed=rep,
+                             likelihood=args.likelihood)
         seconds = time.perf_counter() - start
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -37,7 +37,7 @@ from lcurve.curves import _summaries, planning
 from lcurve.curves._inference import run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
-from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, offdiag_index
+from lcurve.curves.model import LIKELIHOOD_SITE, LIKELIHOODS, curve_model, offdiag_index
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -82,6 +82,11 @@ class FitConfig(ConfigSection):
         treats rows as independent.
     centred_curves
         Centred per-task curve parameters (default non-centred).
+    likelihood
+        ``"logit"`` (logit-normal score, nested-design effects integrated out exactly; the
+        log-likelihood has one term per (task, seed) trajectory) or ``"truncnormal"`` (normal
+        truncated to [0, 1], effects sampled; one term per row). See
+        :func:`lcurve.curves.model.curve_model`.
 
     Raises
     ------
@@ -110,10 +115,12 @@ class FitConfig(ConfigSection):
     use_all_rows: bool = False
     random_effects: bool = True
     centred_curves: bool = False
+    likelihood: str = "logit"
 
     def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
-                            ("method", METHODS), ("metric", METRICS), ("guide", GUIDES)):
+                            ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
+                            ("likelihood", LIKELIHOODS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -147,9 +154,18 @@ def _site_names(model, kwargs) -> tuple[list[str], list[str]]:
 
 
 def _with_loglik(model, kwargs, latent, draws):
-    """``(draws, pointwise log-likelihood)`` of flat posterior ``draws`` (jit this)."""
-    loglik = numpyro.infer.log_likelihood(model, {k: draws[k] for k in latent}, **kwargs)
-    return draws, loglik[LIKELIHOOD_SITE]
+    """``(draws, pointwise log-likelihood)`` of flat posterior ``draws`` (jit this).
+
+    Pointwise means per row, or per (task, seed) trajectory when the likelihood integrates
+    the nested-design effects out (:class:`~lcurve.curves.likelihood.NestedLogitNormal`).
+    """
+    def one(draw):
+        seeded = numpyro.handlers.seed(numpyro.handlers.substitute(model, data=draw), 0)
+        site = numpyro.handlers.trace(seeded).get_trace(**kwargs)[LIKELIHOOD_SITE]
+        split = getattr(site["fn"], "per_trajectory", None)
+        return split(site["value"]) if split is not None else site["fn"].log_prob(site["value"])
+
+    return draws, jax.vmap(one)({k: draws[k] for k in latent})
 
 
 class CurveFit:
@@ -196,8 +212,15 @@ class CurveFit:
             self._meta = dict(tasks=list(data.tasks), n_ref=SIZE_UNIT,
                               has_n_test=data.n_test is not None, method=cfg.method,
                               n_subsample=data.n_subsample, n_trajectory=data.n_trajectory,
-                              random_effects=cfg.random_effects)
+                              random_effects=cfg.random_effects,
+                              likelihood=cfg.likelihood)
         return self._meta
+
+    def _marginal(self) -> bool:
+        """Whether the log-likelihood is per (task, seed) trajectory (effects integrated out)."""
+        meta = self._prepared()
+        return (meta.get("likelihood", "truncnormal") == "logit"
+                and meta.get("random_effects", False) and meta.get("n_subsample", 0) > 0)
 
     def model(self):
         """The NumPyro model with this fit's static settings bound (call with data arrays)."""
@@ -209,7 +232,8 @@ class CurveFit:
             global_scale=cfg.global_scale, context_shift=cfg.context_shift,
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             random_effects=meta.get("random_effects", False),
-            centred_curves=cfg.centred_curves)
+            centred_curves=cfg.centred_curves,
+            likelihood=meta.get("likelihood", "truncnormal"))  # fits saved before "logit"
 
     def model_args(self, data: CurveData, *, observed: bool = True,
                    groups: bool | None = None) -> dict:
@@ -232,11 +256,12 @@ class CurveFit:
     def fit(self) -> CurveFit:
         """Run inference; return ``self`` with ``idata`` filled in."""
         cfg = self.config
-        if cfg.method == "svi" and cfg.random_effects:
+        if cfg.method == "svi" and cfg.random_effects and cfg.likelihood == "truncnormal":
             warnings.warn(
-                "SVI with random_effects=True: the mean-field guide can let the per-(task, seed, "
-                "size) effects absorb the learning curve (flat fitted curves; seen on the "
-                "MoleculeACE demo). Pass random_effects=False with SVI, or use method='nuts'.",
+                "SVI with random_effects=True and likelihood='truncnormal': the mean-field guide "
+                "can let the sampled per-(task, seed, size) effects absorb the learning curve "
+                "(flat fitted curves; seen on the MoleculeACE demo). Use likelihood='logit' "
+                "(effects integrated out), random_effects=False, or method='nuts'.",
                 _summaries.CurveFitWarning, stacklevel=2)
         self._meta = None
         self._prepared()
@@ -248,7 +273,7 @@ class CurveFit:
         stats = None
         model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
                      cfg.global_scale, cfg.context_shift, cfg.random_effects,
-                     cfg.centred_curves,
+                     cfg.centred_curves, cfg.likelihood,
                      tuple(sorted((k, v) for k, v in self._meta.items()
                                   if k in ("n_subsample", "n_trajectory", "has_n_test"))),
                      len(data.tasks))
@@ -275,7 +300,8 @@ class CurveFit:
             flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}
             _, loglik = jax.jit(lambda s: _with_loglik(model, kwargs, latent, s))(flat)
         n_chains = next(iter(samples.values())).shape[0]
-        loglik = np.asarray(loglik).reshape(n_chains, -1, data.n_obs)
+        loglik = np.asarray(loglik)
+        loglik = loglik.reshape(n_chains, -1, loglik.shape[-1])
         self.idata = self._to_idata(samples, loglik, stats, data)
         return self
 
@@ -299,11 +325,17 @@ class CurveFit:
             dims.update(subsample_index=["obs"], trajectory_index=["obs"])
         if data.n_test is not None:
             constant.update(n_test=data.n_test, n_test_pos=data.n_test_pos)
+        marginal = self._marginal()  # log-likelihood per (task, seed) trajectory, not per row
         idata = az.from_dict(
             posterior={k: np.asarray(v) for k, v in samples.items()},
-            log_likelihood={LIKELIHOOD_SITE: loglik}, sample_stats=stats,
+            log_likelihood=None if marginal else {LIKELIHOOD_SITE: loglik}, sample_stats=stats,
             observed_data={LIKELIHOOD_SITE: data.value}, constant_data=constant,
             coords=coords, dims=dims)
+        if marginal:
+            idata.extend(az.from_dict(
+                log_likelihood={LIKELIHOOD_SITE: loglik},
+                coords={"trajectory": np.arange(loglik.shape[-1])},
+                dims={LIKELIHOOD_SITE: ["trajectory"]}))
         meta = {**self._meta, "config": self.config.to_dict()}
         if self.svi_losses is not None:
             meta["svi_final_loss"] = float(self.svi_losses[-1])

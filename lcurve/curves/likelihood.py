@@ -1,5 +1,13 @@
-"""The bounded likelihood of a score in [0, 1]: a stably normalised truncated normal, and the
-sampling variance of a score on a finite test set (Hanley & McNeil 1982).
+"""Bounded likelihoods of a score in [0, 1] and the sampling variance of a score on a finite
+test set (Hanley & McNeil 1982).
+
+- :class:`LogitNormal`: ``logit(score) ~ Normal(loc, scale)``, a density on (0, 1) (Jacobian
+  included), one score per row.
+- :class:`NestedLogitNormal`: the same, with the nested design's two Gaussian random effects
+  (shared subsample within seed trajectory) integrated out exactly on the logit scale, so a
+  sampler sees only the curve, transfer and variance parameters (the fit's default).
+- :class:`UnitTruncatedNormal`: ``Normal(loc, scale)`` truncated to [0, 1] with a stably
+  computed normaliser (``likelihood="truncnormal"``; its random effects are sampled).
 
 Example
 -------
@@ -16,7 +24,11 @@ import numpyro.distributions as dist
 from jax.scipy.special import log_ndtr, ndtri
 from numpyro.distributions.util import promote_shapes
 
-__all__ = ["UnitTruncatedNormal", "test_variance"]
+__all__ = ["LogitNormal", "NestedLogitNormal", "UnitTruncatedNormal", "logit_score",
+           "test_variance"]
+
+#: Scores are clipped to ``[EPS, 1 - EPS]`` before the logit (only exact 0 or 1 are moved).
+EPS = 1e-4
 
 
 def _log_mills(x):
@@ -111,3 +123,108 @@ def test_variance(mean, n_test, n_test_pos, metric: str):
     n_pos, n_neg = n_test_pos, n_test - n_test_pos
     q1, q2 = a / (2 - a), 2 * a**2 / (1 + a)
     return (a * (1 - a) + (n_pos - 1) * (q1 - a**2) + (n_neg - 1) * (q2 - a**2)) / (n_pos * n_neg)
+
+
+def logit_score(value):
+    """``logit(clip(value, EPS, 1 - EPS))`` and the log-Jacobian ``-log(v (1 - v))``.
+
+    Only a score of exactly 0 or 1 (possible on a tiny test set) is moved by the clip.
+    """
+    v = jnp.clip(value, EPS, 1 - EPS)
+    return jnp.log(v) - jnp.log1p(-v), -jnp.log(v) - jnp.log1p(-v)
+
+
+class LogitNormal(dist.Distribution):
+    """``logit(score) ~ Normal(loc, scale)``: a density on (0, 1) (Aitchison & Shen 1980).
+
+    ``log_prob(v) = log N(logit v | loc, scale) - log(v (1 - v))``; scores of exactly 0 or 1
+    are clipped to ``[EPS, 1 - EPS]`` first (:func:`logit_score`).
+    """
+
+    arg_constraints = {"loc": dist.constraints.real, "scale": dist.constraints.positive}
+    support = dist.constraints.unit_interval
+    reparametrized_params = ["loc", "scale"]
+
+    def __init__(self, loc, scale, *, validate_args=None):
+        self.loc, self.scale = promote_shapes(loc, scale)
+        batch_shape = jax.lax.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
+        super().__init__(batch_shape=batch_shape, validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        eps = jax.random.normal(key, sample_shape + self.batch_shape)
+        return jax.nn.sigmoid(self.loc + self.scale * eps)
+
+    def log_prob(self, value):
+        z, log_jac = logit_score(value)
+        return (-0.5 * ((z - self.loc) / self.scale) ** 2 - jnp.log(self.scale)
+                - 0.5 * jnp.log(2 * jnp.pi) + log_jac)
+
+
+def _collapse(resid, var, group, n_groups):
+    """Integrate a shared Gaussian mean out of each group of independent Gaussian residuals.
+
+    Rows ``k`` of group ``g`` have ``resid_k ~ Normal(m_g, var_k)``. With ``W_g = sum 1/var_k``
+    and ``R_g = sum (resid_k / var_k) / W_g`` the product of their densities is
+    ``within_g * Normal(R_g | m_g, 1/W_g)``, where ``log within_g = sum_k log N(resid_k | R_g,
+    var_k) + log(2 pi / W_g) / 2`` does not depend on ``m_g``. Returns ``(R, 1/W, log within
+    per row, log(2 pi / W)/2 per group)``.
+    """
+    w = 1.0 / var
+    total = jax.ops.segment_sum(w, group, n_groups)
+    mean = jax.ops.segment_sum(w * resid, group, n_groups) / total
+    per_row = -0.5 * (jnp.log(2 * jnp.pi * var) + w * (resid - mean[group]) ** 2)
+    return mean, 1.0 / total, per_row, 0.5 * jnp.log(2 * jnp.pi / total)
+
+
+class NestedLogitNormal(dist.Distribution):
+    """Scores of a nested design on the logit scale with both random effects integrated out.
+
+    Row ``k`` of shared subsample ``h`` (task, seed, own size) in seed trajectory ``g``
+    (task, seed)::
+
+        logit(score_k) = loc_k + u_g + s_h + e_k,  u_g ~ N(0, traj_sd^2),
+                         s_h ~ N(0, sub_sd^2),     e_k ~ N(0, var_k)
+
+    The marginal density is computed exactly by collapsing rows into subsamples and subsamples
+    into trajectories (:func:`_collapse`, the Gaussian identity behind REML/Kalman updates),
+    in ``O(rows)``; no effect is sampled. The event is the whole vector of scores
+    (``event_shape = (rows,)``, ``log_prob`` its joint log-density). Trajectories are
+    independent, so :meth:`per_trajectory` splits it into one term per trajectory: the units
+    of leave-one-out (a whole seed trajectory of a task is left out together). ``sample`` is
+    not defined (predictions use :class:`LogitNormal` with the effects' variance added, or
+    sampled effects).
+    """
+
+    arg_constraints = {}
+    support = dist.constraints.unit_interval
+
+    def __init__(self, loc, var, subsample, trajectory, sub_sd, traj_sd, *, n_subsample: int,
+                 n_trajectory: int, validate_args=None):
+        self.loc, self.var = loc, var
+        self.subsample, self.trajectory = subsample, trajectory
+        self.sub_sd, self.traj_sd = sub_sd, traj_sd
+        self.n_subsample, self.n_trajectory = n_subsample, n_trajectory
+        super().__init__(batch_shape=(), event_shape=jnp.shape(loc),
+                         validate_args=validate_args)
+
+    def sample(self, key, sample_shape=()):
+        raise NotImplementedError("NestedLogitNormal is a likelihood only; simulate with "
+                                  "LogitNormal and sampled group effects")
+
+    def log_prob(self, value):
+        return jnp.sum(self.per_trajectory(value))
+
+    def per_trajectory(self, value):
+        """Log-density of each trajectory's scores, shape ``(n_trajectory,)``."""
+        z, log_jac = logit_score(value)
+        sub_traj = jax.ops.segment_max(self.trajectory, self.subsample, self.n_subsample)
+        r1, v1, rows, sub_norm = _collapse(z - self.loc, self.var, self.subsample,
+                                           self.n_subsample)
+        r2, v2, subs, traj_norm = _collapse(r1, v1 + self.sub_sd**2, sub_traj,
+                                            self.n_trajectory)
+        top_var = v2 + self.traj_sd**2
+        top = -0.5 * (jnp.log(2 * jnp.pi * top_var) + r2**2 / top_var)
+        per_traj = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
+                    + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
+                    + traj_norm + top)
+        return per_traj

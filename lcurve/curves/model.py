@@ -33,19 +33,30 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    (``DesignConfig.aux_sizes``) the dependence on ``n_j`` is seen directly.
 3. *Nested design.* A target's nested training subsample at (seed s, size n_i) is shared by its
    single-task run and every pair/context run at that (s, n_i), and a seed's subsamples are
-   nested along n. Two random effects on the score capture this:
-   ``u_sub[i, s, n_i] ~ Normal(0, subsample_sd)`` and ``u_traj[i, s] ~ Normal(0,
-   trajectory_sd)`` (both ``HalfNormal(0.02)``, non-centred), so K runs that share a subsample
-   are not K independent looks at the curve.
-4. *Likelihood* (one observed site, ``score``): ``Normal(f(x_eff) + u_sub + u_traj, sd)``
-   truncated to [0, 1] (:class:`lcurve.curves.likelihood.UnitTruncatedNormal`) with
-   ``sd^2 = v_test + noise_sd[task]^2``; ``v_test`` is the Hanley–McNeil (1982, eq. 2)
-   variance of an AUROC on ``n_test_pos`` positives and ``n_test - n_test_pos`` negatives
-   (AUPRC: ``m(1-m)/n_test_pos``), ``noise_sd ~ HalfNormal(0.05)`` per task is the run-level
-   training noise. A task's test set is shared by all its runs; the part of its error common to
-   all runs is absorbed by the asymptote (predictions are for the same test set).
-   Predicting a *new* run (no group indices) adds ``subsample_sd^2 + trajectory_sd^2`` to the
-   variance: a new seed draws new subsamples.
+   nested along n. Two random effects capture this, ``u_sub[i, s, n_i] ~ Normal(0,
+   subsample_sd)`` and ``u_traj[i, s] ~ Normal(0, trajectory_sd)``, so K runs that share a
+   subsample are not K independent looks at the curve.
+4. *Likelihood* (one observed site, ``score``). Default ``likelihood="logit"``::
+
+       logit(score) = logit(f(x_eff)) + u_sub + u_traj + e,   e ~ Normal(0, v),
+       v = noise_sd[task]^2 + v_test / (f (1 - f))^2
+
+   a logit-normal density on (0, 1) (:class:`lcurve.curves.likelihood.LogitNormal`).
+   ``v_test`` is the Hanley–McNeil (1982, eq. 2) variance of an AUROC on ``n_test_pos``
+   positives and ``n_test - n_test_pos`` negatives (AUPRC: ``f(1-f)/n_test_pos``), carried to
+   the logit scale by the delta method; ``noise_sd ~ HalfNormal(0.3)`` per task is the
+   run-level training noise, the effects' sds are ``HalfNormal(0.15)`` (logit units; 0.05 and
+   0.02 in score units at a score of 0.8). For observed scores both effects are integrated out
+   exactly (:class:`~lcurve.curves.likelihood.NestedLogitNormal`): the sampler sees only the
+   curve, transfer and variance parameters, whatever the number of seeds and sizes, and the
+   log-likelihood has one term per seed trajectory (the unit of leave-one-out).
+   ``likelihood="truncnormal"``: ``Normal(f(x_eff) + u_sub + u_traj, sd)`` truncated to
+   [0, 1] on the score scale (:class:`~lcurve.curves.likelihood.UnitTruncatedNormal`), the
+   effects sampled non-centred (prior sds 0.05 and 0.02), log-likelihood per row.
+   A task's test set is shared by all its runs; the part of its error common to all runs is
+   absorbed by the asymptote (predictions are for the same test set). Predicting a *new* run
+   (no group indices) adds ``subsample_sd^2 + trajectory_sd^2`` to the variance: a new seed
+   draws new subsamples.
 """
 
 from __future__ import annotations
@@ -58,13 +69,20 @@ import numpyro
 import numpyro.distributions as dist
 
 from lcurve.curves.families import SIZE_UNIT, CurveFamily
-from lcurve.curves.likelihood import UnitTruncatedNormal, test_variance
+from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTruncatedNormal,
+                                      test_variance)
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
-           "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "SIZE_UNIT"]
+           "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SIZE_UNIT"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
+#: Likelihoods of :func:`curve_model`.
+LIKELIHOODS = ("logit", "truncnormal")
+#: Prior scales (HalfNormal) of the run noise and of the nested-design effects' sds. On the
+#: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
+SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
+LOGIT_SCALES = {"noise": 0.3, "effect": 0.15}
 
 
 def offdiag_index(n_tasks: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -160,13 +178,17 @@ def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_sca
     return {"transfer": numpyro.deterministic("transfer", matrix)}
 
 
-def _group_effect(name: str, index, n_groups: int, scale: float):
-    """Non-centred Normal(0, sd) effects of ``n_groups`` groups, gathered at ``index``."""
-    sd = numpyro.sample(f"{name}_sd", dist.HalfNormal(scale))
-    if index is None or n_groups == 0:  # a new run: the effect is part of the noise
-        return sd, 0.0
-    z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand([n_groups]))
-    return sd, (sd * z)[index]
+def _logit_mean(mean, edge: float = 0.01):
+    """``logit(mean)`` continued linearly (same value and slope) outside ``[edge, 1 - edge]``,
+    and the slope ``m (1 - m)`` of the score in the logit at the clipped mean.
+
+    A curve whose mean leaves (0, 1) (exp3 or pow3 at tiny sizes, during warm-up) then has a
+    finite logit with a gradient back towards the data, rather than a clipped plateau where
+    the likelihood is flat and a sampler can drift (seen as divergences and inflated noise).
+    """
+    m = jnp.clip(mean, edge, 1 - edge)
+    slope = m * (1 - m)
+    return jnp.log(m) - jnp.log1p(-m) + (mean - m) / slope, slope
 
 
 def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample=None,
@@ -174,7 +196,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
                 context_shift: bool = True, random_effects: bool = True,
-                centred_curves: bool = False):
+                centred_curves: bool = False, likelihood: str = "logit"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -196,28 +218,46 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     centred_curves : bool
         Centred per-task curve parameters (``theta_raw ~ Normal(mu, sd)``) instead of
         non-centred; better when every task has many runs.
+    likelihood : {"logit", "truncnormal"}
+        ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
+        the logit scale and, for observed scores, are integrated out exactly
+        (:class:`~lcurve.curves.likelihood.NestedLogitNormal`; log-likelihood per seed
+        trajectory). ``"truncnormal"``: a normal truncated to [0, 1] on the score scale with
+        sampled (non-centred) effects; log-likelihood per row.
     """
     params = _pooled(family, n_tasks, centred_curves)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
                             global_scale=global_scale,
                             context_shift=context_shift and structure == "contextual"))
-    noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(0.05).expand([n_tasks]))
+    logit = likelihood == "logit"
+    scales = LOGIT_SCALES if logit else SCORE_SCALES
+    noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(scales["noise"]).expand([n_tasks]))
     mean = expected_score(family, structure, params, task, sizes, n_ref)
-    var = noise_sd[task] ** 2
-    shift = 0.0
-    if random_effects:
-        for name, index, n_groups in (("subsample", subsample, n_subsample),
-                                      ("trajectory", trajectory, n_trajectory)):
-            sd, effect = _group_effect(name, index, n_groups, 0.02)
-            if index is None or n_groups == 0:
-                var = var + sd**2
-            else:
-                shift = shift + effect
-    if n_test is not None:
-        var = var + test_variance(mean, n_test, n_test_pos, metric)
     if value is None:
         numpyro.deterministic("expected_score", mean)
+    loc, slope = _logit_mean(mean) if logit else (mean, 1.0)
+    var = noise_sd[task] ** 2
+    if n_test is not None:  # delta method on the logit scale
+        var = var + test_variance(mean, n_test, n_test_pos, metric) / slope**2
+    grouped = subsample is not None and n_subsample > 0
+    if random_effects:
+        sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))
+        traj_sd = numpyro.sample("trajectory_sd", dist.HalfNormal(scales["effect"]))
+        if not grouped:  # a new run: new subsamples and a new seed
+            var = var + sub_sd**2 + traj_sd**2
+        elif logit and value is not None:
+            numpyro.sample(LIKELIHOOD_SITE, NestedLogitNormal(
+                loc, var, subsample, trajectory, sub_sd, traj_sd, n_subsample=n_subsample,
+                n_trajectory=n_trajectory), obs=value)
+            return
+        else:
+            for name, index, n_groups, sd in (("subsample", subsample, n_subsample, sub_sd),
+                                              ("trajectory", trajectory, n_trajectory, traj_sd)):
+                z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand([n_groups]))
+                loc = loc + (sd * z)[index]
     with numpyro.plate("obs", task.shape[0]):
-        numpyro.sample(LIKELIHOOD_SITE,
-                       UnitTruncatedNormal(jnp.clip(mean + shift, -1.0, 2.0), jnp.sqrt(var + 1e-8)),
-                       obs=value)
+        if logit:
+            numpyro.sample(LIKELIHOOD_SITE, LogitNormal(loc, jnp.sqrt(var + 1e-8)), obs=value)
+        else:
+            numpyro.sample(LIKELIHOOD_SITE, UnitTruncatedNormal(
+                jnp.clip(loc, -1.0, 2.0), jnp.sqrt(var + 1e-8)), obs=value)

@@ -195,9 +195,17 @@ def test_cli_fit_writes_a_loadable_file(pairwise_data, pairwise_fit, tmp_path, c
         parser.parse_args(["fit", str(table_path), "--family", "exp9", "--out", "x.nc"])
 
 
-def test_svi_with_random_effects_warns_that_the_curve_can_be_absorbed():
+def test_svi_with_sampled_random_effects_warns_that_the_curve_can_be_absorbed():
+    import warnings
+
     from lcurve.curves import CurveFitWarning, simulate_results
 
     table, _ = simulate_results(n_tasks=2, seed=0)
+    options = dict(transfer="none", method="svi", svi_steps=5, num_samples=5)
     with pytest.warns(CurveFitWarning, match="random_effects=False"):
-        curves.fit_curves(table, transfer="none", method="svi", svi_steps=5, num_samples=5)
+        curves.fit_curves(table, likelihood="truncnormal", **options)
+    with warnings.catch_warnings():  # the logit likelihood integrates the effects out
+        warnings.simplefilter("error", CurveFitWarning)
+        fit = curves.fit_curves(table, **options)
+    assert "subsample_z" not in fit.idata.posterior and "subsample_sd" in fit.idata.posterior
+    assert fit.idata.log_likelihood["score"].dims[-1] == "trajectory"

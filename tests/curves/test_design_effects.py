@@ -61,7 +61,9 @@ def test_prior_predictive_does_not_depend_on_the_largest_fitted_size():
     b = prior_predictive(prefix, **options)
     small = a[a[["n_task00", "n_task01"]].max(axis=1) <= 64].reset_index(drop=True)
     assert np.allclose(small["mean"], b["mean"], atol=0.015)
-    assert np.allclose(small["high"] - small["low"], b["high"] - b["low"], atol=0.03)
+    # the prior is vague (90% intervals span most of [0, 1]); 0.06 is the Monte Carlo error of
+    # an interval end at 3000 draws, a prior scaled by the largest size moves them by ~0.3
+    assert np.allclose(small["high"] - small["low"], b["high"] - b["low"], atol=0.06)
     assert a["pit"].between(0, 1).all() and len(b) == len(prefix)
 
 

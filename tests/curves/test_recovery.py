@@ -36,7 +36,11 @@ def _covered(frame) -> np.ndarray:
 def recovered(request, pairwise_data, pairwise_fit):
     structure = request.param
     if structure == "pairwise":
-        return pairwise_fit, pairwise_data[1]
+        # NUTS: under the logit likelihood full-rank SVI over-states the asymptotes of this
+        # design (one of three c covered); NUTS covers all three (experiments/curves/RESULTS.md)
+        table, truth = pairwise_data
+        return fit_curves(table, transfer=structure, seed=0, method="nuts", num_warmup=200,
+                          num_samples=200, num_chains=2), truth
     if structure == "contextual":
         table, truth = simulate_results(n_tasks=4, structure="contextual", seed=1,
                                         transfer=[0.5, 0.0, 0.25, -0.2],
