@@ -87,7 +87,12 @@ def _design(data: MultiTaskData, setup: ThroughputSetup):
 
 
 def _lcurve_runner(data, design, config: TrainConfig):
-    """A zero-argument function training the whole design with a fresh-program RunTrainer."""
+    """A zero-argument function training the whole design with a RunTrainer.
+
+    Its program comes from the process-wide compile cache (:func:`lcurve.train.compiled`), so
+    ``first_call_s`` includes compilation only the first time a configuration is seen in the
+    process.
+    """
     trainer = RunTrainer(data, config, seeds=sorted(design["seed"].unique()))
     sizes = design[[size_column(t) for t in data.tasks]].to_numpy()
     seeds, run_ids = design["seed"].to_numpy(), design["run_id"].to_numpy()
