@@ -16,7 +16,7 @@ import warnings
 
 import pandas as pd
 
-from lcurve.curves import fit_curves
+from lcurve.curves import FitConfig, fit_curves
 
 
 def main() -> None:
@@ -25,9 +25,18 @@ def main() -> None:
     parser.add_argument("--method", default="nuts", choices=["nuts", "svi"])
     parser.add_argument("--family", default="exp3")
     parser.add_argument("--likelihood", default="logit")
+    parser.add_argument("--num-samples", type=int, default=None, help="NUTS draws per chain")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="further FitConfig fields, e.g. num_warmup=500 target_accept=0.95")
     args = parser.parse_args()
     table = pd.read_parquet(args.results)
     options = dict(svi_steps=3000, num_samples=1000) if args.method == "svi" else {}
+    if args.num_samples:
+        options["num_samples"] = args.num_samples
+    for item in args.set:
+        field, value = item.split("=", 1)
+        kind = type(getattr(FitConfig(), field))
+        options[field] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -41,7 +50,7 @@ def main() -> None:
         steps = float(fit.idata.sample_stats["n_steps"].mean())
         print(f"max R-hat {diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
               f"{diag.n_divergent} divergences, {steps:.0f} leapfrog steps per draw; "
-              f"{len(caught)} warnings")
+              f"warnings: {[str(w.message) for w in caught]}")
     print(fit.transfer_matrix()[["source", "target", "mean", "hdi_low", "hdi_high"]]
           .round(3).to_string())
     params = fit.curve_params()

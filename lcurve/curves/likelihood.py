@@ -183,7 +183,9 @@ class NestedLogitNormal(dist.Distribution):
     (task, seed)::
 
         logit(score_k) = loc_k + u_g + s_h + e_k,  u_g ~ N(0, traj_sd^2),
-                         s_h ~ N(0, sub_sd^2),     e_k ~ N(0, var_k)
+                         s_h ~ N(0, sub_sd_h^2),   e_k ~ N(0, var_k)
+
+    ``sub_sd`` is a scalar or one value per row (equal within a subsample).
 
     The marginal density is computed exactly by collapsing rows into subsamples and subsamples
     into trajectories (:func:`_collapse`, the Gaussian identity behind REML/Kalman updates),
@@ -220,7 +222,9 @@ class NestedLogitNormal(dist.Distribution):
         sub_traj = jax.ops.segment_max(self.trajectory, self.subsample, self.n_subsample)
         r1, v1, rows, sub_norm = _collapse(z - self.loc, self.var, self.subsample,
                                            self.n_subsample)
-        r2, v2, subs, traj_norm = _collapse(r1, v1 + self.sub_sd**2, sub_traj,
+        sub_sd = jax.ops.segment_max(jnp.broadcast_to(self.sub_sd, jnp.shape(self.loc)),
+                                     self.subsample, self.n_subsample)
+        r2, v2, subs, traj_norm = _collapse(r1, v1 + sub_sd**2, sub_traj,
                                             self.n_trajectory)
         top_var = v2 + self.traj_sd**2
         top = -0.5 * (jnp.log(2 * jnp.pi * top_var) + r2**2 / top_var)

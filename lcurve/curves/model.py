@@ -46,7 +46,10 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    positives and ``n_test - n_test_pos`` negatives (AUPRC: ``f(1-f)/n_test_pos``), carried to
    the logit scale by the delta method; ``noise_sd ~ HalfNormal(0.3)`` per task is the
    run-level training noise, the effects' sds are ``HalfNormal(0.15)`` (logit units; 0.05 and
-   0.02 in score units at a score of 0.8). For observed scores both effects are integrated out
+   0.02 in score units at a score of 0.8); the subsample effect's sd is ``subsample_sd`` at
+   100 samples and shrinks like ``1/sqrt(n_i)`` (``SUBSAMPLE_REF``): a constant sd let the
+   effects trade off against the curve's shape (chains in separate modes on the MoleculeACE
+   demo). For observed scores both effects are integrated out
    exactly (:class:`~lcurve.curves.likelihood.NestedLogitNormal`): the sampler sees only the
    curve, transfer and variance parameters, whatever the number of seeds and sizes, and the
    log-likelihood has one term per seed trajectory (the unit of leave-one-out).
@@ -83,6 +86,10 @@ LIKELIHOODS = ("logit", "truncnormal")
 #: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
 SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
 LOGIT_SCALES = {"noise": 0.3, "effect": 0.15}
+#: Under the logit likelihood ``subsample_sd`` is the sd of a shared subsample's effect at this
+#: many samples; at ``n`` samples it is ``subsample_sd * sqrt(SUBSAMPLE_REF / n)`` (which
+#: samples are drawn matters less as n grows, like any sampling noise).
+SUBSAMPLE_REF = 100.0
 
 
 def offdiag_index(n_tasks: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -242,6 +249,9 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     grouped = subsample is not None and n_subsample > 0
     if random_effects:
         sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))
+        if logit:  # the sd of a subsample's effect shrinks like 1/sqrt(its size)
+            own = jnp.take_along_axis(sizes, task[:, None], axis=1)[:, 0]
+            sub_sd = sub_sd * jnp.sqrt(SUBSAMPLE_REF / jnp.maximum(own, 1.0))
         traj_sd = numpyro.sample("trajectory_sd", dist.HalfNormal(scales["effect"]))
         if not grouped:  # a new run: new subsamples and a new seed
             var = var + sub_sd**2 + traj_sd**2
@@ -254,7 +264,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
             for name, index, n_groups, sd in (("subsample", subsample, n_subsample, sub_sd),
                                               ("trajectory", trajectory, n_trajectory, traj_sd)):
                 z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand([n_groups]))
-                loc = loc + (sd * z)[index]
+                loc = loc + sd * z[index]
     with numpyro.plate("obs", task.shape[0]):
         if logit:
             numpyro.sample(LIKELIHOOD_SITE, LogitNormal(loc, jnp.sqrt(var + 1e-8)), obs=value)
