@@ -87,6 +87,10 @@ class FitConfig(ConfigSection):
         log-likelihood has one term per (task, seed) trajectory) or ``"truncnormal"`` (normal
         truncated to [0, 1], effects sampled; one term per row). See
         :func:`lcurve.curves.model.curve_model`.
+    seed_effects
+        ``"independent"`` or ``"sum_to_zero"`` seed-trajectory effects within a task (logit
+        likelihood; the latter keeps them from shifting a task's level when seeds are few and
+        gives one log-likelihood term per task).
 
     Raises
     ------
@@ -116,11 +120,13 @@ class FitConfig(ConfigSection):
     random_effects: bool = True
     centred_curves: bool = False
     likelihood: str = "logit"
+    seed_effects: str = "independent"
 
     def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
-                            ("likelihood", LIKELIHOODS)):
+                            ("likelihood", LIKELIHOODS),
+                            ("seed_effects", ("independent", "sum_to_zero"))):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -162,7 +168,7 @@ def _with_loglik(model, kwargs, latent, draws):
     def one(draw):
         seeded = numpyro.handlers.seed(numpyro.handlers.substitute(model, data=draw), 0)
         site = numpyro.handlers.trace(seeded).get_trace(**kwargs)[LIKELIHOOD_SITE]
-        split = getattr(site["fn"], "per_trajectory", None)
+        split = getattr(site["fn"], "pointwise", None)
         return split(site["value"]) if split is not None else site["fn"].log_prob(site["value"])
 
     return draws, jax.vmap(one)({k: draws[k] for k in latent})
@@ -213,7 +219,7 @@ class CurveFit:
                               has_n_test=data.n_test is not None, method=cfg.method,
                               n_subsample=data.n_subsample, n_trajectory=data.n_trajectory,
                               random_effects=cfg.random_effects,
-                              likelihood=cfg.likelihood)
+                              likelihood=cfg.likelihood, seed_effects=cfg.seed_effects)
         return self._meta
 
     def _marginal(self) -> bool:
@@ -233,7 +239,8 @@ class CurveFit:
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves,
-            likelihood=meta.get("likelihood", "truncnormal"))  # fits saved before "logit"
+            likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
+            seed_effects=meta.get("seed_effects", "independent"))
 
     def model_args(self, data: CurveData, *, observed: bool = True,
                    groups: bool | None = None) -> dict:
@@ -273,7 +280,7 @@ class CurveFit:
         stats = None
         model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
                      cfg.global_scale, cfg.context_shift, cfg.random_effects,
-                     cfg.centred_curves, cfg.likelihood,
+                     cfg.centred_curves, cfg.likelihood, cfg.seed_effects,
                      tuple(sorted((k, v) for k, v in self._meta.items()
                                   if k in ("n_subsample", "n_trajectory", "has_n_test"))),
                      len(data.tasks))
@@ -332,10 +339,12 @@ class CurveFit:
             observed_data={LIKELIHOOD_SITE: data.value}, constant_data=constant,
             coords=coords, dims=dims)
         if marginal:
+            unit = ("task" if self._meta.get("seed_effects") == "sum_to_zero"
+                    else "trajectory")
             idata.extend(az.from_dict(
                 log_likelihood={LIKELIHOOD_SITE: loglik},
-                coords={"trajectory": np.arange(loglik.shape[-1])},
-                dims={LIKELIHOOD_SITE: ["trajectory"]}))
+                coords={unit: tasks if unit == "task" else np.arange(loglik.shape[-1])},
+                dims={LIKELIHOOD_SITE: [unit]}))
         meta = {**self._meta, "config": self.config.to_dict()}
         if self.svi_losses is not None:
             meta["svi_final_loss"] = float(self.svi_losses[-1])

@@ -64,15 +64,8 @@ def _log_diff_ndtr(hi, lo):
     return log_ndtr(hi) + jnp.log(-jnp.expm1(jnp.minimum(log_ratio, -1e-30)))
 
 
-class UnitTruncatedNormal(dist.Distribution):
-    """Normal(loc, scale) truncated to [0, 1], with a normaliser that is stable in the tails.
-
-    ``log_prob = log N(value | loc, scale) - log(Phi((1 - loc)/scale) - Phi(-loc/scale))`` with
-    the log-normaliser from :func:`_log_diff_ndtr` (reflection + ``log_ndtr`` + log-diff-exp),
-    so it stays accurate when ``loc`` lies many ``scale`` outside [0, 1] (tested against
-    ``scipy.stats.truncnorm`` 20 sd out). A lean graph compared with numpyro's
-    ``TruncatedNormal``, which matters because every fit compiles its model.
-    """
+class _LocScale(dist.Distribution):
+    """A batch of ``(loc, scale)`` distributions on [0, 1] (the shared constructor)."""
 
     arg_constraints = {"loc": dist.constraints.real, "scale": dist.constraints.positive}
     support = dist.constraints.unit_interval
@@ -82,6 +75,17 @@ class UnitTruncatedNormal(dist.Distribution):
         self.loc, self.scale = promote_shapes(loc, scale)
         batch_shape = jax.lax.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
         super().__init__(batch_shape=batch_shape, validate_args=validate_args)
+
+
+class UnitTruncatedNormal(_LocScale):
+    """Normal(loc, scale) truncated to [0, 1], with a normaliser that is stable in the tails.
+
+    ``log_prob = log N(value | loc, scale) - log(Phi((1 - loc)/scale) - Phi(-loc/scale))`` with
+    the log-normaliser from :func:`_log_diff_ndtr` (reflection + ``log_ndtr`` + log-diff-exp),
+    so it stays accurate when ``loc`` lies many ``scale`` outside [0, 1] (tested against
+    ``scipy.stats.truncnorm`` 20 sd out). A lean graph compared with numpyro's
+    ``TruncatedNormal``, which matters because every fit compiles its model.
+    """
 
     def log_normaliser(self):
         """``log(Phi(b) - Phi(a))`` with ``a = -loc/scale``, ``b = (1 - loc)/scale``."""
@@ -134,21 +138,12 @@ def logit_score(value):
     return jnp.log(v) - jnp.log1p(-v), -jnp.log(v) - jnp.log1p(-v)
 
 
-class LogitNormal(dist.Distribution):
+class LogitNormal(_LocScale):
     """``logit(score) ~ Normal(loc, scale)``: a density on (0, 1) (Aitchison & Shen 1980).
 
     ``log_prob(v) = log N(logit v | loc, scale) - log(v (1 - v))``; scores of exactly 0 or 1
     are clipped to ``[EPS, 1 - EPS]`` first (:func:`logit_score`).
     """
-
-    arg_constraints = {"loc": dist.constraints.real, "scale": dist.constraints.positive}
-    support = dist.constraints.unit_interval
-    reparametrized_params = ["loc", "scale"]
-
-    def __init__(self, loc, scale, *, validate_args=None):
-        self.loc, self.scale = promote_shapes(loc, scale)
-        batch_shape = jax.lax.broadcast_shapes(jnp.shape(loc), jnp.shape(scale))
-        super().__init__(batch_shape=batch_shape, validate_args=validate_args)
 
     def sample(self, key, sample_shape=()):
         eps = jax.random.normal(key, sample_shape + self.batch_shape)
@@ -201,7 +196,9 @@ class NestedLogitNormal(dist.Distribution):
     support = dist.constraints.unit_interval
 
     def __init__(self, loc, var, subsample, trajectory, sub_sd, traj_sd, *, n_subsample: int,
-                 n_trajectory: int, validate_args=None):
+                 n_trajectory: int, task=None, n_tasks: int = 0, validate_args=None):
+        self.task, self.n_tasks = task, n_tasks
+        self.unit = "trajectory" if task is None else "task"
         self.loc, self.var = loc, var
         self.subsample, self.trajectory = subsample, trajectory
         self.sub_sd, self.traj_sd = sub_sd, traj_sd
@@ -214,7 +211,45 @@ class NestedLogitNormal(dist.Distribution):
                                   "LogitNormal and sampled group effects")
 
     def log_prob(self, value):
-        return jnp.sum(self.per_trajectory(value))
+        return jnp.sum(self.pointwise(value))
+
+    def pointwise(self, value):
+        """Log-density per independent unit: per trajectory, or per task when the trajectory
+        effects sum to zero within a task (``task`` given)."""
+        if self.task is None:
+            return self.per_trajectory(value)
+        return self._per_task(value)
+
+    def _collapsed(self, value):
+        z, log_jac = logit_score(value)
+        sub_traj = jax.ops.segment_max(self.trajectory, self.subsample, self.n_subsample)
+        r1, v1, rows, sub_norm = _collapse(z - self.loc, self.var, self.subsample,
+                                           self.n_subsample)
+        sub_sd = jax.ops.segment_max(jnp.broadcast_to(self.sub_sd, jnp.shape(self.loc)),
+                                     self.subsample, self.n_subsample)
+        r2, v2, subs, traj_norm = _collapse(r1, v1 + sub_sd**2, sub_traj,
+                                            self.n_trajectory)
+        below = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
+                 + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
+                 + traj_norm)
+        return r2, v2, below
+
+    def _per_task(self, value):
+        """Trajectory effects ``u = traj_sd (z - mean z)`` over a task's S seeds: covariance
+        ``traj_sd^2 (I - J/S)``; with ``d = v + traj_sd^2`` and ``c = traj_sd^2 / S`` the
+        block ``D - c 1 1^T`` is inverted by Sherman-Morrison (determinant lemma)."""
+        r2, v2, below = self._collapsed(value)
+        traj_task = jax.ops.segment_max(self.task, self.trajectory, self.n_trajectory)
+        count = jax.ops.segment_sum(jnp.ones_like(r2), traj_task, self.n_tasks)
+        d = v2 + self.traj_sd**2
+        c = self.traj_sd**2 / jnp.maximum(count, 1.0)
+        a = jax.ops.segment_sum(1.0 / d, traj_task, self.n_tasks)
+        b = jax.ops.segment_sum(r2 / d, traj_task, self.n_tasks)
+        q = jax.ops.segment_sum(r2**2 / d + jnp.log(2 * jnp.pi * d),
+                                traj_task, self.n_tasks)
+        rest = 1.0 - c * a
+        top = -0.5 * (q + jnp.log(rest) + c * b**2 / rest)
+        return top + jax.ops.segment_sum(below, traj_task, self.n_tasks)
 
     def per_trajectory(self, value):
         """Log-density of each trajectory's scores, shape ``(n_trajectory,)``."""

@@ -203,7 +203,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
                 context_shift: bool = True, random_effects: bool = True,
-                centred_curves: bool = False, likelihood: str = "logit"):
+                centred_curves: bool = False, likelihood: str = "logit",
+                seed_effects: str = "independent"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -225,6 +226,11 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     centred_curves : bool
         Centred per-task curve parameters (``theta_raw ~ Normal(mu, sd)``) instead of
         non-centred; better when every task has many runs.
+    seed_effects : {"independent", "sum_to_zero"}
+        Logit likelihood only: the seed-trajectory effects of a task are independent, or sum to
+        zero over its seeds (``traj_sd (z - mean z)``), so they cannot shift a task's level:
+        with few seeds, independent effects are confounded with the (pooled) asymptote. With
+        ``"sum_to_zero"`` the log-likelihood has one term per task.
     likelihood : {"logit", "truncnormal"}
         ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
         the logit scale and, for observed scores, are integrated out exactly
@@ -258,12 +264,18 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         elif logit and value is not None:
             numpyro.sample(LIKELIHOOD_SITE, NestedLogitNormal(
                 loc, var, subsample, trajectory, sub_sd, traj_sd, n_subsample=n_subsample,
-                n_trajectory=n_trajectory), obs=value)
+                n_trajectory=n_trajectory, n_tasks=n_tasks,
+                task=task if seed_effects == "sum_to_zero" else None), obs=value)
             return
         else:
             for name, index, n_groups, sd in (("subsample", subsample, n_subsample, sub_sd),
                                               ("trajectory", trajectory, n_trajectory, traj_sd)):
                 z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand([n_groups]))
+                if name == "trajectory" and logit and seed_effects == "sum_to_zero":
+                    owner = jax.ops.segment_max(task, index, n_groups)
+                    total = jax.ops.segment_sum(z, owner, n_tasks)
+                    count = jax.ops.segment_sum(jnp.ones_like(z), owner, n_tasks)
+                    z = z - (total / jnp.maximum(count, 1.0))[owner]
                 loc = loc + sd * z[index]
     with numpyro.plate("obs", task.shape[0]):
         if logit:

@@ -209,3 +209,16 @@ def test_svi_with_sampled_random_effects_warns_that_the_curve_can_be_absorbed():
         fit = curves.fit_curves(table, **options)
     assert "subsample_z" not in fit.idata.posterior and "subsample_sd" in fit.idata.posterior
     assert fit.idata.log_likelihood["score"].dims[-1] == "trajectory"
+
+
+def test_sum_to_zero_seed_effects_fit_has_one_log_likelihood_term_per_task():
+    from lcurve.curves import FitConfig, simulate_results
+
+    table, _ = simulate_results(n_tasks=2, seed=0)
+    fit = curves.fit_curves(table, transfer="none", method="svi", svi_steps=50, num_samples=5,
+                            seed_effects="sum_to_zero")
+    loglik = fit.idata.log_likelihood["score"]
+    assert loglik.dims[-1] == "task" and loglik.shape[-1] == 2
+    assert np.isfinite(loglik.values).all()
+    with pytest.raises(ValueError, match="seed_effects"):
+        FitConfig(seed_effects="shared")

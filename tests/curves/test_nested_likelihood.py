@@ -44,3 +44,31 @@ def test_nested_marginal_equals_dense_multivariate_normal():
         jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample), jnp.asarray(trajectory),
         s, traj_sd, n_subsample=8, n_trajectory=4).log_prob(jnp.asarray(y)))(0.1)
     assert np.isfinite(grad)
+
+
+def test_sum_to_zero_seed_effects_equal_dense_singular_normal():
+    """Trajectory effects ``traj_sd (z - mean z)`` within a task: covariance
+    ``traj_sd^2 (I - J/S)``; a task with one seed has no effect left."""
+    rng = np.random.default_rng(1)
+    trajectory = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 3])
+    subsample = np.array([0, 0, 1, 1, 2, 3, 3, 4, 5, 6, 7])
+    task = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+    seeds = np.array([3] * 9 + [1] * 2)
+    n = len(task)
+    loc, var = rng.normal(1, 0.3, n), rng.uniform(0.01, 0.05, n)
+    sub_sd, traj_sd = 0.15, 0.2
+    y = 1 / (1 + np.exp(-(loc + rng.normal(0, 0.3, n))))
+    cov = (np.diag(var) + sub_sd**2 * (subsample[:, None] == subsample)
+           + traj_sd**2 * ((trajectory[:, None] == trajectory)
+                           - (task[:, None] == task) / seeds[:, None]))
+    d = NestedLogitNormal(jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample),
+                          jnp.asarray(trajectory), sub_sd, traj_sd, n_subsample=8,
+                          n_trajectory=4, task=jnp.asarray(task), n_tasks=2)
+    per = np.asarray(d.pointwise(jnp.asarray(y)), float)
+    jac = -np.log(y * (1 - y))
+    for k in range(2):
+        rows = task == k
+        ref = multivariate_normal(loc[rows], cov[np.ix_(rows, rows)],
+                                  allow_singular=True).logpdf(_logit(y[rows]))
+        np.testing.assert_allclose(per[k], ref + jac[rows].sum(), rtol=1e-4, atol=1e-4)
+    assert d.unit == "task"
