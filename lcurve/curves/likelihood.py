@@ -253,17 +253,6 @@ class NestedLogitNormal(dist.Distribution):
 
     def per_trajectory(self, value):
         """Log-density of each trajectory's scores, shape ``(n_trajectory,)``."""
-        z, log_jac = logit_score(value)
-        sub_traj = jax.ops.segment_max(self.trajectory, self.subsample, self.n_subsample)
-        r1, v1, rows, sub_norm = _collapse(z - self.loc, self.var, self.subsample,
-                                           self.n_subsample)
-        sub_sd = jax.ops.segment_max(jnp.broadcast_to(self.sub_sd, jnp.shape(self.loc)),
-                                     self.subsample, self.n_subsample)
-        r2, v2, subs, traj_norm = _collapse(r1, v1 + sub_sd**2, sub_traj,
-                                            self.n_trajectory)
+        r2, v2, below = self._collapsed(value)
         top_var = v2 + self.traj_sd**2
-        top = -0.5 * (jnp.log(2 * jnp.pi * top_var) + r2**2 / top_var)
-        per_traj = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
-                    + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
-                    + traj_norm + top)
-        return per_traj
+        return below - 0.5 * (jnp.log(2 * jnp.pi * top_var) + r2**2 / top_var)
