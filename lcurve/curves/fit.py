@@ -37,7 +37,8 @@ from lcurve.curves import _summaries, planning
 from lcurve.curves._inference import run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
-from lcurve.curves.model import LIKELIHOOD_SITE, LIKELIHOODS, curve_model, offdiag_index
+from lcurve.curves.model import (LIKELIHOOD_SITE, LIKELIHOODS, SEED_EFFECTS, curve_model,
+                                  offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -126,7 +127,7 @@ class FitConfig(ConfigSection):
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
                             ("likelihood", LIKELIHOODS),
-                            ("seed_effects", ("independent", "sum_to_zero"))):
+                            ("seed_effects", SEED_EFFECTS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -222,11 +223,15 @@ class CurveFit:
                               likelihood=cfg.likelihood, seed_effects=cfg.seed_effects)
         return self._meta
 
-    def _marginal(self) -> bool:
-        """Whether the log-likelihood is per (task, seed) trajectory (effects integrated out)."""
+    def _loglik_unit(self) -> str:
+        """What one pointwise log-likelihood term covers: ``"obs"`` (a row), ``"trajectory"``
+        (a task's seed, when the logit likelihood integrates the effects out) or ``"task"``
+        (all its seeds, when those effects sum to zero within a task)."""
         meta = self._prepared()
-        return (meta.get("likelihood", "truncnormal") == "logit"
-                and meta.get("random_effects", False) and meta.get("n_subsample", 0) > 0)
+        if not (meta.get("likelihood", "truncnormal") == "logit"
+                and meta.get("random_effects", False) and meta.get("n_subsample", 0) > 0):
+            return "obs"
+        return "task" if meta.get("seed_effects") == "sum_to_zero" else "trajectory"
 
     def model(self):
         """The NumPyro model with this fit's static settings bound (call with data arrays)."""
@@ -332,15 +337,13 @@ class CurveFit:
             dims.update(subsample_index=["obs"], trajectory_index=["obs"])
         if data.n_test is not None:
             constant.update(n_test=data.n_test, n_test_pos=data.n_test_pos)
-        marginal = self._marginal()  # log-likelihood per (task, seed) trajectory, not per row
+        unit = self._loglik_unit()
         idata = az.from_dict(
             posterior={k: np.asarray(v) for k, v in samples.items()},
-            log_likelihood=None if marginal else {LIKELIHOOD_SITE: loglik}, sample_stats=stats,
-            observed_data={LIKELIHOOD_SITE: data.value}, constant_data=constant,
-            coords=coords, dims=dims)
-        if marginal:
-            unit = ("task" if self._meta.get("seed_effects") == "sum_to_zero"
-                    else "trajectory")
+            log_likelihood={LIKELIHOOD_SITE: loglik} if unit == "obs" else None,
+            sample_stats=stats, observed_data={LIKELIHOOD_SITE: data.value},
+            constant_data=constant, coords=coords, dims=dims)
+        if unit != "obs":  # the observed scores keep dim obs; the log-likelihood has its own
             idata.extend(az.from_dict(
                 log_likelihood={LIKELIHOOD_SITE: loglik},
                 coords={unit: tasks if unit == "task" else np.arange(loglik.shape[-1])},

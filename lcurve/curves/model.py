@@ -76,12 +76,15 @@ from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTrunca
                                       test_variance)
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
-           "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SIZE_UNIT"]
+           "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
+           "SIZE_UNIT"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
 #: Likelihoods of :func:`curve_model`.
 LIKELIHOODS = ("logit", "truncnormal")
+#: Seed-trajectory effects of :func:`curve_model` (logit likelihood).
+SEED_EFFECTS = ("independent", "sum_to_zero")
 #: Prior scales (HalfNormal) of the run noise and of the nested-design effects' sds. On the
 #: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
 SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
@@ -250,7 +253,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         numpyro.deterministic("expected_score", mean)
     loc, slope = _logit_mean(mean) if logit else (mean, 1.0)
     var = noise_sd[task] ** 2
-    if n_test is not None:  # delta method on the logit scale
+    if n_test is not None:  # delta method onto the logit scale (slope 1 on the score scale)
         var = var + test_variance(mean, n_test, n_test_pos, metric) / slope**2
     grouped = subsample is not None and n_subsample > 0
     if random_effects:

@@ -35,9 +35,7 @@ from lcurve.train._compile import (
 from lcurve.train._core import (
     device_arrays,
     evaluate,
-    holdout_split,
     make_optimizer,
-    masked_bce,  # noqa: F401  (re-exported for lcurve.influence's private import)
     objective_loss,
     run_key,
     sample_batch,
