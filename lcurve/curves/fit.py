@@ -131,6 +131,12 @@ class FitConfig(ConfigSection):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
+        if self.seed_effects != "independent" and (self.likelihood != "logit"
+                                                   or not self.random_effects):
+            raise ConfigError(f"fit.seed_effects={self.seed_effects!r} needs the logit "
+                              f"likelihood with the nested-design effects (likelihood='logit', "
+                              f"random_effects=True); got likelihood={self.likelihood!r}, "
+                              f"random_effects={self.random_effects}")
         if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
             raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
                               f"got {self.init_steps}, {self.max_tree_depth}")

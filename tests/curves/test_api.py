@@ -222,3 +222,6 @@ def test_sum_to_zero_seed_effects_fit_has_one_log_likelihood_term_per_task():
     assert np.isfinite(loglik.values).all()
     with pytest.raises(ValueError, match="seed_effects"):
         FitConfig(seed_effects="shared")
+    for without in (dict(likelihood="truncnormal"), dict(random_effects=False)):
+        with pytest.raises(ValueError, match="needs the logit likelihood"):
+            FitConfig(seed_effects="sum_to_zero", **without)
