@@ -7,7 +7,11 @@ Data:
   own sizes 32..2048, partners/context at 256 and 1024, 2 seeds; one table per (true family
   in {exp3, pow3}, structure) so each family is also fitted to data it did not generate;
 - ``moleculeace``: the cached sweeps of ``make_moleculeace_sweep.py`` (8 targets, 2 seeds,
-  sizes 32..2048; ``pairs`` for ``none``/``pairwise``, ``contextual`` for ``contextual``).
+  sizes 32..2048; ``pairs`` for ``none``/``pairwise``/``joint``, ``contextual`` for
+  ``contextual``).
+
+Fits use the library's default NUTS and model (``--set FIELD=VALUE`` overrides FitConfig
+fields).
 
 Held-out: every single-task run at each task's largest size (one per task and seed). A row is
 used for fitting when its evaluated task's own size is <= 1/4 of that task's largest size.
@@ -33,9 +37,9 @@ from lcurve.curves import fit_curves, simulate_results
 from lcurve.design import size_columns, task_of_column
 from lcurve.sweep import read_results
 
-STRUCTURES = ("none", "contextual", "pairwise")
+STRUCTURES = ("none", "contextual", "pairwise", "joint")
 FAMILIES = ("exp3", "pow3")
-FIT = dict(method="nuts", num_warmup=300, num_samples=300, num_chains=2)
+FIT = dict(method="nuts")  # the library's default NUTS (4 chains x (300 warm-up + 300 draws))
 
 
 def _own(table: pd.DataFrame) -> np.ndarray:
@@ -58,9 +62,10 @@ def split(table: pd.DataFrame, fraction: float = 0.25):
 def synthetic_tables():
     for truth in FAMILIES:
         for structure in STRUCTURES:
-            design = {"none": "pairs", "pairwise": "pairs", "contextual": "context"}[structure]
+            design = "context" if structure == "contextual" else "pairs"
             table, _ = simulate_results(
-                n_tasks=4, family=truth, structure=structure, design=design,
+                n_tasks=4, family=truth, design=design,
+                structure="pairwise" if structure == "joint" else structure,
                 sizes=(32, 64, 128, 256, 512, 1024, 2048), source_sizes=(256, 1024),
                 seeds=(0, 1), seed=7)
             yield f"synthetic-{truth}", structure, table
@@ -75,12 +80,13 @@ def moleculeace_tables():
         yield "moleculeace", structure, context if structure == "contextual" else pairs
 
 
-def evaluate(data: str, structure: str, table: pd.DataFrame, family: str) -> dict:
+def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
+             options: dict | None = None) -> dict:
     train, held = split(table)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = fit_curves(train, family=family, transfer=structure, **FIT)
+        fit = fit_curves(train, family=family, transfer=structure, **{**FIT, **(options or {})})
         diag = fit.diagnostics()
     seconds = time.perf_counter() - start
     request = held[["task", *size_columns(held), "n_test", "n_test_pos"]]
@@ -92,7 +98,19 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str) -> dic
             "n_held": len(held), "bias": error.mean(), "mae": np.abs(error).mean(),
             "coverage90": inside.mean(), "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
-            "seconds": seconds}
+            "seconds": seconds, "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
+
+
+def parse_options(items) -> dict:
+    """``FIELD=VALUE`` strings -> FitConfig keyword arguments of the fields' types."""
+    from lcurve.curves import FitConfig
+
+    options = {}
+    for item in items:
+        field, value = item.split("=", 1)
+        kind = type(getattr(FitConfig(), field))
+        options[field] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    return options
 
 
 def main() -> None:
@@ -101,7 +119,10 @@ def main() -> None:
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--structures", nargs="+", default=list(STRUCTURES))
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
     args = parser.parse_args()
+    options = parse_options(args.set)
     sources = {"synthetic": synthetic_tables, "moleculeace": moleculeace_tables}
     rows = []
     for name in args.data:
@@ -109,7 +130,7 @@ def main() -> None:
             if structure not in args.structures:
                 continue
             for family in args.families:
-                rows.append(evaluate(data, structure, table, family))
+                rows.append(evaluate(data, structure, table, family, options))
                 print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1),
                       flush=True)
                 pd.DataFrame(rows).to_csv(args.out, index=False)
