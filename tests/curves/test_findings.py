@@ -108,3 +108,23 @@ def test_a_target_reached_below_the_smallest_size_is_not_given_a_count(good_fit)
         alone = table[(table["kind"] == "samples_alone") & (table["target"] == task)].iloc[0]
         assert f"already at the smallest size trained (n={smallest[k]:g})" in alone.sentence
         assert "needs about" not in alone.sentence
+
+
+def test_a_sample_count_beyond_the_largest_size_trained_is_called_an_extrapolation(good_fit):
+    """Inside the data a count is stated plainly; beyond the largest size trained (or a curve
+    that levels off below the target) the sentence names the family's extrapolation."""
+    sizes = good_fit.idata.constant_data["sizes"].values
+    largest = sizes.max(axis=0)
+    seen = set()
+    for target_score in (0.6, 0.7, 0.8, 0.9, 0.97):
+        table = good_fit.findings(target_score=target_score)
+        for k, task in enumerate(good_fit.tasks):
+            plan = good_fit.required_samples(task, target_score).set_index("scenario")
+            alone = table[(table["kind"] == "samples_alone") & (table["target"] == task)].iloc[0]
+            beyond = (plan.loc["alone", "p_reachable"] < 0.5
+                      or plan.loc["alone", "median"] > largest[k])
+            assert ("an extrapolation of the" in alone.sentence) == beyond
+            seen.add(bool(beyond))
+            if beyond:
+                assert f"n={largest[k]:g}" in alone.sentence
+    assert seen == {True, False}  # both kinds of sentence were checked
