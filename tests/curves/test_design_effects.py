@@ -3,6 +3,7 @@ prior predictive invariance to fitting a prefix of the sizes."""
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
@@ -73,3 +74,22 @@ def test_prior_predictive_works_for_transfer_structures(structure):
     check = prior_predictive(table, family="exp3", transfer=structure, num_samples=50)
     assert len(check) == len(table) and (check["low"] <= check["high"]).all()
     assert check[["low", "high"]].stack().between(0, 1).all()
+
+
+@pytest.mark.parametrize("family", ["exp3", "exp4"])
+def test_the_prior_rarely_implies_an_auroc_near_zero(family):
+    """A prior that puts a quarter of its mass on AUROC < 0 at 32 samples (exp3's old
+    ``b ~ Normal(-1, 1)``) makes simulated scores underflow to 0, which no real sweep shows and
+    which broke simulation-based calibration; the prior now keeps that corner small."""
+    from lcurve.curves import CurveFit
+    from lcurve.curves.checks import prior_draws
+
+    table, _ = simulate_results(n_tasks=2, structure="none", design="pairs", source_sizes=(),
+                                sizes=(32, 1024), seeds=(0,), seed=1)
+    fit = CurveFit(table, family=family, transfer="none")
+    fit._prepared()
+    draws = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
+                        jax.random.PRNGKey(0), num_samples=4000)
+    small = np.asarray(draws["expected_score"])[:, fit._data.sizes.max(axis=1) == 32]
+    assert (small < 0.01).mean() < 0.04
+    assert 0.45 < np.median(small) < 0.75  # a curve starts near chance, not at its asymptote
