@@ -13,7 +13,12 @@ NUTS defaults follow the issue's "fast, honest" recipe:
 - *compile once per model shape*: samplers and SVI steps are cached by the model's static
   settings and the data's shapes (``jit_model_args``), so refitting a table of the same shape
   (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler keeps the
-  *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it.
+  *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it;
+- *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
+  side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
+  CPU the vectorised chains of a 5-task pairwise fit took 148-163 s against 92-106 s one
+  after another: lockstep makes every step as long as the longest chain's (1.4x the mean
+  steps) and a batched 4-chain step costs about four single ones there.
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
 from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
                                      AutoNormal)
 
-__all__ = ["run_svi", "run_nuts", "DENSE_MAX"]
+__all__ = ["run_svi", "run_nuts", "resolve_chain_method", "CHAIN_METHODS", "DENSE_MAX"]
+
+#: ``FitConfig.chain_method`` values: ``auto`` or one of numpyro's.
+CHAIN_METHODS = ("auto", "sequential", "vectorized", "parallel")
 
 #: Largest dense mass-matrix block (dimensions); bigger blocks fall back to diagonal.
 DENSE_MAX = 200
@@ -77,13 +85,25 @@ def _blocks(sizes: dict[str, int], dense_sites) -> list[tuple[str, ...]]:
     return []
 
 
+def resolve_chain_method(requested: str, num_chains: int) -> str:
+    """numpyro's ``chain_method`` for ``requested`` (``"auto"``: parallel with a device per
+    chain, else sequential on a CPU and vectorised on an accelerator)."""
+    if requested != "auto":
+        return requested
+    if num_chains > 1 and jax.local_device_count() >= num_chains:
+        return "parallel"
+    return "sequential" if jax.default_backend() == "cpu" else "vectorized"
+
+
 def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int,
              num_chains: int, target_accept: float, init_steps: int, dense_sites,
-             max_tree_depth: int = 8):
-    """NUTS with vectorised chains, started from a mean-field SVI fit (module docstring).
+             max_tree_depth: int = 8, chain_method: str = "auto"):
+    """NUTS started from a mean-field SVI fit (module docstring); chains run as
+    :func:`resolve_chain_method` says.
 
     Returns ``(samples by chain, sample stats)``.
     """
+    method = resolve_chain_method(chain_method, num_chains)
     init_key, jitter_key, run_key = jax.random.split(key, 3)
     init_params, inverse_mass, dense = None, None, []
     if init_steps > 0:
@@ -109,13 +129,13 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
             if name not in in_dense:
                 inverse_mass[(name,)] = jnp.ravel(scales[name]) ** 2
     settings = (num_warmup, num_samples, num_chains, target_accept, max_tree_depth,
-                tuple(dense), init_steps > 0)
+                tuple(dense), init_steps > 0, method)
 
     def make():
         kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense or False,
                       inverse_mass_matrix=inverse_mass, max_tree_depth=max_tree_depth)
         return MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
-                    num_chains=num_chains, chain_method="vectorized", progress_bar=False,
+                    num_chains=num_chains, chain_method=method, progress_bar=False,
                     jit_model_args=True)
 
     mcmc = _cached(("nuts", model_key, settings, _shapes(kwargs)), make)

@@ -34,7 +34,7 @@ from numpyro.infer import Predictive
 from lcurve._io import atomic_path
 from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.curves import _summaries, planning
-from lcurve.curves._inference import run_nuts, run_svi
+from lcurve.curves._inference import CHAIN_METHODS, run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (LIKELIHOOD_SITE, LIKELIHOODS, SEED_EFFECTS, curve_model,
@@ -69,6 +69,13 @@ class FitConfig(ConfigSection):
         NUTS starts from a mean-field SVI fit of ``init_steps`` Adam steps (each chain at its
         own draw of that guide, its variances as the initial metric; 0: numpyro's default
         start) and builds trajectories of at most ``2**max_tree_depth`` steps.
+    chain_method
+        How NUTS runs its chains (numpyro's ``chain_method``): ``"auto"`` (default) runs them
+        in parallel when JAX has a device per chain, else one after another on a CPU
+        (``"sequential"``: vectorised chains move in lockstep, each step as long as the
+        longest chain's, and on a CPU a 4-chain batched step costs about as much as four
+        single ones; measured 1.4-1.8x slower, ``experiments/curves/RESULTS.md``) and
+        side by side on an accelerator (``"vectorized"``).
     seed
         Seed of the ``jax.random`` key of the fit.
     transfer_scale, global_scale
@@ -111,6 +118,7 @@ class FitConfig(ConfigSection):
     target_accept: float = 0.9
     init_steps: int = 500
     max_tree_depth: int = 8
+    chain_method: str = "auto"
     svi_steps: int = 3000
     guide: str = "normal"
     learning_rate: float = 0.01
@@ -126,7 +134,7 @@ class FitConfig(ConfigSection):
     def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
-                            ("likelihood", LIKELIHOODS),
+                            ("likelihood", LIKELIHOODS), ("chain_method", CHAIN_METHODS),
                             ("seed_effects", SEED_EFFECTS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
@@ -302,7 +310,8 @@ class CurveFit:
                 model, kwargs, model_key=model_key, key=key, num_warmup=cfg.num_warmup,
                 num_samples=cfg.num_samples, num_chains=cfg.num_chains,
                 target_accept=cfg.target_accept, init_steps=cfg.init_steps,
-                dense_sites=dense_sites, max_tree_depth=cfg.max_tree_depth)
+                dense_sites=dense_sites, max_tree_depth=cfg.max_tree_depth,
+                chain_method=cfg.chain_method)
         else:
             fit_key, draw_key = jax.random.split(key)
             guide, params, self.svi_losses = run_svi(

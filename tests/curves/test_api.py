@@ -225,3 +225,27 @@ def test_sum_to_zero_seed_effects_fit_has_one_log_likelihood_term_per_task():
     for without in (dict(likelihood="truncnormal"), dict(random_effects=False)):
         with pytest.raises(ValueError, match="needs the logit likelihood"):
             FitConfig(seed_effects="sum_to_zero", **without)
+
+
+def test_chain_method_auto_runs_chains_one_after_another_on_one_cpu_device(monkeypatch):
+    import jax
+
+    from lcurve.curves import FitConfig, simulate_results
+    from lcurve.curves._inference import resolve_chain_method
+
+    assert resolve_chain_method("vectorized", 4) == "vectorized"
+    if jax.default_backend() == "cpu" and jax.local_device_count() == 1:
+        assert resolve_chain_method("auto", 4) == "sequential"
+    monkeypatch.setattr(jax, "local_device_count", lambda: 4)
+    assert resolve_chain_method("auto", 4) == "parallel"
+    assert resolve_chain_method("auto", 1) != "parallel"
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="chain_method"):
+        FitConfig(chain_method="threads")
+    table, _ = simulate_results(n_tasks=2, seed=0, seeds=(0,), sizes=(32, 128))
+    options = dict(transfer="none", num_warmup=20, num_samples=10, num_chains=2, init_steps=20)
+    fits = {m: curves.fit_curves(table, chain_method=m, **options)
+            for m in ("sequential", "vectorized")}
+    for fit in fits.values():  # both give (chain, draw) posteriors of the same shape
+        assert fit.idata.posterior["c"].shape == (2, 10, 2)
+        assert fit.idata.sample_stats["n_steps"].shape == (2, 10)
