@@ -4,8 +4,12 @@ including compilation, plus diagnostics and transfer recovery.
 Usage::
 
     python experiments/curves/bench_nuts.py [--repeat 2] [--likelihood truncnormal]
+    python experiments/curves/bench_nuts.py --repeat 2 --chain-methods vectorized sequential
 
-The second repeat reuses the compiled sampler (same model shape).
+The second repeat reuses the compiled sampler (same model shape). With several chain methods
+the repeats alternate between them in one process (a side-by-side comparison on a shared
+machine); "lockstep" is the mean over draws of the longest chain's leapfrog steps divided by
+the mean steps (what vectorised chains pay).
 """
 
 from __future__ import annotations
@@ -25,16 +29,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
+    parser.add_argument("--chain-methods", nargs="+", default=["auto"],
+                        choices=["auto", "sequential", "vectorized", "parallel"])
     args = parser.parse_args()
     table, truth = simulate_results(n_tasks=args.tasks, seed=0, seeds=(0, 1, 2),
                                     sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
     print(f"{len(table)} rows, {args.tasks} tasks")
-    for rep in range(args.repeat):
+    runs = [(rep, method) for rep in range(args.repeat) for method in args.chain_methods]
+    for rep, method in runs:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             fit = fit_curves(table, transfer="pairwise", method="nuts", seed=rep,
-                             likelihood=args.likelihood)
+                             likelihood=args.likelihood, chain_method=method)
         seconds = time.perf_counter() - start
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -44,10 +51,11 @@ def main() -> None:
         true = np.array([truth["transfer"][tasks.index(t), tasks.index(s)]
                          for s, t in zip(rates["source"], rates["target"])])
         cover = np.mean((rates["hdi_low"] <= true) & (true <= rates["hdi_high"]))
-        steps = fit.idata.sample_stats["n_steps"].values.mean()
-        print(f"repeat {rep}: {seconds:.1f} s wall; max R-hat {diag.max_rhat:.3f}, "
+        n_steps = fit.idata.sample_stats["n_steps"].values  # (chain, draw)
+        steps, lockstep = n_steps.mean(), n_steps.max(axis=0).mean() / n_steps.mean()
+        print(f"repeat {rep}, chains {method}: {seconds:.1f} s wall; max R-hat {diag.max_rhat:.3f}, "
               f"min bulk ESS {diag.min_ess_bulk:.0f}, {diag.n_divergent} divergences, "
-              f"mean leapfrog steps {steps:.0f}; Spearman(tau) "
+              f"mean leapfrog steps {steps:.0f} (lockstep {lockstep:.2f}); Spearman(tau) "
               f"{spearmanr(rates['mean'], true).statistic:.3f}, 90% coverage {cover:.2f}; "
               f"warnings: {[str(w.message)[:60] for w in caught]}", flush=True)
 
