@@ -12,6 +12,10 @@ point per doubling):
 Results are cached under ``experiments/curves/cache/`` (gitignored). Usage::
 
     nice -n 5 python experiments/curves/make_moleculeace_sweep.py [--kinds pairs contextual]
+    python experiments/curves/make_moleculeace_sweep.py --summary [DIR]   # single-task curves
+
+``--summary`` prints the mean single-task AUROC of every target at every size and the mean
+optimizer steps used and best step per size (is a size limited by the step budget?).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 from lcurve.config import DataConfig, DesignConfig, TrainConfig
 from lcurve.datasets import load_data
-from lcurve.design import design_from_config
+from lcurve.design import design_from_config, size_columns
 from lcurve.sweep import run_sweep
 
 TARGETS = ("CHEMBL234_Ki", "CHEMBL214_Ki", "CHEMBL233_Ki", "CHEMBL244_Ki", "CHEMBL264_Ki",
@@ -40,10 +44,29 @@ def sweep_path(kind: str) -> Path:
     return CACHE / f"moleculeace_{kind}"
 
 
+def summary(path: Path) -> None:
+    from lcurve.sweep import read_results
+
+    table = read_results(path)
+    table = table[table["metric"] == "auroc"]
+    columns = size_columns(table)
+    single = table[(table[columns] > 0).sum(axis=1) == 1].assign(
+        own=lambda t: t[columns].max(axis=1))
+    print(single.pivot_table(index="task", columns="own", values="value").round(3)
+          .to_string())
+    print(single.groupby("own")[["steps_used", "best_step"]].mean().round(0).T.to_string())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
+    parser.add_argument("--summary", nargs="?", const=str(sweep_path("pairs")), metavar="DIR",
+                        help="summarise the single-task runs of a sweep folder (default: the "
+                             "cached pairs sweep) and exit")
     args = parser.parse_args()
+    if args.summary:
+        summary(Path(args.summary))
+        return
     data = load_data(DataConfig(source="moleculeace", tasks=TARGETS))
     for kind in args.kinds:
         design = design_from_config(data, DESIGNS[kind])
