@@ -40,7 +40,8 @@ DESIGNS = {"none": dict(n_tasks=2, structure="none", source_sizes=()),
            "pairwise": dict(n_tasks=2, structure="pairwise", source_sizes=(256,)),
            "contextual": dict(n_tasks=3, structure="contextual", source_sizes=(256,)),
            "joint": dict(n_tasks=3, structure="pairwise", source_sizes=(256,))}
-FIT = dict(method="nuts", num_warmup=150, num_samples=198, num_chains=1, init_steps=300)
+FIT = dict(family="exp3", method="nuts", num_warmup=150, num_samples=198, num_chains=1,
+           init_steps=300)
 
 
 def tracked(structure: str) -> dict[str, tuple]:

@@ -24,4 +24,4 @@ def pairwise_fit(pairwise_data):
     table, _ = pairwise_data
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        return fit_curves(table, transfer="pairwise", seed=0, **SVI)
+        return fit_curves(table, family="exp3", transfer="pairwise", seed=0, **SVI)

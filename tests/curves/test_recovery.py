@@ -39,18 +39,20 @@ def recovered(request, pairwise_data, pairwise_fit):
         # NUTS: under the logit likelihood full-rank SVI over-states the asymptotes of this
         # design (one of three c covered); NUTS covers all three (experiments/curves/RESULTS.md)
         table, truth = pairwise_data
-        return fit_curves(table, transfer=structure, seed=0, method="nuts", num_warmup=200,
-                          num_samples=200, num_chains=2), truth
+        return fit_curves(table, family="exp3", transfer=structure, seed=0, method="nuts",
+                          num_warmup=200, num_samples=200, num_chains=2), truth
     if structure == "contextual":
         table, truth = simulate_results(n_tasks=4, structure="contextual", seed=1,
                                         transfer=[0.5, 0.0, 0.25, -0.2],
                                         source_sizes=(32, 128, 512), seeds=(0, 1, 2))
         # NUTS: SVI (even full-rank) over-pools the asymptotes of this design (all four c
         # collapse to one value with sd 0.013); NUTS covers them (experiments/curves/RESULTS.md)
-        return fit_curves(table, transfer=structure, seed=1, context_shift=False,
-                          method="nuts", num_warmup=200, num_samples=200, num_chains=2), truth
+        return fit_curves(table, family="exp3", transfer=structure, seed=1,
+                          context_shift=False, method="nuts", num_warmup=200,
+                          num_samples=200, num_chains=2), truth
     table, truth = pairwise_data
-    return fit_curves(table, transfer=structure, seed=1, context_shift=False, **SVI), truth
+    return fit_curves(table, family="exp3", transfer=structure, seed=1, context_shift=False,
+                      **SVI), truth
 
 
 def test_transfer_rates_recovered(recovered):

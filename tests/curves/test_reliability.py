@@ -6,7 +6,7 @@ import pytest
 
 from lcurve.curves import fit_curves, load_fit, simulate_results
 
-SETTINGS = dict(transfer="pairwise", method="svi", svi_steps=1500, num_samples=100, seed=3)
+SETTINGS = dict(family="exp3", transfer="pairwise", method="svi", svi_steps=1500, num_samples=100, seed=3)
 
 
 @pytest.fixture(scope="module")
