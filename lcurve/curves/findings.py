@@ -198,6 +198,17 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
     if diag.n_divergent:
         fixes.append(f"{diag.n_divergent} divergent transitions: raise target_accept (e.g. "
                      f"0.95) or use a simpler transfer structure")
+    gaps = fit.curve_gaps()
+    off = gaps[~gaps["ok"]]
+    if len(off):
+        far = off.loc[off["gap"].abs().idxmax()]
+        rows.append(_row("trust", f"The fitted curves do not pass through the runs of "
+                         f"{len(off)} of {len(gaps)} tasks (worst: {far['task']}, runs "
+                         f"{far['observed']:.3f} on average, its curve {far['curve']:.3f}): the "
+                         f"nested-design effects carry the level, so predictions and sample "
+                         f"counts for these tasks are off. Try another family "
+                         f"(compare_curves) or seed_effects='sum_to_zero'.",
+                         target=far["task"], estimate=far["gap"]))
     if fixes:
         rows.append(_row("trust", "Sampler diagnostics FAILED: " + "; ".join(fixes) + ". Treat "
                          "the numbers above as provisional.", estimate=diag.max_rhat))

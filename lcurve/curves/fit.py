@@ -413,6 +413,10 @@ class CurveFit:
         """Posterior predictive scores at new per-task training sizes (see :mod:`planning`)."""
         return planning.predict(self, sizes, hdi_prob=hdi_prob, seed=seed)
 
+    def curve_gaps(self, **options) -> pd.DataFrame:
+        """Mean gap between each task's runs and its fitted curve (:func:`planning.curve_gaps`)."""
+        return planning.curve_gaps(self, **options)
+
     def required_samples(self, task: str, target_score: float, **options) -> pd.DataFrame:
         """Posterior of the samples of ``task`` needed to reach ``target_score``."""
         return planning.required_samples(self, task, target_score, **options)

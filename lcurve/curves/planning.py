@@ -25,7 +25,12 @@ from lcurve.curves._table import CurveData, CurveDataError
 from lcurve.curves.model import expected_score
 from lcurve.design import size_column
 
-__all__ = ["predict", "required_samples"]
+__all__ = ["predict", "required_samples", "curve_gaps", "CURVE_GAP"]
+
+#: Largest mean gap (score units) between a task's fitted runs and its curve that
+#: :func:`curve_gaps` calls a fit; beyond it the nested-design effects, not the curve, carry
+#: the task's level or shape, and predictions for new runs follow the curve.
+CURVE_GAP = 0.02
 
 
 def _size_table(fit, sizes) -> pd.DataFrame:
@@ -102,6 +107,44 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
     result["hdi_low"], result["hdi_high"] = _interval(curve, hdi_prob)
     result["pred_low"], result["pred_high"] = _interval(score, hdi_prob)
     return result
+
+
+def curve_gaps(fit, *, max_gap: float = CURVE_GAP) -> pd.DataFrame:
+    """Does each task's fitted curve pass through its own runs?
+
+    For every fitted row the posterior mean of the expected score (the curve at the row's
+    sizes, transfer included, no nested-design effects: the ``mean`` that :func:`predict`
+    returns for a new run) is compared
+    with the observed score; per task, ``gap`` is the mean of observed minus curve over its
+    rows. A curve family that cannot follow the runs (or effects confounded with the level,
+    e.g. with two seeds) leaves the level to the subsample and seed effects: the runs are
+    fitted but the curve, and every prediction and sample count read from it, is off by
+    ``gap``. ``ok`` is ``|gap| <= max_gap``.
+
+    Returns
+    -------
+    DataFrame
+        ``task, rows, observed, curve, gap, ok``.
+    """
+    fit._require()
+    const = fit.idata.constant_data
+    task = jnp.asarray(const["task_index"].values, dtype=jnp.int32)
+    sizes = jnp.asarray(const["sizes"].values, dtype=jnp.float32)
+    family, structure, n_ref = fit.family, fit.config.transfer, fit._meta["n_ref"]
+    draws = _curve_params(fit)
+    n_draws = len(next(iter(draws.values())))
+    pick = np.linspace(0, n_draws - 1, min(n_draws, 400)).astype(int)  # enough for a mean
+    curves = jax.vmap(lambda d: expected_score(family, structure, d, task, sizes, n_ref))(
+        {k: v[pick] for k, v in draws.items()})
+    observed = np.asarray(fit.idata.observed_data["score"].values, float)
+    rows = pd.DataFrame({"task": [fit.tasks[i] for i in np.asarray(task)],
+                         "observed": observed, "curve": np.asarray(curves).mean(0)})
+    out = rows.groupby("task", sort=False).agg(rows=("observed", "size"),
+                                               observed=("observed", "mean"),
+                                               curve=("curve", "mean")).reset_index()
+    out["gap"] = out["observed"] - out["curve"]
+    out["ok"] = out["gap"].abs() <= max_gap
+    return out
 
 
 def _curve_params(fit) -> dict:

@@ -65,7 +65,8 @@ def test_trust_line_passes_fails_and_names_the_fix(good_table, tmp_path):
     trust = good_table["sentence"].iloc[-1]
     assert trust.startswith("Sampler diagnostics passed")
     bad = fake.fake_fit(tmp_path / "bad.nc", bad_rhat=True, divergences=4)
-    sentences = [row["sentence"] for row in trust_findings(bad)]
+    sentences = [row["sentence"] for row in trust_findings(bad)
+                 if row["sentence"].startswith("Sampler")]  # not the curve-gap line
     assert len(sentences) == 1 and "FAILED" in sentences[0]
     assert "R-hat" in sentences[0] and "run longer" in sentences[0]
     assert "4 divergent" in sentences[0] and "target_accept" in sentences[0]
@@ -128,3 +129,25 @@ def test_a_sample_count_beyond_the_largest_size_trained_is_called_an_extrapolati
             if beyond:
                 assert f"n={largest[k]:g}" in alone.sentence
     assert seen == {True, False}  # both kinds of sentence were checked
+
+
+def test_a_curve_that_misses_its_runs_is_flagged_in_the_trust_lines(good_fit):
+    """The curve must pass through the task's own runs: when the nested-design effects carry
+    the level instead (seen on MoleculeACE pairs), predictions are off and the fit says so."""
+    import copy
+
+    gaps = good_fit.curve_gaps()
+    assert gaps["ok"].all() and (gaps["gap"].abs() < 0.02).all()
+    assert set(gaps["task"]) == set(good_fit.tasks)
+    shifted = copy.copy(good_fit)
+    shifted.idata = good_fit.idata.copy()
+    score = shifted.idata.observed_data["score"]
+    is_alpha = shifted.idata.constant_data["task_index"].values == 0
+    shifted.idata.observed_data["score"] = score.copy(data=score.values + 0.1 * is_alpha)
+    gaps = shifted.curve_gaps().set_index("task")
+    assert gaps.loc["alpha", "gap"] == pytest.approx(0.1, abs=0.02)
+    assert not gaps.loc["alpha", "ok"] and gaps.drop("alpha")["ok"].all()
+    lines = [row["sentence"] for row in trust_findings(shifted)]
+    assert any("do not pass through the runs of 1 of 4 tasks (worst: alpha" in line
+               for line in lines)
+    assert not any("do not pass through" in row["sentence"] for row in trust_findings(good_fit))

@@ -61,7 +61,8 @@ def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_dra
     own = sizes[np.arange(len(rows)), task_index]
     tau = TRANSFER[task_index] @ np.eye(k) if transfer != "none" else 0
     extra = (TRANSFER[task_index] * sizes).sum(1) if transfer in ("pairwise", "joint") else 0
-    x = (own + extra) / N_REF
+    ratio = extra / own  # the model's effective size (lcurve.curves.model.effective_size)
+    x = own * np.where(ratio >= 0, 1 + ratio, np.exp(np.minimum(ratio, 0))) / N_REF
     score = np.clip(0.9 - np.exp(-1.0 - 3.0 * x) + 0.01 * rng.standard_normal(len(rows)), 0, 1)
     del tau
     n_obs = len(rows)
