@@ -114,6 +114,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.summarise:
         table = pd.concat([pd.read_csv(path) for path in args.summarise], ignore_index=True)
+        table = table.drop_duplicates(["structure", "rep"])  # runs split with --first overlap
         print(summarise(table).round(3).to_string(index=False))
         return
     rows = []
