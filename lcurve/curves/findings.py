@@ -166,9 +166,9 @@ def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
         if max(reach) < 0.5 or alone["median"] > largest * (1 + 1e-6):
             # beyond the largest size trained the answer is the family's extrapolation: the
             # families agree inside the data and differ most there (experiments/curves/RESULTS.md)
-            text += (f" (an extrapolation of the {fit.config.family} curve beyond the largest "
-                     f"size trained, n={largest:g}; compare families with "
-                     f"lcurve.curves.compare_curves before relying on it)")
+            text += (f". This is an extrapolation of the {fit.config.family} curve beyond the "
+                     f"largest size trained (n={largest:g}): compare families "
+                     f"(lcurve.compare_curves) before relying on it")
         for row in task_rows:
             row["sentence"] = text + "."
         rows += task_rows
