@@ -38,7 +38,7 @@ from lcurve.design import size_columns, task_of_column
 from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
-FAMILIES = ("exp3", "pow3")
+FAMILIES = ("pow4", "exp3")  # the default family and the former one
 FIT = dict(method="nuts")  # the library's default NUTS (4 chains x (300 warm-up + 300 draws))
 
 
