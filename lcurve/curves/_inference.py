@@ -16,9 +16,10 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it;
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
-  CPU the vectorised chains of a 5-task pairwise fit took 148-163 s against 92-106 s one
-  after another: lockstep makes every step as long as the longest chain's (1.4x the mean
-  steps) and a batched 4-chain step costs about four single ones there.
+  CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task
+  pairwise fit (``experiments/curves/bench_nuts.py --chain-methods vectorized sequential``):
+  lockstep makes every step as long as the longest chain's (1.3-1.5x the mean steps) and a
+  batched 4-chain step costs about four single ones there.
 """
 
 from __future__ import annotations

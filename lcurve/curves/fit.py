@@ -78,7 +78,8 @@ class FitConfig(ConfigSection):
         in parallel when JAX has a device per chain, else one after another on a CPU
         (``"sequential"``: vectorised chains move in lockstep, each step as long as the
         longest chain's, and on a CPU a 4-chain batched step costs about as much as four
-        single ones; measured 1.4-1.8x slower, ``experiments/curves/RESULTS.md``) and
+        single ones; one after another took 0.60-0.78x the wall time,
+        ``experiments/curves/RESULTS.md``) and
         side by side on an accelerator (``"vectorized"``).
     seed
         Seed of the ``jax.random`` key of the fit.
