@@ -65,7 +65,7 @@ class FitConfig(ConfigSection):
         under-predicts there, ``exp3`` most (bias -0.053, 90% coverage 0.31) and ``pow4``
         among the least with converged chains (bias -0.031, coverage 0.94).
     method
-        ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` vectorised chains,
+        ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` chains (``chain_method``),
         ``target_accept``) or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
         ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
         ``num_samples`` draws).
