@@ -1,8 +1,8 @@
 """Fitting multi-task learning curves: :class:`FitConfig`, :class:`CurveFit`, :func:`fit_curves`.
 
 A :class:`CurveFit` is configured in ``__init__`` (nothing is computed), does its work in
-:meth:`CurveFit.fit` (NUTS, chains as ``FitConfig.chain_method`` says, or SVI with an AutoNormal / low-rank guide)
-and returns itself. The posterior lives in ``fit.idata`` (ArviZ, dims ``task``, ``source``,
+:meth:`CurveFit.fit` (NUTS, its chains run as ``FitConfig.chain_method`` says, or SVI with
+an AutoNormal / low-rank guide) and returns itself. The posterior lives in ``fit.idata`` (ArviZ, dims ``task``, ``source``,
 ``target``, ``pair``, ``obs``; one log-likelihood variable ``score``) and round-trips through
 netCDF with :meth:`CurveFit.save` and :func:`load_fit`.
 
