@@ -2,9 +2,9 @@
 
 A :class:`CurveFit` is configured in ``__init__`` (nothing is computed), does its work in
 :meth:`CurveFit.fit` (NUTS, its chains run as ``FitConfig.chain_method`` says, or SVI with
-an AutoNormal / low-rank guide) and returns itself. The posterior lives in ``fit.idata`` (ArviZ, dims ``task``, ``source``,
-``target``, ``pair``, ``obs``; one log-likelihood variable ``score``) and round-trips through
-netCDF with :meth:`CurveFit.save` and :func:`load_fit`.
+an AutoNormal / low-rank guide) and returns itself. The posterior lives in ``fit.idata``
+(ArviZ, dims ``task``, ``source``, ``target``, ``pair``, ``obs``; one log-likelihood variable
+``score``) and round-trips through netCDF with :meth:`CurveFit.save` and :func:`load_fit`.
 
 Example
 -------
