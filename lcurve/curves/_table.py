@@ -59,6 +59,14 @@ class CurveData:
     def n_trajectory(self) -> int:
         return 0 if self.trajectory is None else int(self.trajectory.max()) + 1
 
+    @property
+    def max_cells(self) -> int:
+        """Most shared subsamples (cells ``(seed, own size)``) of any one task (0 without)."""
+        if self.subsample is None:
+            return 0
+        cells = pd.DataFrame({"task": self.task, "cell": self.subsample}).drop_duplicates()
+        return int(cells.groupby("task").size().max())
+
 
 def group_indices(task: np.ndarray, seed: np.ndarray, own: np.ndarray):
     """Dense indices of the nested-design groups: ``(task, seed, own size)`` and ``(task, seed)``.

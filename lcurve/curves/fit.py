@@ -101,9 +101,10 @@ class FitConfig(ConfigSection):
         truncated to [0, 1], effects sampled; one term per row). See
         :func:`lcurve.curves.model.curve_model`.
     seed_effects
-        ``"independent"`` or ``"sum_to_zero"`` seed-trajectory effects within a task (logit
-        likelihood; the latter keeps them from shifting a task's level when seeds are few and
-        gives one log-likelihood term per task).
+        ``"independent"``, ``"sum_to_zero"`` (seed-trajectory effects sum to zero within a
+        task, so they cannot shift its level when seeds are few) or ``"centred"`` (also the
+        subsample effects, over the seeds at each size, so they cannot carry a size's level);
+        logit likelihood with effects only; both give one log-likelihood term per task.
 
     Raises
     ------
@@ -238,7 +239,7 @@ class CurveFit:
             self._meta = dict(tasks=list(data.tasks), n_ref=SIZE_UNIT,
                               has_n_test=data.n_test is not None, method=cfg.method,
                               n_subsample=data.n_subsample, n_trajectory=data.n_trajectory,
-                              random_effects=cfg.random_effects,
+                              max_cells=data.max_cells, random_effects=cfg.random_effects,
                               likelihood=cfg.likelihood, seed_effects=cfg.seed_effects)
         return self._meta
 
@@ -250,7 +251,8 @@ class CurveFit:
         if not (meta.get("likelihood", "truncnormal") == "logit"
                 and meta.get("random_effects", False) and meta.get("n_subsample", 0) > 0):
             return "obs"
-        return "task" if meta.get("seed_effects") == "sum_to_zero" else "trajectory"
+        return ("trajectory" if meta.get("seed_effects", "independent") == "independent"
+                else "task")
 
     def model(self):
         """The NumPyro model with this fit's static settings bound (call with data arrays)."""
@@ -261,7 +263,7 @@ class CurveFit:
             n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
             global_scale=cfg.global_scale, context_shift=cfg.context_shift,
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
-            random_effects=meta.get("random_effects", False),
+            max_cells=meta.get("max_cells", 0), random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves,
             likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
             seed_effects=meta.get("seed_effects", "independent"))
@@ -306,7 +308,8 @@ class CurveFit:
                      cfg.global_scale, cfg.context_shift, cfg.random_effects,
                      cfg.centred_curves, cfg.likelihood, cfg.seed_effects,
                      tuple(sorted((k, v) for k, v in self._meta.items()
-                                  if k in ("n_subsample", "n_trajectory", "has_n_test"))),
+                                  if k in ("n_subsample", "n_trajectory", "max_cells",
+                                           "has_n_test"))),
                      len(data.tasks))
         if cfg.method == "nuts":
             dense_sites = {s for s in latent

@@ -196,8 +196,10 @@ class NestedLogitNormal(dist.Distribution):
     support = dist.constraints.unit_interval
 
     def __init__(self, loc, var, subsample, trajectory, sub_sd, traj_sd, *, n_subsample: int,
-                 n_trajectory: int, task=None, n_tasks: int = 0, validate_args=None):
+                 n_trajectory: int, task=None, n_tasks: int = 0, own=None, max_cells: int = 0,
+                 validate_args=None):
         self.task, self.n_tasks = task, n_tasks
+        self.own, self.max_cells = own, max_cells
         self.unit = "trajectory" if task is None else "task"
         self.loc, self.var = loc, var
         self.subsample, self.trajectory = subsample, trajectory
@@ -218,7 +220,54 @@ class NestedLogitNormal(dist.Distribution):
         effects sum to zero within a task (``task`` given)."""
         if self.task is None:
             return self.per_trajectory(value)
+        if self.own is not None:
+            return self._per_task_centred(value)
         return self._per_task(value)
+
+    def _per_task_centred(self, value):
+        """Both effects centred over a task's S seeds: trajectory effects with covariance
+        ``traj_sd^2 (I - J/S)`` and, at each own size n, the S subsample effects with
+        ``sub_sd_n^2 (I - J/S_n)``, so neither can move a task's level or the level of one of
+        its sizes: the curve has to. Rows collapse into cells (task, seed, n) exactly
+        (:func:`_collapse`); a task's cells then form one dense normal (at most ``max_cells``
+        of them, padded), whose log-density comes from a Cholesky factor."""
+        z, log_jac = logit_score(value)
+        r1, v1, rows, cell_norm = _collapse(z - self.loc, self.var, self.subsample,
+                                            self.n_subsample)
+        n_cells, k, m = self.n_subsample, self.n_tasks, self.max_cells
+        cell_task = jax.ops.segment_max(self.task, self.subsample, n_cells)
+        cell_traj = jax.ops.segment_max(self.trajectory, self.subsample, n_cells)
+        cell_size = jax.ops.segment_max(self.own, self.subsample, n_cells)
+        cell_sd = jax.ops.segment_max(jnp.broadcast_to(self.sub_sd, jnp.shape(self.loc)),
+                                      self.subsample, n_cells)
+        ids = jnp.arange(n_cells)
+        slot = ids - jax.ops.segment_min(ids, cell_task, k)[cell_task]  # cells sorted by task
+
+        def dense(values, fill):
+            return jnp.full((k, m), fill, jnp.result_type(values)).at[cell_task, slot].set(values)
+
+        valid = dense(jnp.ones(n_cells), 0.0)
+        pair = valid[:, :, None] * valid[:, None, :]
+        traj, size = dense(cell_traj, -1), dense(cell_size, -1.0)
+        same_traj = (traj[:, :, None] == traj[:, None, :]) * pair
+        same_size = (size[:, :, None] == size[:, None, :]) * pair
+        n_seeds = jax.ops.segment_sum(jnp.ones(self.n_trajectory),
+                                      jax.ops.segment_max(self.task, self.trajectory,
+                                                          self.n_trajectory), k)
+        sd = dense(cell_sd, 0.0)
+        eye = jnp.eye(m)
+        cov = (eye * dense(v1, 1.0)[:, :, None]
+               + self.traj_sd**2 * (same_traj - pair / jnp.maximum(n_seeds, 1.0)[:, None, None])
+               + sd[:, :, None] * sd[:, None, :]
+               * (eye * pair - same_size / jnp.maximum(same_size.sum(-1), 1.0)[:, :, None]))
+        chol = jnp.linalg.cholesky(cov)
+        white = jax.scipy.linalg.solve_triangular(chol, dense(r1, 0.0)[..., None], lower=True)
+        top = -0.5 * (jnp.sum(white[..., 0] ** 2, -1)
+                      + 2 * jnp.sum(jnp.log(jnp.diagonal(chol, axis1=-2, axis2=-1)), -1)
+                      + valid.sum(-1) * jnp.log(2 * jnp.pi))
+        below = (jax.ops.segment_sum(rows + log_jac, self.task, k)
+                 + jax.ops.segment_sum(cell_norm, cell_task, k))
+        return top + below
 
     def _collapsed(self, value):
         z, log_jac = logit_score(value)

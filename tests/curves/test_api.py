@@ -249,3 +249,27 @@ def test_chain_method_auto_runs_chains_one_after_another_on_one_cpu_device(monke
     for fit in fits.values():  # both give (chain, draw) posteriors of the same shape
         assert fit.idata.posterior["c"].shape == (2, 10, 2)
         assert fit.idata.sample_stats["n_steps"].shape == (2, 10)
+
+
+def test_centred_seed_effects_fit_and_prior_draws():
+    """``seed_effects='centred'``: one log-likelihood term per task, and its generative path
+    (centred effects sampled explicitly) draws scores in (0, 1). That the likelihood is the
+    marginal of that path is tested against a dense normal in test_nested_likelihood.py."""
+    import jax
+
+    from lcurve.curves import CurveFit, simulate_results
+    from lcurve.curves.checks import prior_draws
+
+    table, _ = simulate_results(n_tasks=2, seed=0, seeds=(0, 1, 2))
+    fit = curves.fit_curves(table, transfer="none", method="svi", svi_steps=50, num_samples=5,
+                            seed_effects="centred")
+    loglik = fit.idata.log_likelihood["score"]
+    assert loglik.dims[-1] == "task" and np.isfinite(loglik.values).all()
+    plan = CurveFit(table, transfer="none", seed_effects="centred")
+    plan._prepared()
+    data = plan._data
+    draws = prior_draws(plan.model(), plan.model_args(data, observed=False, groups=True),
+                        jax.random.PRNGKey(0), num_samples=3)
+    score = np.asarray(draws["score"])
+    assert "subsample_z" in draws and score.shape == (3, len(data.task))
+    assert np.isfinite(score).all() and ((score >= 0) & (score <= 1)).all()

@@ -72,3 +72,45 @@ def test_sum_to_zero_seed_effects_equal_dense_singular_normal():
                                   allow_singular=True).logpdf(_logit(y[rows]))
         np.testing.assert_allclose(per[k], ref + jac[rows].sum(), rtol=1e-4, atol=1e-4)
     assert d.unit == "task"
+
+
+def test_centred_seed_effects_equal_dense_normal():
+    """Trajectory effects centred over a task's seeds, ``traj_sd^2 (I - J/S)``, and at each
+    own size the subsample effects centred over the seeds, ``sub_sd_n^2 (I - J/S_n)``; tasks
+    with different numbers of cells (padding) and a size seen by one seed only."""
+    rng = np.random.default_rng(2)
+    # task 0: seeds 0, 1 at sizes 32 and 64, seed 2 only at 32; task 1: one seed, one size
+    task = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+    trajectory = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 3])
+    own = np.array([32, 32, 64, 64, 32, 64, 64, 32, 32, 128, 128], float)
+    subsample = np.array([0, 0, 1, 1, 2, 3, 3, 4, 4, 5, 5])
+    n = len(task)
+    loc, var = rng.normal(1, 0.3, n), rng.uniform(0.01, 0.05, n)
+    sub_sd = 0.15 * np.sqrt(100 / own)
+    traj_sd = 0.2
+    y = 1 / (1 + np.exp(-(loc + rng.normal(0, 0.3, n))))
+    same_task = task[:, None] == task
+    seeds = np.array([len(set(trajectory[task == t])) for t in task])
+    same_size = same_task & (own[:, None] == own)
+    n_at_size = np.array([len(set(trajectory[(task == task[i]) & (own == own[i])]))
+                          for i in range(n)])
+    cov = (np.diag(var)
+           + traj_sd**2 * ((trajectory[:, None] == trajectory) - same_task / seeds[:, None])
+           + np.outer(sub_sd, sub_sd) * ((subsample[:, None] == subsample)
+                                         - same_size / n_at_size[:, None]))
+    d = NestedLogitNormal(jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample),
+                          jnp.asarray(trajectory), jnp.asarray(sub_sd), traj_sd, n_subsample=6,
+                          n_trajectory=4, task=jnp.asarray(task), n_tasks=2,
+                          own=jnp.asarray(own), max_cells=5)
+    per = np.asarray(d.pointwise(jnp.asarray(y)), float)
+    jac = -np.log(y * (1 - y))
+    for k in range(2):
+        rows = task == k
+        ref = multivariate_normal(loc[rows], cov[np.ix_(rows, rows)],
+                                  allow_singular=True).logpdf(_logit(y[rows]))
+        np.testing.assert_allclose(per[k], ref + jac[rows].sum(), rtol=1e-4, atol=1e-4)
+    grad = jax.grad(lambda s: NestedLogitNormal(
+        jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample), jnp.asarray(trajectory),
+        s * jnp.asarray(sub_sd), traj_sd, n_subsample=6, n_trajectory=4, task=jnp.asarray(task),
+        n_tasks=2, own=jnp.asarray(own), max_cells=5).log_prob(jnp.asarray(y)))(1.0)
+    assert np.isfinite(grad)
