@@ -13,6 +13,18 @@ def _logit(y):
     return np.log(y / (1 - y))
 
 
+def _assert_each_task_is_its_dense_block(d, y, loc, cov, task):
+    """Each per-task log-likelihood term equals the dense normal of that task's rows (the
+    logit's Jacobian added)."""
+    per = np.asarray(d.pointwise(jnp.asarray(y)), float)
+    jac = -np.log(y * (1 - y))
+    for k in np.unique(task):
+        rows = task == k
+        ref = multivariate_normal(loc[rows], cov[np.ix_(rows, rows)],
+                                  allow_singular=True).logpdf(_logit(y[rows]))
+        np.testing.assert_allclose(per[k], ref + jac[rows].sum(), rtol=1e-4, atol=1e-4)
+
+
 def test_logit_normal_matches_scipy_with_jacobian():
     y = np.linspace(0.01, 0.99, 50)
     ref = norm(0.8, 0.3).logpdf(_logit(y)) - np.log(y * (1 - y))
@@ -64,13 +76,7 @@ def test_sum_to_zero_seed_effects_equal_dense_singular_normal():
     d = NestedLogitNormal(jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample),
                           jnp.asarray(trajectory), sub_sd, traj_sd, n_subsample=8,
                           n_trajectory=4, task=jnp.asarray(task), n_tasks=2)
-    per = np.asarray(d.pointwise(jnp.asarray(y)), float)
-    jac = -np.log(y * (1 - y))
-    for k in range(2):
-        rows = task == k
-        ref = multivariate_normal(loc[rows], cov[np.ix_(rows, rows)],
-                                  allow_singular=True).logpdf(_logit(y[rows]))
-        np.testing.assert_allclose(per[k], ref + jac[rows].sum(), rtol=1e-4, atol=1e-4)
+    _assert_each_task_is_its_dense_block(d, y, loc, cov, task)
     assert d.unit == "task"
 
 
@@ -102,13 +108,7 @@ def test_centred_seed_effects_equal_dense_normal():
                           jnp.asarray(trajectory), jnp.asarray(sub_sd), traj_sd, n_subsample=6,
                           n_trajectory=4, task=jnp.asarray(task), n_tasks=2,
                           own=jnp.asarray(own), max_cells=5)
-    per = np.asarray(d.pointwise(jnp.asarray(y)), float)
-    jac = -np.log(y * (1 - y))
-    for k in range(2):
-        rows = task == k
-        ref = multivariate_normal(loc[rows], cov[np.ix_(rows, rows)],
-                                  allow_singular=True).logpdf(_logit(y[rows]))
-        np.testing.assert_allclose(per[k], ref + jac[rows].sum(), rtol=1e-4, atol=1e-4)
+    _assert_each_task_is_its_dense_block(d, y, loc, cov, task)
     grad = jax.grad(lambda s: NestedLogitNormal(
         jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample), jnp.asarray(trajectory),
         s * jnp.asarray(sub_sd), traj_sd, n_subsample=6, n_trajectory=4, task=jnp.asarray(task),
