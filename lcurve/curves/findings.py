@@ -207,7 +207,7 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
                          f"{far['observed']:.3f} on average, its curve {far['curve']:.3f}): the "
                          f"nested-design effects carry the level, so predictions and sample "
                          f"counts for these tasks are off. Try another family "
-                         f"(compare_curves) or seed_effects='sum_to_zero'.",
+                         f"(compare_curves) or seed_effects='centred'.",
                          target=far["task"], estimate=far["gap"]))
     if fixes:
         rows.append(_row("trust", "Sampler diagnostics FAILED: " + "; ".join(fixes) + ". Treat "

@@ -114,8 +114,7 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP) -> pd.DataFrame:
 
     For every fitted row the posterior mean of the expected score (the curve at the row's
     sizes, transfer included, no nested-design effects: the ``mean`` that :func:`predict`
-    returns for a new run) is compared
-    with the observed score; per task, ``gap`` is the mean of observed minus curve over its
+    returns for a new run) is compared with the observed score; per task, ``gap`` is the mean of observed minus curve over its
     rows. A curve family that cannot follow the runs (or effects confounded with the level,
     e.g. with two seeds) leaves the level to the subsample and seed effects: the runs are
     fitted but the curve, and every prediction and sample count read from it, is off by
