@@ -10,7 +10,8 @@ Design (small so that >= 100 replicates per structure fit in minutes; all replic
 shape, so the sampler compiles once per structure): 2 tasks (3 for ``contextual``), own sizes
 32/128/512, partner or context at 256, seeds 0 and 1, test sets of 200 (30% positive);
 ``joint`` fits the horseshoe transfer matrix to a 3-task pairs design. The fitted model is the
-library default (logit likelihood with the nested-design effects integrated out); the truth is
+library default (logit likelihood with the nested-design effects integrated out; family
+``--family``, default the library's ``pow4``; the rank tables record it); the truth is
 drawn from the same model's prior with the effects sampled explicitly, so the exact marginal
 likelihood is checked too.
 
@@ -33,6 +34,7 @@ from scipy import stats
 
 from lcurve.curves import CurveFit, simulate_results
 from lcurve.curves.checks import prior_draws
+from lcurve.curves.families import FAMILIES, get_family
 
 BINS = 10
 THIN_TO = 99  # posterior draws per rank (L); ranks take L + 1 values
@@ -40,14 +42,13 @@ DESIGNS = {"none": dict(n_tasks=2, structure="none", source_sizes=()),
            "pairwise": dict(n_tasks=2, structure="pairwise", source_sizes=(256,)),
            "contextual": dict(n_tasks=3, structure="contextual", source_sizes=(256,)),
            "joint": dict(n_tasks=3, structure="pairwise", source_sizes=(256,))}
-FIT = dict(family="exp3", method="nuts", num_warmup=150, num_samples=198, num_chains=1,
-           init_steps=300)
+FIT = dict(method="nuts", num_warmup=150, num_samples=198, num_chains=1, init_steps=300)
 
 
-def tracked(structure: str) -> dict[str, tuple]:
+def tracked(structure: str, family: str = "pow4") -> dict[str, tuple]:
     """Parameter -> index of the scalar whose rank is recorded."""
-    names = {"c": (0,), "a": (0,), "b": (0,), "noise_sd": (0,), "subsample_sd": (),
-             "trajectory_sd": (), "c_mu": ()}
+    names = {name: (0,) for name in get_family(family).param_names}
+    names.update({"noise_sd": (0,), "subsample_sd": (), "trajectory_sd": (), "c_mu": ()})
     if structure in ("pairwise", "joint"):
         names.update({"transfer": (0, 1)})
     if structure == "joint":
@@ -57,10 +58,10 @@ def tracked(structure: str) -> dict[str, tuple]:
     return names
 
 
-def one_replicate(structure: str, rep: int) -> dict:
+def one_replicate(structure: str, rep: int, family: str = "pow4") -> dict:
     table, _ = simulate_results(**DESIGNS[structure], sizes=(32, 128, 512), seeds=(0, 1),
                                 seed=rep)  # only the design is used: scores are redrawn below
-    fit = CurveFit(table, transfer=structure, seed=rep, **FIT)
+    fit = CurveFit(table, transfer=structure, seed=rep, family=family, **FIT)
     fit._prepared()
     key = jax.random.fold_in(jax.random.PRNGKey(20261123), rep)
     truth = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
@@ -69,10 +70,10 @@ def one_replicate(structure: str, rep: int) -> dict:
     simulated["value"] = np.asarray(truth["score"][0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitted = CurveFit(simulated, transfer=structure, seed=rep, **FIT).fit()
+        fitted = CurveFit(simulated, transfer=structure, seed=rep, family=family, **FIT).fit()
     post = fitted.idata.posterior
-    row = {"structure": structure, "rep": rep}
-    for name, index in tracked(structure).items():
+    row = {"structure": structure, "family": family, "rep": rep}
+    for name, index in tracked(structure, family).items():
         draws = post[name].values.reshape((-1,) + post[name].shape[2:])
         draws = draws[(slice(None),) + index]
         draws = draws[np.linspace(0, len(draws) - 1, THIN_TO).astype(int)]
@@ -93,12 +94,13 @@ def uniformity(ranks: pd.Series) -> tuple[float, float]:
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for structure, group in table.groupby("structure"):
-        for name in tracked(structure):
+    for (structure, family), group in table.groupby(["structure", "family"]):
+        for name in tracked(structure, family):
             chi2, ks = uniformity(group[name])
             ranks = group[name].dropna().astype(int).to_numpy()
             counts = np.bincount((ranks * BINS) // (THIN_TO + 1), minlength=BINS)
-            rows.append({"structure": structure, "parameter": name, "reps": len(group),
+            rows.append({"structure": structure, "family": family, "parameter": name,
+                         "reps": len(group),
                          "chi2_p": chi2, "ks_p": ks, "histogram": " ".join(map(str, counts))})
     return pd.DataFrame(rows)
 
@@ -108,20 +110,25 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=100)
     parser.add_argument("--structures", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
     parser.add_argument("--first", type=int, default=0, help="first replicate (to split runs)")
+    parser.add_argument("--family", default="pow4", choices=sorted(FAMILIES),
+                        help="curve family simulated and fitted (default: the library's)")
     parser.add_argument("--out", default="experiments/curves/sbc.csv")
     parser.add_argument("--summarise", nargs="+", metavar="CSV",
                         help="only summarise rank tables written earlier")
     args = parser.parse_args()
     if args.summarise:
         table = pd.concat([pd.read_csv(path) for path in args.summarise], ignore_index=True)
-        table = table.drop_duplicates(["structure", "rep"])  # runs split with --first overlap
+        if "family" not in table:  # rank tables written before --family (all exp3)
+            table["family"] = "exp3"
+        table["family"] = table["family"].fillna("exp3")
+        table = table.drop_duplicates(["structure", "family", "rep"])  # split runs overlap
         print(summarise(table).round(3).to_string(index=False))
         return
     rows = []
     for structure in args.structures:
         start = time.perf_counter()
         for rep in range(args.first, args.first + args.reps):
-            rows.append(one_replicate(structure, rep))
+            rows.append(one_replicate(structure, rep, args.family))
             if rep % 5 == 4:
                 print(f"{structure}: {rep + 1 - args.first} reps, {time.perf_counter() - start:.0f} s",
                       flush=True)

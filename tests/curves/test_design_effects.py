@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from lcurve.curves import prior_predictive, simulate_results
+from lcurve.curves.families import FAMILIES
 from lcurve.curves._table import prepare
 from lcurve.datasets import make_synthetic
 from lcurve.design import make_design
@@ -76,11 +77,12 @@ def test_prior_predictive_works_for_transfer_structures(structure):
     assert check[["low", "high"]].stack().between(0, 1).all()
 
 
-@pytest.mark.parametrize("family", ["exp3", "exp4"])
+@pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_the_prior_rarely_implies_an_auroc_near_zero(family):
     """A prior that puts a quarter of its mass on AUROC < 0 at 32 samples (exp3's old
-    ``b ~ Normal(-1, 1)``) makes simulated scores underflow to 0, which no real sweep shows and
-    which broke simulation-based calibration; the prior now keeps that corner small."""
+    ``b ~ Normal(-1, 1)``; pow3's and pow4's first priors, 32% and 22%) makes simulated scores
+    underflow to 0, which no real sweep shows and which broke simulation-based calibration;
+    every family's prior now keeps that corner small."""
     from lcurve.curves import CurveFit
     from lcurve.curves.checks import prior_draws
 
