@@ -77,7 +77,7 @@ from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTrunca
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
-           "SIZE_UNIT"]
+           "SIZE_UNIT", "TEST_NOISE"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -85,6 +85,8 @@ LIKELIHOOD_SITE = "score"
 LIKELIHOODS = ("logit", "truncnormal")
 #: Seed-trajectory effects of :func:`curve_model` (logit likelihood).
 SEED_EFFECTS = ("independent", "sum_to_zero", "centred")
+#: Where :func:`curve_model` evaluates an observed score's test-set variance.
+TEST_NOISE = ("observed", "curve", "none")
 #: Prior scales (HalfNormal) of the run noise and of the nested-design effects' sds. On the
 #: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
 SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
@@ -208,7 +210,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
                 context_shift: bool = True, random_effects: bool = True,
                 centred_curves: bool = False, likelihood: str = "logit",
-                seed_effects: str = "independent"):
+                seed_effects: str = "independent", test_noise: str = "observed"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -239,6 +241,19 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         carry the level of a size either (``max_cells``: most subsamples of one task); seen on
         MoleculeACE pairs, where a subsample shared by ~15 runs let independent effects carry
         every (task, seed, size) level and the curve drifted 0.2-0.4 below the runs.
+    test_noise : {"observed", "curve", "none"}
+        Where an observed score's test-set variance ``v_test`` (and its delta-method slope) is
+        evaluated. ``"observed"`` (default): at the observed score, a known sampling variance
+        as in meta-analysis (Hanley & McNeil 1982 compute it from the observed AUC), so the
+        variance does not depend on the parameters. ``"curve"``: at the curve's mean, the exact
+        generative story; but the variance then falls as the curve moves towards 0.5 (on the
+        logit scale ``v_test / (f (1 - f))^2 ~ 1 / (n_test f (1 - f))``), and on designs where
+        ~15-50 runs share a subsample (MoleculeACE pairs) the fit bought that smaller variance
+        with a curve far below the runs and shared effects carrying the level. Predictions
+        (no observed score) use the curve. ``"none"``: no per-run test-set term (the run noise
+        ``noise_sd`` carries all run-level variation): when every run of a task is scored on
+        one shared test set, that set's error is common to the runs (absorbed by the
+        asymptote), not independent per run.
     likelihood : {"logit", "truncnormal"}
         ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
         the logit scale and, for observed scores, are integrated out exactly
@@ -258,8 +273,12 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         numpyro.deterministic("expected_score", mean)
     loc, slope = _logit_mean(mean) if logit else (mean, 1.0)
     var = noise_sd[task] ** 2
-    if n_test is not None:  # delta method onto the logit scale (slope 1 on the score scale)
-        var = var + test_variance(mean, n_test, n_test_pos, metric) / slope**2
+    if n_test is not None and test_noise != "none":  # delta method onto the logit scale
+        at = mean
+        if value is not None and test_noise == "observed":
+            at = jnp.asarray(value, mean.dtype)
+            slope = _logit_mean(at)[1] if logit else 1.0
+        var = var + test_variance(at, n_test, n_test_pos, metric) / slope**2
     grouped = subsample is not None and n_subsample > 0
     if random_effects:
         sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))

@@ -114,3 +114,35 @@ def test_centred_seed_effects_equal_dense_normal():
         s * jnp.asarray(sub_sd), traj_sd, n_subsample=6, n_trajectory=4, task=jnp.asarray(task),
         n_tasks=2, own=jnp.asarray(own), max_cells=5).log_prob(jnp.asarray(y)))(1.0)
     assert np.isfinite(grad)
+
+
+def _score_variance(test_noise, seed):
+    """The per-row variance the model hands the likelihood, at a prior draw with no run noise."""
+    from numpyro import handlers
+
+    from lcurve.curves import CurveFit, simulate_results
+
+    table, _ = simulate_results(n_tasks=2, structure="pairwise", source_sizes=(256,),
+                                sizes=(32, 512), seeds=(0, 1), seed=3)
+    fit = CurveFit(table, family="exp3", transfer="pairwise", test_noise=test_noise)
+    fit._prepared()
+    model = handlers.substitute(handlers.seed(fit.model(), seed),
+                                data={"noise_sd": jnp.zeros(2)})
+    site = handlers.trace(model).get_trace(**fit.model_args(fit._data))["score"]
+    return np.asarray(site["fn"].var), np.asarray(site["value"])
+
+
+def test_observed_test_noise_does_not_depend_on_the_curve():
+    """Evaluated at the curve, the test-set variance shrinks as the curve nears 0.5, a gain a
+    fit can buy by moving the curve away from its runs; at the observed score it is a known
+    constant (Hanley & McNeil's variance of the observed AUC on the logit scale)."""
+    from lcurve.curves.likelihood import test_variance
+
+    first, value = _score_variance("observed", 0)
+    np.testing.assert_allclose(_score_variance("observed", 1)[0], first, rtol=1e-6)
+    table_rows = value.shape[0]
+    n_test, n_pos = np.full(table_rows, 200.0), np.full(table_rows, 60.0)
+    expected = np.asarray(test_variance(jnp.asarray(value), n_test, n_pos, "auroc"))
+    np.testing.assert_allclose(first, expected / (value * (1 - value)) ** 2, rtol=1e-4)
+    curve_a, curve_b = _score_variance("curve", 0)[0], _score_variance("curve", 1)[0]
+    assert np.abs(curve_a - curve_b).max() > 1e-3
