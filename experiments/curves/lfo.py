@@ -16,7 +16,9 @@ fields).
 Held-out: every single-task run at each task's largest size (one per task and seed). A row is
 used for fitting when its evaluated task's own size is <= 1/4 of that task's largest size.
 Predictions are :meth:`CurveFit.predict` for a new run (nested-design effects and test-set noise
-included); coverage counts observed scores inside the 90% predictive HDI.
+included); coverage counts observed scores inside the 90% predictive HDI. ``max_curve_gap`` is
+the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
+runs).
 
 Usage::
 
@@ -39,7 +41,7 @@ from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
 FAMILIES = ("pow4", "exp3")  # the default family and the former one
-FIT = dict(method="nuts")  # the library's default NUTS (4 chains x (300 warm-up + 300 draws))
+FIT = dict(method="nuts")  # the library's default NUTS (4 chains x (1000 warm-up + 300 draws))
 
 
 def _own(table: pd.DataFrame) -> np.ndarray:
@@ -88,6 +90,7 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
         warnings.simplefilter("ignore")
         fit = fit_curves(train, family=family, transfer=structure, **{**FIT, **(options or {})})
         diag = fit.diagnostics()
+        gap = float(fit.curve_gaps()["gap"].abs().max())  # curve vs its own fitted runs
     seconds = time.perf_counter() - start
     request = held[["task", *size_columns(held), "n_test", "n_test_pos"]]
     pred = fit.predict(request)
@@ -96,7 +99,7 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
               & (held["value"].to_numpy() <= pred["pred_high"].to_numpy()))
     return {"data": data, "structure": structure, "family": family, "n_train": len(train),
             "n_held": len(held), "bias": error.mean(), "mae": np.abs(error).mean(),
-            "coverage90": inside.mean(), "max_rhat": diag.max_rhat,
+            "coverage90": inside.mean(), "max_curve_gap": gap, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
             "seconds": seconds, "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
 

@@ -14,8 +14,9 @@ Results are cached under ``experiments/curves/cache/`` (gitignored). Usage::
     nice -n 5 python experiments/curves/make_moleculeace_sweep.py [--kinds pairs contextual]
     python experiments/curves/make_moleculeace_sweep.py --summary [DIR]   # single-task curves
 
-``--summary`` prints the mean single-task AUROC of every target at every size and the mean
-optimizer steps used and best step per size (is a size limited by the step budget?).
+``--summary`` prints the mean single-task AUROC of every target at every size, the mean
+optimizer steps used and best step per size (is a size limited by the step budget?) and, for
+pairs, how far a pair run's score moves from the single run on the same subsample.
 """
 
 from __future__ import annotations
@@ -55,6 +56,20 @@ def summary(path: Path) -> None:
     print(single.pivot_table(index="task", columns="own", values="value").round(3)
           .to_string())
     print(single.groupby("own")[["steps_used", "best_step"]].mean().round(0).T.to_string())
+    pairs = table[(table[columns] > 0).sum(axis=1) == 2]
+    if len(pairs):  # how much does training beside a partner move the target's score?
+        own = pairs.apply(lambda row: row[f"n_{row['task']}"], axis=1)
+        pairs = pairs.assign(own=own, partner=pairs[columns].sum(axis=1) - own)
+        alone = single.set_index(["task", "seed", "own"])["value"].rename("alone")
+        pairs = pairs.join(alone, on=["task", "seed", "own"])
+        print("pair run minus the single run on the same subsample (mean over targets, seeds"
+              " and partners), by own size and partner size:")
+        print(pairs.assign(diff=pairs["value"] - pairs["alone"])
+              .pivot_table(index="own", columns="partner", values="diff").round(3).to_string())
+        spread = pairs.groupby(["task", "seed", "own", "partner"])["value"].std()
+        print("sd of the pair runs' scores over partners, same target subsample and partner "
+              "size:", round(float(spread.mean()), 4), "; sd of single runs over seeds:",
+              round(float(single.groupby(["task", "own"])["value"].std().mean()), 4))
 
 
 def main() -> None:

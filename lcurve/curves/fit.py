@@ -38,7 +38,7 @@ from lcurve.curves._inference import CHAIN_METHODS, run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (LIKELIHOOD_SITE, LIKELIHOODS, SEED_EFFECTS, TEST_NOISE,
-                                 curve_model, offdiag_index)
+                                 curve_model, observed_test_score, offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -63,10 +63,12 @@ class FitConfig(ConfigSection):
         family ``pow4`` (Domhan et al. 2015) follows leave-future-out on MoleculeACE (fit
         sizes <= 512, predict 2048; ``experiments/curves/RESULTS.md``): every family
         under-predicts there, ``exp3`` most (bias -0.053, 90% coverage 0.31) and ``pow4``
-        among the least with converged chains (bias -0.031, coverage 0.94).
+        among the least with converged chains (bias -0.027, coverage 0.88).
     method
         ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` chains (``chain_method``),
-        ``target_accept``) or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
+        ``target_accept``; 1000 warm-up steps because with 300 the MoleculeACE contextual and
+        pairwise fits ended with R-hat 1.30 and 1.19, with 1000 1.05 and 1.03, for 10-20% more
+        time) or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
         ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
         ``num_samples`` draws).
     init_steps, max_tree_depth
@@ -125,7 +127,7 @@ class FitConfig(ConfigSection):
     method: str = "nuts"
     metric: str = "auroc"
     seed: int = 0
-    num_warmup: int = 300
+    num_warmup: int = 1000
     num_samples: int = 300
     num_chains: int = 4
     target_accept: float = 0.9
@@ -293,7 +295,10 @@ class CurveFit:
                     n_test_pos=jnp.asarray(data.n_test_pos) if has_test else None,
                     value=jnp.asarray(data.value) if observed else None,
                     subsample=jnp.asarray(data.subsample) if with_groups else None,
-                    trajectory=jnp.asarray(data.trajectory) if with_groups else None)
+                    trajectory=jnp.asarray(data.trajectory) if with_groups else None,
+                    test_score=(jnp.asarray(observed_test_score(data.task, data.sizes,
+                                                                data.value))
+                                if observed and has_test else None))
 
     # ------------------------------------------------------------------ fitting
     def fit(self) -> CurveFit:

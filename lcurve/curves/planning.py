@@ -109,7 +109,7 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
     return result
 
 
-def curve_gaps(fit, *, max_gap: float = CURVE_GAP) -> pd.DataFrame:
+def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.DataFrame:
     """Does each task's fitted curve pass through its own runs?
 
     For every fitted row the posterior mean of the expected score (the curve at the row's
@@ -118,12 +118,14 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP) -> pd.DataFrame:
     rows. A curve family that cannot follow the runs (or effects confounded with the level,
     e.g. with two seeds) leaves the level to the subsample and seed effects: the runs are
     fitted but the curve, and every prediction and sample count read from it, is off by
-    ``gap``. ``ok`` is ``|gap| <= max_gap``.
+    ``gap``. ``ok`` is ``|gap| <= max_gap``. ``by_size=True`` gives one row per task and own
+    size (column ``size``): a curve of the wrong shape can pass through a task's runs on
+    average while missing each size (too high at small sizes, too low at large ones).
 
     Returns
     -------
     DataFrame
-        ``task, rows, observed, curve, gap, ok``.
+        ``task, [size,] rows, observed, curve, gap, ok``.
     """
     fit._require()
     const = fit.idata.constant_data
@@ -136,9 +138,11 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP) -> pd.DataFrame:
     curves = jax.vmap(lambda d: expected_score(family, structure, d, task, sizes, n_ref))(
         {k: v[pick] for k, v in draws.items()})
     observed = np.asarray(fit.idata.observed_data["score"].values, float)
-    rows = pd.DataFrame({"task": [fit.tasks[i] for i in np.asarray(task)],
+    own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]
+    rows = pd.DataFrame({"task": [fit.tasks[i] for i in np.asarray(task)], "size": own,
                          "observed": observed, "curve": np.asarray(curves).mean(0)})
-    out = rows.groupby("task", sort=False).agg(rows=("observed", "size"),
+    keys = ["task", "size"] if by_size else "task"
+    out = rows.groupby(keys, sort=False).agg(rows=("observed", "size"),
                                                observed=("observed", "mean"),
                                                curve=("curve", "mean")).reset_index()
     out["gap"] = out["observed"] - out["curve"]

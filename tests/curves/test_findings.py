@@ -151,3 +151,30 @@ def test_a_curve_that_misses_its_runs_is_flagged_in_the_trust_lines(good_fit):
     assert any("do not pass through the runs of 1 of 4 tasks (worst: alpha" in line
                for line in lines)
     assert not any("do not pass through" in row["sentence"] for row in trust_findings(good_fit))
+
+
+def test_curve_gaps_by_size_see_a_curve_of_the_wrong_shape(good_fit):
+    """Runs rotated about their mean (higher at small sizes, lower at large ones) leave the
+    task's mean gap at zero; the per-size gaps show the curve missing each end."""
+    import copy
+
+    rotated = copy.copy(good_fit)
+    rotated.idata = good_fit.idata.copy()
+    const = rotated.idata.constant_data
+    task = const["task_index"].values
+    own = const["sizes"].values[np.arange(len(task)), task]
+    log_n = np.log(own)
+    tilt = np.zeros(len(task))
+    for k in np.unique(task):
+        rows = task == k
+        centred = log_n[rows] - log_n[rows].mean()
+        tilt[rows] = -0.05 * centred / np.abs(centred).max()
+    score = rotated.idata.observed_data["score"]
+    rotated.idata.observed_data["score"] = score.copy(data=score.values + tilt)
+    assert rotated.curve_gaps()["ok"].all()
+    by_size = rotated.curve_gaps(by_size=True)
+    assert {"task", "size", "gap", "ok"} <= set(by_size.columns)
+    assert len(by_size) == len(set(zip(task, own)))
+    smallest = by_size.loc[by_size.groupby("task")["size"].idxmin()]
+    assert (smallest["gap"] > 0.02).all() and not smallest["ok"].any()
+    assert good_fit.curve_gaps(by_size=True)["ok"].all()

@@ -129,20 +129,25 @@ def _score_variance(test_noise, seed):
     model = handlers.substitute(handlers.seed(fit.model(), seed),
                                 data={"noise_sd": jnp.zeros(2)})
     site = handlers.trace(model).get_trace(**fit.model_args(fit._data))["score"]
-    return np.asarray(site["fn"].var), np.asarray(site["value"])
+    return np.asarray(site["fn"].var), fit._data
 
 
 def test_observed_test_noise_does_not_depend_on_the_curve():
     """Evaluated at the curve, the test-set variance shrinks as the curve nears 0.5, a gain a
-    fit can buy by moving the curve away from its runs; at the observed score it is a known
-    constant (Hanley & McNeil's variance of the observed AUC on the logit scale)."""
+    fit can buy by moving the curve away from its runs; at the observed scores it is a known
+    constant (Hanley & McNeil's variance of the observed AUC on the logit scale), evaluated at
+    the mean of the task's runs at that own size."""
     from lcurve.curves.likelihood import test_variance
+    from lcurve.curves.model import observed_test_score
 
-    first, value = _score_variance("observed", 0)
+    first, data = _score_variance("observed", 0)
     np.testing.assert_allclose(_score_variance("observed", 1)[0], first, rtol=1e-6)
-    table_rows = value.shape[0]
-    n_test, n_pos = np.full(table_rows, 200.0), np.full(table_rows, 60.0)
-    expected = np.asarray(test_variance(jnp.asarray(value), n_test, n_pos, "auroc"))
-    np.testing.assert_allclose(first, expected / (value * (1 - value)) ** 2, rtol=1e-4)
+    at = observed_test_score(data.task, data.sizes, data.value)
+    own = data.sizes[np.arange(data.n_obs), data.task]
+    for k, n in {(int(k), float(n)) for k, n in zip(data.task, own)}:  # one value per cell
+        cell = (data.task == k) & (own == n)
+        np.testing.assert_allclose(at[cell], data.value[cell].mean())
+    expected = np.asarray(test_variance(jnp.asarray(at), data.n_test, data.n_test_pos, "auroc"))
+    np.testing.assert_allclose(first, expected / (at * (1 - at)) ** 2, rtol=1e-4)
     curve_a, curve_b = _score_variance("curve", 0)[0], _score_variance("curve", 1)[0]
     assert np.abs(curve_a - curve_b).max() > 1e-3
