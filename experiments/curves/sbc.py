@@ -35,6 +35,7 @@ from scipy import stats
 from lcurve.curves import CurveFit, simulate_results
 from lcurve.curves.checks import prior_draws
 from lcurve.curves.families import FAMILIES, get_family
+from lfo import parse_options
 
 BINS = 10
 THIN_TO = 99  # posterior draws per rank (L); ranks take L + 1 values
@@ -58,21 +59,34 @@ def tracked(structure: str, family: str = "pow4") -> dict[str, tuple]:
     return names
 
 
-def one_replicate(structure: str, rep: int, family: str = "pow4") -> dict:
+def one_replicate(structure: str, rep: int, family: str = "pow4",
+                  options: dict | None = None, inspect: bool = False) -> dict:
     table, _ = simulate_results(**DESIGNS[structure], sizes=(32, 128, 512), seeds=(0, 1),
                                 seed=rep)  # only the design is used: scores are redrawn below
-    fit = CurveFit(table, transfer=structure, seed=rep, family=family, **FIT)
+    fit_options = {**FIT, **(options or {})}
+    fit = CurveFit(table, transfer=structure, seed=rep, family=family, **fit_options)
     fit._prepared()
     key = jax.random.fold_in(jax.random.PRNGKey(20261123), rep)
     truth = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
                         key, num_samples=1)
     simulated = table.copy()
     simulated["value"] = np.asarray(truth["score"][0])
+    if inspect:  # long chains: is a rank in the tail the posterior's or the sampler's?
+        fit_options.update(num_warmup=1000, num_samples=1000, num_chains=4, init_steps=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitted = CurveFit(simulated, transfer=structure, seed=rep, family=family, **FIT).fit()
+        fitted = CurveFit(simulated, transfer=structure, seed=rep, family=family,
+                          **fit_options).fit()
+    if inspect:
+        post = fitted.idata.posterior
+        for name in tracked(structure, family):
+            draws = post[name].values.reshape((-1,) + post[name].shape[2:])
+            print(f"{name}: truth {np.round(np.asarray(truth[name][0]), 3).tolist()}, "
+                  f"posterior 5/50/95% {np.round(np.quantile(draws, [.05, .5, .95], 0), 3).tolist()}")
+        print(f"max R-hat {fitted.diagnostics().max_rhat:.3f}")
     post = fitted.idata.posterior
-    row = {"structure": structure, "family": family, "rep": rep}
+    row = {"structure": structure, "family": family, "rep": rep,
+           "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
     for name, index in tracked(structure, family).items():
         draws = post[name].values.reshape((-1,) + post[name].shape[2:])
         draws = draws[(slice(None),) + index]
@@ -94,12 +108,16 @@ def uniformity(ranks: pd.Series) -> tuple[float, float]:
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for (structure, family), group in table.groupby(["structure", "family"]):
+    if "options" not in table:
+        table = table.assign(options="")
+    for (structure, family, options), group in table.fillna({"options": ""}).groupby(
+            ["structure", "family", "options"]):
         for name in tracked(structure, family):
             chi2, ks = uniformity(group[name])
             ranks = group[name].dropna().astype(int).to_numpy()
             counts = np.bincount((ranks * BINS) // (THIN_TO + 1), minlength=BINS)
-            rows.append({"structure": structure, "family": family, "parameter": name,
+            rows.append({"structure": structure, "family": family, "options": options,
+                         "parameter": name,
                          "reps": len(group),
                          "chi2_p": chi2, "ks_p": ks, "histogram": " ".join(map(str, counts))})
     return pd.DataFrame(rows)
@@ -112,6 +130,11 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0, help="first replicate (to split runs)")
     parser.add_argument("--family", default="pow4", choices=sorted(FAMILIES),
                         help="curve family simulated and fitted (default: the library's)")
+    parser.add_argument("--inspect", type=int, metavar="REP",
+                        help="refit replicate REP with 4 chains x (1000 + 1000) and print "
+                             "truth against posterior quantiles")
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="FitConfig fields of the fit, e.g. test_noise=curve")
     parser.add_argument("--out", default="experiments/curves/sbc.csv")
     parser.add_argument("--summarise", nargs="+", metavar="CSV",
                         help="only summarise rank tables written earlier")
@@ -120,15 +143,23 @@ def main() -> None:
         table = pd.concat([pd.read_csv(path) for path in args.summarise], ignore_index=True)
         if "family" not in table:  # rank tables written before --family (all exp3)
             table["family"] = "exp3"
+        if "options" not in table:  # ... and before --set
+            table["options"] = ""
         table["family"] = table["family"].fillna("exp3")
-        table = table.drop_duplicates(["structure", "family", "rep"])  # split runs overlap
+        table["options"] = table["options"].fillna("")
+        table = table.drop_duplicates(["structure", "family", "options", "rep"])
         print(summarise(table).round(3).to_string(index=False))
+        return
+    if args.inspect is not None:
+        for structure in args.structures:
+            print(structure, one_replicate(structure, args.inspect, args.family,
+                                           parse_options(args.set), inspect=True))
         return
     rows = []
     for structure in args.structures:
         start = time.perf_counter()
         for rep in range(args.first, args.first + args.reps):
-            rows.append(one_replicate(structure, rep, args.family))
+            rows.append(one_replicate(structure, rep, args.family, parse_options(args.set)))
             if rep % 5 == 4:
                 print(f"{structure}: {rep + 1 - args.first} reps, {time.perf_counter() - start:.0f} s",
                       flush=True)
