@@ -82,7 +82,8 @@ def one_replicate(structure: str, rep: int, family: str = "pow4",
         for name in tracked(structure, family):
             draws = post[name].values.reshape((-1,) + post[name].shape[2:])
             print(f"{name}: truth {np.round(np.asarray(truth[name][0]), 3).tolist()}, "
-                  f"posterior 5/50/95% {np.round(np.quantile(draws, [.05, .5, .95], 0), 3).tolist()}")
+                  f"posterior 5/50/95% "
+                  f"{np.round(np.quantile(draws, [.05, .5, .95], 0), 3).tolist()}")
         print(f"max R-hat {fitted.diagnostics().max_rhat:.3f}")
     post = fitted.idata.posterior
     row = {"structure": structure, "family": family, "rep": rep,

@@ -109,7 +109,8 @@ class FitConfig(ConfigSection):
         logit likelihood with effects only; both give one log-likelihood term per task.
     test_noise
         ``"observed"`` (default): an observed score's test-set (Hanley–McNeil) variance is
-        evaluated at the observed score, a known sampling variance; ``"curve"``: at the
+        evaluated at the mean observed score of the task's runs at that own size, a known
+        sampling variance; ``"curve"``: at the
         curve's mean (the exact generative story, but the variance then rewards a curve nearer
         0.5, which pulled pairwise fits of MoleculeACE pairs 0.3 below their runs);
         ``"none"``: no per-run test-set term (runs scored on one shared test set). See

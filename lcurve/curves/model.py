@@ -39,13 +39,15 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
 4. *Likelihood* (one observed site, ``score``). Default ``likelihood="logit"``::
 
        logit(score) = logit(f(x_eff)) + u_sub + u_traj + e,   e ~ Normal(0, v),
-       v = noise_sd[task]^2 + v_test / (f (1 - f))^2
+       v = noise_sd[task]^2 + v_test / (m (1 - m))^2
 
    a logit-normal density on (0, 1) (:class:`lcurve.curves.likelihood.LogitNormal`).
    ``v_test`` is the Hanley–McNeil (1982, eq. 2) variance of an AUROC on ``n_test_pos``
    positives and ``n_test - n_test_pos`` negatives (AUPRC: ``f(1-f)/n_test_pos``), carried to
-   the logit scale by the delta method; ``noise_sd ~ HalfNormal(0.3)`` per task is the
-   run-level training noise, the effects' sds are ``HalfNormal(0.15)`` (logit units; 0.05 and
+   the logit scale by the delta method, both at ``m``, the mean observed score of the task's
+   runs at that own size (``test_noise="observed"``; at the curve ``f`` the variance would
+   depend on the parameters and reward a curve nearer 0.5); ``noise_sd ~ HalfNormal(0.3)``
+   per task is the run-level training noise, the effects' sds are ``HalfNormal(0.15)`` (logit units; 0.05 and
    0.02 in score units at a score of 0.8); the subsample effect's sd is ``subsample_sd`` at
    100 samples and shrinks like ``1/sqrt(n_i)`` (``SUBSAMPLE_REF``): a constant sd let the
    effects trade off against the curve's shape (chains in separate modes on the MoleculeACE
@@ -215,7 +217,8 @@ def _logit_mean(mean, edge: float = 0.01):
 
 
 def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample=None,
-                trajectory=None, test_score=None, *, family: CurveFamily, structure: str, n_tasks: int,
+                trajectory=None, test_score=None, *, family: CurveFamily, structure: str,
+                n_tasks: int,
                 n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 max_cells: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
@@ -261,11 +264,12 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         evaluated. ``"observed"`` (default): at the observed scores (``test_score``), a known
         sampling variance as in meta-analysis (Hanley & McNeil 1982 compute it from the
         observed AUC), so the variance does not depend on the parameters. Averaging over the
-        runs of a (task, own size) keeps a run's weight from depending on its own noise (a
-        row's own score gives its high draws more logit variance, less weight, and pulled the
-        asymptotes ~0.01 low in the contextual recovery test). ``"curve"``: at the curve's mean, the exact
-        generative story; but the variance then falls as the curve moves towards 0.5 (on the
-        logit scale ``v_test / (f (1 - f))^2 ~ 1 / (n_test f (1 - f))``), and on designs where
+        runs of a (task, own size) keeps a run's weight from depending on its own noise (at a
+        row's own score its high draws get more logit variance and less weight, which pulled
+        the asymptotes low enough to fail the contextual recovery test). ``"curve"``: at the
+        curve's mean, the exact generative story; but the variance then falls as the curve
+        moves towards 0.5 (on the logit scale ``v_test / (f (1 - f))^2 ~ 1 / (n_test f (1 -
+        f))``), and on designs where
         ~15-50 runs share a subsample (MoleculeACE pairs) the fit bought that smaller variance
         with a curve far below the runs and shared effects carrying the level. Predictions
         (no observed score) use the curve. ``"none"``: no per-run test-set term (the run noise
