@@ -67,8 +67,8 @@ class FitConfig(ConfigSection):
     method
         ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` chains (``chain_method``),
         ``target_accept``; 1000 warm-up steps because with 300 the MoleculeACE contextual and
-        pairwise fits ended with R-hat 1.30 and 1.19, with 1000 1.05 and 1.03, for 10-20% more
-        time) or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
+        pairwise fits ended with R-hat 1.30 and 1.19, with 1000 1.04 and 1.03; RESULTS.md)
+        or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
         ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
         ``num_samples`` draws).
     init_steps, max_tree_depth
@@ -110,9 +110,9 @@ class FitConfig(ConfigSection):
     test_noise
         ``"observed"`` (default): an observed score's test-set (Hanley–McNeil) variance is
         evaluated at the mean observed score of the task's runs at that own size, a known
-        sampling variance; ``"curve"``: at the
-        curve's mean (the exact generative story, but the variance then rewards a curve nearer
-        0.5, which pulled pairwise fits of MoleculeACE pairs 0.3 below their runs);
+        sampling variance; ``"curve"``: at the curve's mean (the exact generative story, but
+        the variance then rewards a curve nearer 0.5, which pulled pairwise fits of
+        MoleculeACE pairs 0.3 below their runs);
         ``"none"``: no per-run test-set term (runs scored on one shared test set). See
         :func:`lcurve.curves.model.curve_model`.
 
