@@ -7,7 +7,7 @@ the mean absolute error.
 
 Usage::
 
-    python experiments/curves/coverage.py --reps 10
+    python experiments/curves/transfer_coverage.py --reps 10
 
 Measured 2026-11-23 (2-core CPU, loaded; ~6.5 min): 60 rates, coverage 0.933, signs right
 for all |tau| >= 0.2, MAE 0.060.
