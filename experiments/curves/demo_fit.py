@@ -55,6 +55,8 @@ def main() -> None:
           .round(3).to_string())
     params = fit.curve_params()
     print(params[params["parameter"] == "c"].round(3).to_string())
+    print("each task's curve against its own runs (CurveFit.curve_gaps):")
+    print(fit.curve_gaps().round(3).to_string())
 
 
 if __name__ == "__main__":

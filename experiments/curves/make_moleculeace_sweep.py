@@ -14,7 +14,8 @@ Results are cached under ``experiments/curves/cache/`` (gitignored). Usage::
     nice -n 5 python experiments/curves/make_moleculeace_sweep.py [--kinds pairs contextual]
     python experiments/curves/make_moleculeace_sweep.py --summary [DIR]   # single-task curves
 
-``--summary`` prints the mean single-task AUROC of every target at every size, the mean
+``--summary`` prints the mean single-task AUROC of every target at every size (and the mean
+gain from one size to the next), the mean
 optimizer steps used and best step per size (is a size limited by the step budget?) and, for
 pairs, how far a pair run's score moves from the single run on the same subsample.
 """
@@ -53,8 +54,11 @@ def summary(path: Path) -> None:
     columns = size_columns(table)
     single = table[(table[columns] > 0).sum(axis=1) == 1].assign(
         own=lambda t: t[columns].max(axis=1))
-    print(single.pivot_table(index="task", columns="own", values="value").round(3)
-          .to_string())
+    curves = single.pivot_table(index="task", columns="own", values="value")
+    print(curves.round(3).to_string())
+    gains = curves.diff(axis=1).iloc[:, 1:]  # does the curve slow down? (gain per doubling)
+    print("mean gain from the previous size (over targets):",
+          " ".join(f"{n}: {g:+.3f}" for n, g in gains.mean().items()))
     print(single.groupby("own")[["steps_used", "best_step"]].mean().round(0).T.to_string())
     pairs = table[(table[columns] > 0).sum(axis=1) == 2]
     if len(pairs):  # how much does training beside a partner move the target's score?

@@ -52,6 +52,8 @@ def tracked(structure: str, family: str = "pow4") -> dict[str, tuple]:
     names.update({"noise_sd": (0,), "subsample_sd": (), "trajectory_sd": (), "c_mu": ()})
     if structure in ("pairwise", "joint"):
         names.update({"transfer": (0, 1)})
+    if structure == "pairwise":  # the default pairwise_prior="hierarchical" learns the spread
+        names.update({"transfer_sd": ()})
     if structure == "joint":
         names.update({"hs_global": ()})
     if structure == "contextual":
@@ -79,7 +81,7 @@ def one_replicate(structure: str, rep: int, family: str = "pow4",
                           **fit_options).fit()
     if inspect:
         post = fitted.idata.posterior
-        for name in tracked(structure, family):
+        for name in (n for n in tracked(structure, family) if n in post):
             draws = post[name].values.reshape((-1,) + post[name].shape[2:])
             print(f"{name}: truth {np.round(np.asarray(truth[name][0]), 3).tolist()}, "
                   f"posterior 5/50/95% "
@@ -89,6 +91,8 @@ def one_replicate(structure: str, rep: int, family: str = "pow4",
     row = {"structure": structure, "family": family, "rep": rep,
            "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
     for name, index in tracked(structure, family).items():
+        if name not in post:  # e.g. transfer_sd under pairwise_prior=fixed
+            continue
         draws = post[name].values.reshape((-1,) + post[name].shape[2:])
         draws = draws[(slice(None),) + index]
         draws = draws[np.linspace(0, len(draws) - 1, THIN_TO).astype(int)]
@@ -114,6 +118,8 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
     for (structure, family, options), group in table.fillna({"options": ""}).groupby(
             ["structure", "family", "options"]):
         for name in tracked(structure, family):
+            if name not in group or group[name].isna().all():
+                continue
             chi2, ks = uniformity(group[name])
             ranks = group[name].dropna().astype(int).to_numpy()
             counts = np.bincount((ranks * BINS) // (THIN_TO + 1), minlength=BINS)

@@ -37,8 +37,8 @@ from lcurve.curves import _summaries, planning
 from lcurve.curves._inference import CHAIN_METHODS, run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
-from lcurve.curves.model import (LIKELIHOOD_SITE, LIKELIHOODS, SEED_EFFECTS, TEST_NOISE,
-                                 curve_model, observed_test_score, offdiag_index)
+from lcurve.curves.model import (LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS,
+                                 TEST_NOISE, curve_model, observed_test_score, offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -90,6 +90,21 @@ class FitConfig(ConfigSection):
         global scale.
     context_shift
         Add a per-task asymptote shift under context (``contextual`` only).
+    pair_shift
+        Add the same per-task asymptote shift in every run with a partner (``pairwise``,
+        ``joint``); off: on MoleculeACE it left the pairwise leave-future-out bias where it
+        was (-0.074 against -0.076; ``experiments/curves/RESULTS.md``).
+    pairwise_prior
+        Prior of the pairwise rates ``tau_ij = s z_ij``, ``z_ij ~ Normal(0, 1)``:
+        ``"hierarchical"`` learns the spread, ``s ~ HalfNormal(transfer_scale)`` (partial
+        pooling across the K(K-1) pairs); ``"fixed"`` sets ``s = transfer_scale`` (the only
+        prior before 2026-12); ``"auto"`` (default): ``"hierarchical"`` under NUTS,
+        ``"fixed"`` under SVI. With fixed N(0, 1) rates the 56 MoleculeACE pair rates traded
+        off against the curve's shape (NUTS leave-future-out bias -0.076); learning the
+        spread took it to -0.023. SVI's guides cannot follow the funnel between the spread
+        and the rates: on flat, transfer-free data the mean-field fit reported a credibly
+        negative rate (-0.57, 90% interval -0.77 to -0.29) where NUTS and the fixed prior
+        straddle zero (``tests/curves/test_reliability.py``; ``experiments/curves/RESULTS.md``).
     use_all_rows
         Disable the per-structure row selection (for LOO comparisons).
     random_effects
@@ -141,6 +156,8 @@ class FitConfig(ConfigSection):
     transfer_scale: float = 1.0
     global_scale: float = 0.1
     context_shift: bool = True
+    pair_shift: bool = False
+    pairwise_prior: str = "auto"
     use_all_rows: bool = False
     random_effects: bool = True
     centred_curves: bool = False
@@ -148,11 +165,19 @@ class FitConfig(ConfigSection):
     seed_effects: str = "independent"
     test_noise: str = "observed"
 
+    def resolved_pairwise_prior(self) -> str:
+        """``pairwise_prior`` with ``"auto"`` resolved: ``"hierarchical"`` under NUTS, else
+        ``"fixed"``."""
+        if self.pairwise_prior != "auto":
+            return self.pairwise_prior
+        return "hierarchical" if self.method == "nuts" else "fixed"
+
     def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
                             ("likelihood", LIKELIHOODS), ("chain_method", CHAIN_METHODS),
-                            ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE)):
+                            ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE),
+                            ("pairwise_prior", PAIRWISE_PRIORS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -252,7 +277,8 @@ class CurveFit:
                               n_subsample=data.n_subsample, n_trajectory=data.n_trajectory,
                               max_cells=data.max_cells, random_effects=cfg.random_effects,
                               likelihood=cfg.likelihood, seed_effects=cfg.seed_effects,
-                              test_noise=cfg.test_noise)
+                              test_noise=cfg.test_noise,
+                              pairwise_prior=cfg.resolved_pairwise_prior())
         return self._meta
 
     def _loglik_unit(self) -> str:
@@ -274,6 +300,8 @@ class CurveFit:
             curve_model, family=self.family, structure=cfg.transfer, n_tasks=len(meta["tasks"]),
             n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
             global_scale=cfg.global_scale, context_shift=cfg.context_shift,
+            pair_shift=cfg.pair_shift,
+            pairwise_prior=meta.get("pairwise_prior", "fixed"),  # fits saved before the field
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             max_cells=meta.get("max_cells", 0), random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves,
@@ -321,7 +349,9 @@ class CurveFit:
         self._meta["latent"] = latent
         stats = None
         model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
-                     cfg.global_scale, cfg.context_shift, cfg.random_effects,
+                     cfg.global_scale, cfg.context_shift, cfg.pair_shift,
+                     self._meta["pairwise_prior"],
+                     cfg.random_effects,
                      cfg.centred_curves, cfg.likelihood, cfg.seed_effects, cfg.test_noise,
                      tuple(sorted((k, v) for k, v in self._meta.items()
                                   if k in ("n_subsample", "n_trajectory", "max_cells",
@@ -495,6 +525,9 @@ def load_fit(path: str | Path) -> CurveFit:
     if "lcurve_fit" not in idata.attrs:
         raise ValueError(f"{path} is not an lcurve fit (no 'lcurve_fit' attribute)")
     meta = json.loads(idata.attrs["lcurve_fit"])
-    fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(meta.pop("config")))
+    config = meta.pop("config")
+    config.setdefault("pairwise_prior", "fixed")  # fits saved before the field: fixed scale
+    meta.setdefault("pairwise_prior", "fixed")
+    fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(config))
     fit.idata, fit._meta = idata, meta
     return fit

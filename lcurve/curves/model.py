@@ -80,7 +80,7 @@ from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTrunca
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
-           "SIZE_UNIT", "TEST_NOISE", "observed_test_score"]
+           "SIZE_UNIT", "TEST_NOISE", "PAIRWISE_PRIORS", "observed_test_score"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -90,6 +90,8 @@ LIKELIHOODS = ("logit", "truncnormal")
 SEED_EFFECTS = ("independent", "sum_to_zero", "centred")
 #: Where :func:`curve_model` evaluates an observed score's test-set variance.
 TEST_NOISE = ("observed", "curve", "none")
+#: Priors of the pairwise rates (:class:`lcurve.curves.FitConfig` resolves ``"auto"``).
+PAIRWISE_PRIORS = ("auto", "hierarchical", "fixed")
 #: Prior scales (HalfNormal) of the run noise and of the nested-design effects' sds. On the
 #: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
 SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
@@ -175,7 +177,7 @@ def _pooled(family: CurveFamily, n_tasks: int, centred: bool) -> dict:
 
 
 def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_scale: float,
-              context_shift: bool) -> dict:
+              context_shift: bool, pairwise_prior: str = "fixed") -> dict:
     if structure == "none":
         return {}
     if structure == "contextual":
@@ -190,7 +192,9 @@ def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_sca
         return out
     n_pairs = n_tasks * (n_tasks - 1)
     z = numpyro.sample("transfer_z", dist.Normal(0.0, 1.0).expand([n_pairs]))
-    if structure == "pairwise":
+    if structure == "pairwise" and pairwise_prior == "hierarchical":
+        rates = numpyro.sample("transfer_sd", dist.HalfNormal(transfer_scale)) * z
+    elif structure == "pairwise":
         rates = transfer_scale * z
     else:  # joint: regularised horseshoe
         glob = numpyro.sample("hs_global", dist.HalfCauchy(global_scale))
@@ -200,7 +204,11 @@ def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_sca
         rates = glob * lam * z
     rows, cols = offdiag_index(n_tasks)
     matrix = jnp.zeros((n_tasks, n_tasks)).at[rows, cols].set(rates)
-    return {"transfer": numpyro.deterministic("transfer", matrix)}
+    out = {"transfer": numpyro.deterministic("transfer", matrix)}
+    if context_shift:  # pair_shift: the same per-task shift in every run with a partner
+        out["context_shift"] = numpyro.sample(
+            "context_shift", dist.Normal(0.0, 0.5).expand([n_tasks]))
+    return out
 
 
 def _logit_mean(mean, edge: float = 0.01):
@@ -222,7 +230,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 max_cells: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
-                context_shift: bool = True, random_effects: bool = True,
+                context_shift: bool = True, pair_shift: bool = False,
+                pairwise_prior: str = "fixed", random_effects: bool = True,
                 centred_curves: bool = False, likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
@@ -286,7 +295,9 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     params = _pooled(family, n_tasks, centred_curves)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
                             global_scale=global_scale,
-                            context_shift=context_shift and structure == "contextual"))
+                            context_shift=(context_shift and structure == "contextual")
+                            or (pair_shift and structure in ("pairwise", "joint")),
+                            pairwise_prior=pairwise_prior))
     logit = likelihood == "logit"
     scales = LOGIT_SCALES if logit else SCORE_SCALES
     noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(scales["noise"]).expand([n_tasks]))
