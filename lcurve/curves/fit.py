@@ -508,8 +508,8 @@ def fit_curves(results: pd.DataFrame, *, family: str = "pow4", transfer: str = "
     >>> from lcurve.curves import simulate_results
     >>> table, _ = simulate_results(n_tasks=2, seed=1)
     >>> fit = fit_curves(table, transfer="none", method="svi", svi_steps=200)
-    >>> sorted(fit.curve_params()["parameter"].unique())
-    ['a', 'b', 'c']
+    >>> sorted(fit.curve_params()["parameter"].unique())  # the default family, pow4
+    ['a', 'alpha', 'b', 'c']
     """
     config = FitConfig(family=family, transfer=transfer, method=method, metric=metric, seed=seed,
                        **options)

@@ -21,7 +21,8 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    ``n_i + tau n_j`` to first order and is strictly monotone, so negative transfer lowers
    ``n_eff`` without ever reaching zero and without the flat likelihood of a floor.
    Priors are on the data's scale ``tau n_j / n_i``: pairwise ``tau_ij ~ Normal(0, s)``
-   (``s = transfer_scale``); contextual ``tau_i = mu + sd z_i`` with
+   (``pairwise_prior="fixed"``: ``s = transfer_scale``; ``"hierarchical"``: the spread is
+   learned, ``s ~ HalfNormal(transfer_scale)``); contextual ``tau_i = mu + sd z_i`` with
    ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd ~ HalfNormal(s / sqrt(K-1))`` (the average of
    K-1 pair rates, so a context of ~10^4 samples is not a priori worth 10^4 target samples)
    and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale; joint: a
@@ -131,7 +132,7 @@ def effective_size(structure: str, params, task, sizes):
     >>> import jax.numpy as jnp
     >>> sizes = jnp.array([[100.0, 50.0]])
     >>> float(effective_size("pairwise", {"transfer": jnp.array([[0, .5], [0, 0]])},
-    ...                      jnp.array([0]), sizes))
+    ...                      jnp.array([0]), sizes)[0])
     125.0
     """
     own = jnp.maximum(jnp.take_along_axis(sizes, task[:, None], axis=1)[:, 0], 1.0)
@@ -250,6 +251,12 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         Group of each observation: shared nested subsample ``(task, seed, n_task)`` (of
         ``n_subsample``) and seed trajectory ``(task, seed)`` (of ``n_trajectory``). ``None``
         predicts new runs (the effects' variance is added to the noise).
+    pair_shift : bool
+        ``pairwise``/``joint``: add the per-task asymptote shift (``context_shift``, the
+        contextual structure's) to every run with a partner.
+    pairwise_prior : {"fixed", "hierarchical"}
+        ``pairwise``: rates ``transfer_scale * z`` or ``transfer_sd * z`` with
+        ``transfer_sd ~ HalfNormal(transfer_scale)`` (``FitConfig`` resolves ``"auto"``).
     random_effects : bool
         ``False`` drops the nested-design effects (rows treated as independent).
     centred_curves : bool

@@ -60,7 +60,7 @@ def load_moleculeace(
     Example
     -------
     >>> data = load_moleculeace(max_tasks=2, n_bits=256)  # doctest: +SKIP
-    >>> data.n_tasks
+    >>> data.n_tasks  # doctest: +SKIP
     2
     """
     table = moleculeace_table()

@@ -98,7 +98,7 @@ def task_balanced_bce(logits: jnp.ndarray, labels: jnp.ndarray, mask: jnp.ndarra
     >>> mask = jnp.array([[True, True], [True, False], [True, False]])
     >>> # task 0: three labels at loss log 2; task 1: one label at log(1 + e^-2)
     >>> round(float(task_balanced_bce(logits, labels, mask)), 4)
-    0.4100
+    0.41
     """
     bce, mask = _bce(logits, labels, mask)
     count = mask.sum(axis=0)
