@@ -301,7 +301,7 @@ class CurveFit:
             n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
             global_scale=cfg.global_scale, context_shift=cfg.context_shift,
             pair_shift=cfg.pair_shift,
-            pairwise_prior=meta.get("pairwise_prior", "fixed"),  # fits saved before the field
+            pairwise_prior=meta["pairwise_prior"],
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             max_cells=meta.get("max_cells", 0), random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves,
