@@ -25,23 +25,16 @@ __all__ = ["run_demo", "demo_config", "DEMO_FIT", "DEMO_TAG", "DEMO_TASKS"]
 #: aminergic GPCRs) and thrombin (a protease), so related and unrelated pairs both appear.
 DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
 
-#: Curve-fit settings of the demo: SVI (3000 steps, 1000 draws; ~20 s on 2 cores) without the
-#: nested-design effects, truncated-normal likelihood; the report's trust line says it is
-#: approximate. The logit likelihood without effects is not used here: under SVI it claimed
-#: "credibly positive" transfer of ~2 samples per sample (CHEMBL214 -> CHEMBL234, interval
-#: 1.97-2.31) where the converged NUTS fit with effects finds no pair distinguishable from zero. Why not NUTS yet
-#: (``python experiments/curves/demo_fit.py lcurve_runs/demo/results.parquet --method nuts
-#: --set num_warmup=500 num_samples=800 target_accept=0.95``): with the logit likelihood and
-#: its effects NUTS now converges here (R-hat 1.005, bulk ESS 624, no divergences, ~70 s), but
-#: with 2 seeds the seed-trajectory effects and the pooled asymptotes are confounded: two
-#: targets' fitted curves sit ~0.08 AUROC below all their runs (both seeds' effects positive),
-#: so the demo would state that a target already at 0.91 does not reach 0.85. Without the
-#: effects NUTS fits the level but its asymptote intervals are ~0.005 wide (over-confident).
-#: Open in issue 12. The library's default family is ``pow4`` (leave-future-out evidence);
-#: the demo keeps ``exp3`` because under this SVI fit ``pow4`` is no more honest (asymptote
-#: sds of 0.002), and its findings call every count beyond the largest size an extrapolation.
-DEMO_FIT = dict(family="exp3", transfer="pairwise", method="svi", svi_steps=3000,
-                num_samples=1000, random_effects=False, likelihood="truncnormal", seed=0)
+#: Curve-fit settings of the demo: the library's defaults (NUTS, 4 chains started from SVI,
+#: family ``pow4``, logit likelihood with the nested-design effects integrated out, curve
+#: parameters' spread across tasks fixed: ``FitConfig.curve_pooling``), with
+#: ``target_accept=0.95`` and 500 draws per chain so that the diagnostics pass on this design
+#: with either seed (``python experiments/curves/demo_fit.py lcurve_runs/demo/results.parquet
+#: --family pow4 --set target_accept=0.95 num_samples=500 seed=1``; experiments/curves/
+#: RESULTS.md section H). Until 2026-12 the demo used SVI without the effects, whose
+#: intervals do not pass calibration.
+DEMO_FIT = dict(family="pow4", transfer="pairwise", method="nuts", target_accept=0.95,
+                num_samples=500, seed=0)
 #: TAG settings of the demo (same network width and steps as the sweep).
 DEMO_TAG = dict(hidden=(64,), steps=200, every=10, seeds=(0, 1), max_size=1024)
 

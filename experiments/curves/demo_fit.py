@@ -2,7 +2,8 @@
 
 Usage (after ``lcurve demo --out DIR``)::
 
-    python experiments/curves/demo_fit.py DIR/results.parquet --method nuts --family exp3
+    python experiments/curves/demo_fit.py DIR/results.parquet --method nuts --family pow4 \
+        --set target_accept=0.95 num_samples=500 seed=1
     python experiments/curves/demo_fit.py DIR/results.parquet --method svi
 
 Shows whether an inference setting converges on the real (MoleculeACE) demo design.
@@ -23,7 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results")
     parser.add_argument("--method", default="nuts", choices=["nuts", "svi"])
-    parser.add_argument("--family", default="exp3")
+    parser.add_argument("--family", default="pow4")
     parser.add_argument("--likelihood", default="logit")
     parser.add_argument("--num-samples", type=int, default=None, help="NUTS draws per chain")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
@@ -31,6 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     table = pd.read_parquet(args.results)
     options = dict(svi_steps=3000, num_samples=1000) if args.method == "svi" else {}
+    options["seed"] = 0
     if args.num_samples:
         options["num_samples"] = args.num_samples
     for item in args.set:
@@ -41,7 +43,7 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         fit = fit_curves(table, family=args.family, transfer="pairwise", method=args.method,
-                         likelihood=args.likelihood, seed=0, **options)
+                         likelihood=args.likelihood, **options)
     print(f"{args.method} {args.family} {args.likelihood}: {time.perf_counter() - start:.1f} s")
     if args.method == "nuts":
         with warnings.catch_warnings(record=True) as caught:

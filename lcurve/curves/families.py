@@ -168,9 +168,12 @@ register_family(CurveFamily(  # Domhan et al. 2015 (IJCAI), Table 1; a slow, pow
     # a ~ logN(3, 1.5), b ~ logN(1, 1), alpha ~ logN(-0.5, 0.6) put 22% of prior draws below
     # an AUROC of 0.01 at 32 samples (median 0.32), now 2.5%
     name="pow4", formula="c - (a*x + b)^(-alpha)",
-    params=(_C, Param(name="a", link="log", loc=5.0, scale=1.0),
-            Param(name="b", link="log", loc=2.5, scale=0.5),
-            Param(name="alpha", link="log", loc=-0.5, scale=0.3)),
+    # pool scales (the tasks' spread: the HalfNormal scale when learned, the value when
+    # fixed) of the shape parameters a, b, alpha 0.3/0.3/0.2, below their means' prior scales
+    # (0.5 before 2026-12, wider than alpha's population prior itself)
+    params=(_C, Param(name="a", link="log", loc=5.0, scale=1.0, pool_scale=0.3),
+            Param(name="b", link="log", loc=2.5, scale=0.5, pool_scale=0.3),
+            Param(name="alpha", link="log", loc=-0.5, scale=0.3, pool_scale=0.2)),
     fn=_pow4))
 register_family(CurveFamily(  # LCDB (Mohr & van Rijn 2022), "ilog2"; n = x * SIZE_UNIT samples
     # (log(1 + n), not log(n), so the curve is defined for every n > 0): the slowest tail of the

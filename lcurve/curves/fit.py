@@ -37,8 +37,9 @@ from lcurve.curves import _summaries, planning
 from lcurve.curves._inference import CHAIN_METHODS, run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
-from lcurve.curves.model import (LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS,
-                                 TEST_NOISE, curve_model, observed_test_score, offdiag_index)
+from lcurve.curves.model import (CURVE_POOLINGS, LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS,
+                                 SEED_EFFECTS, TEST_NOISE, curve_model, observed_test_score,
+                                 offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -105,6 +106,17 @@ class FitConfig(ConfigSection):
         and the rates: on flat, transfer-free data the mean-field fit reported a credibly
         negative rate (-0.57, 90% interval -0.77 to -0.29) where NUTS and the fixed prior
         straddle zero (``tests/curves/test_reliability.py``; ``experiments/curves/RESULTS.md``).
+    curve_pooling
+        Spread across tasks of each curve parameter (on its unconstrained scale, around the
+        learned population mean): ``"learned"``, ``sd ~ HalfNormal(Param.pool_scale)``;
+        ``"fixed"`` (default), ``sd = Param.pool_scale`` (a prior statement that tasks'
+        curves differ by about that much). Few tasks cannot estimate a spread: on the
+        4-target demo each learned spread was a funnel where NUTS diverged and mixed slowly
+        (R-hat 1.02, bulk ESS 137-250, 2-13 divergences whatever ``target_accept``), and on
+        the 8 MoleculeACE targets of leave-future-out learned spreads gave R-hat 1.034 and 7
+        divergences (``none``) where fixed ones gave 1.010 and none, with the same error
+        (``experiments/curves/RESULTS.md`` section H). Whether 30 tasks identify a spread
+        was not measured. Fits saved before the field load as ``"learned"``.
     use_all_rows
         Disable the per-structure row selection (for LOO comparisons).
     random_effects
@@ -158,6 +170,7 @@ class FitConfig(ConfigSection):
     context_shift: bool = True
     pair_shift: bool = False
     pairwise_prior: str = "auto"
+    curve_pooling: str = "fixed"
     use_all_rows: bool = False
     random_effects: bool = True
     centred_curves: bool = False
@@ -177,7 +190,8 @@ class FitConfig(ConfigSection):
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
                             ("likelihood", LIKELIHOODS), ("chain_method", CHAIN_METHODS),
                             ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE),
-                            ("pairwise_prior", PAIRWISE_PRIORS)):
+                            ("pairwise_prior", PAIRWISE_PRIORS),
+                            ("curve_pooling", CURVE_POOLINGS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -278,7 +292,8 @@ class CurveFit:
                               max_cells=data.max_cells, random_effects=cfg.random_effects,
                               likelihood=cfg.likelihood, seed_effects=cfg.seed_effects,
                               test_noise=cfg.test_noise,
-                              pairwise_prior=cfg.resolved_pairwise_prior())
+                              pairwise_prior=cfg.resolved_pairwise_prior(),
+                              curve_pooling=cfg.curve_pooling)
         return self._meta
 
     def _loglik_unit(self) -> str:
@@ -301,7 +316,7 @@ class CurveFit:
             n_ref=meta["n_ref"], metric=cfg.metric, transfer_scale=cfg.transfer_scale,
             global_scale=cfg.global_scale, context_shift=cfg.context_shift,
             pair_shift=cfg.pair_shift,
-            pairwise_prior=meta["pairwise_prior"],
+            pairwise_prior=meta["pairwise_prior"], curve_pooling=meta["curve_pooling"],
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             max_cells=meta.get("max_cells", 0), random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves,
@@ -350,7 +365,7 @@ class CurveFit:
         stats = None
         model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
                      cfg.global_scale, cfg.context_shift, cfg.pair_shift,
-                     self._meta["pairwise_prior"],
+                     self._meta["pairwise_prior"], self._meta["curve_pooling"],
                      cfg.random_effects,
                      cfg.centred_curves, cfg.likelihood, cfg.seed_effects, cfg.test_noise,
                      tuple(sorted((k, v) for k, v in self._meta.items()
@@ -528,6 +543,8 @@ def load_fit(path: str | Path) -> CurveFit:
     config = meta.pop("config")
     config.setdefault("pairwise_prior", "fixed")  # fits saved before the field: fixed scale
     meta.setdefault("pairwise_prior", "fixed")
+    config.setdefault("curve_pooling", "learned")  # fits saved before the field: learned
+    meta.setdefault("curve_pooling", "learned")
     fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(config))
     fit.idata, fit._meta = idata, meta
     return fit

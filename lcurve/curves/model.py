@@ -9,7 +9,9 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
 
 1. *Curves.* Every curve parameter is partially pooled across tasks on its unconstrained scale,
    ``theta_k = link(mu + sd * z_k)`` with ``mu ~ Normal(loc, scale)``,
-   ``sd ~ HalfNormal(pool_scale)``, ``z_k ~ Normal(0, 1)`` (non-centred; see
+   ``sd ~ HalfNormal(pool_scale)`` (``curve_pooling="learned"``) or ``sd = pool_scale``
+   (``curve_pooling="fixed"``, the default: 4 or 8 tasks could not estimate a spread, and
+   its funnel made NUTS diverge), ``z_k ~ Normal(0, 1)`` (non-centred; see
    :class:`lcurve.curves.families.Param` for each family's units).
 2. *Transfer* (effective sample size of target ``i`` in a run with ``n_j`` samples of task j)::
 
@@ -81,7 +83,7 @@ from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTrunca
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
-           "SIZE_UNIT", "TEST_NOISE", "PAIRWISE_PRIORS", "observed_test_score"]
+           "SIZE_UNIT", "TEST_NOISE", "PAIRWISE_PRIORS", "CURVE_POOLINGS", "observed_test_score"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -93,6 +95,8 @@ SEED_EFFECTS = ("independent", "sum_to_zero", "centred")
 TEST_NOISE = ("observed", "curve", "none")
 #: Priors of the pairwise rates (:class:`lcurve.curves.FitConfig` resolves ``"auto"``).
 PAIRWISE_PRIORS = ("auto", "hierarchical", "fixed")
+#: Spread of the curve parameters across tasks (``curve_pooling``).
+CURVE_POOLINGS = ("fixed", "learned")
 #: Prior scales (HalfNormal) of the run noise and of the nested-design effects' sds. On the
 #: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
 SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
@@ -164,11 +168,13 @@ def expected_score(family: CurveFamily, structure: str, params, task, sizes,
     return family(x, per_obs)
 
 
-def _pooled(family: CurveFamily, n_tasks: int, centred: bool) -> dict:
+def _pooled(family: CurveFamily, n_tasks: int, centred: bool,
+            pooling: str = "learned") -> dict:
     params = {}
     for p in family.params:
         mu = numpyro.sample(f"{p.name}_mu", dist.Normal(p.loc, p.scale))
-        sd = numpyro.sample(f"{p.name}_sd", dist.HalfNormal(p.pool_scale))
+        sd = (p.pool_scale if pooling == "fixed"
+              else numpyro.sample(f"{p.name}_sd", dist.HalfNormal(p.pool_scale)))
         if centred:  # each task's curve is well identified by its own runs
             raw = numpyro.sample(f"{p.name}_raw", dist.Normal(mu, sd).expand([n_tasks]))
         else:
@@ -232,7 +238,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 max_cells: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
                 context_shift: bool = True, pair_shift: bool = False,
-                pairwise_prior: str = "fixed", random_effects: bool = True,
+                pairwise_prior: str = "fixed", curve_pooling: str = "learned",
+                random_effects: bool = True,
                 centred_curves: bool = False, likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
@@ -257,6 +264,9 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     pairwise_prior : {"fixed", "hierarchical"}
         ``pairwise``: rates ``transfer_scale * z`` or ``transfer_sd * z`` with
         ``transfer_sd ~ HalfNormal(transfer_scale)`` (``FitConfig`` resolves ``"auto"``).
+    curve_pooling : {"learned", "fixed"}
+        Spread of each curve parameter across tasks (unconstrained scale):
+        ``sd ~ HalfNormal(pool_scale)`` or ``sd = pool_scale``.
     random_effects : bool
         ``False`` drops the nested-design effects (rows treated as independent).
     centred_curves : bool
@@ -299,7 +309,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         trajectory). ``"truncnormal"``: a normal truncated to [0, 1] on the score scale with
         sampled (non-centred) effects; log-likelihood per row.
     """
-    params = _pooled(family, n_tasks, centred_curves)
+    params = _pooled(family, n_tasks, centred_curves, curve_pooling)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
                             global_scale=global_scale,
                             context_shift=(context_shift and structure == "contextual")

@@ -1,0 +1,74 @@
+"""Spread of the curve parameters across tasks: fixed at the family's pool scales (default)
+or learned."""
+
+from __future__ import annotations
+
+import json
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from numpyro import handlers
+
+from lcurve.config import ConfigError
+from lcurve.curves import CurveFit, FitConfig, load_fit, simulate_results
+from lcurve.curves.families import get_family
+from lcurve.curves.fit import _site_names
+
+
+@pytest.fixture(scope="module")
+def table():
+    return simulate_results(n_tasks=3, structure="pairwise", seed=0)[0]
+
+
+def prepared(table, **options) -> CurveFit:
+    fit = CurveFit(table, **options)
+    fit._prepared()
+    return fit
+
+
+def latent_sites(table, **options) -> set[str]:
+    fit = prepared(table, **options)
+    return set(_site_names(fit.model(), fit.model_args(fit._data))[0])
+
+
+def test_a_fixed_spread_has_no_sd_sites_and_a_learned_one_has_one_per_parameter(table):
+    names = get_family("pow4").param_names
+    fixed = latent_sites(table)  # the default
+    learned = latent_sites(table, curve_pooling="learned")
+    assert not {f"{p}_sd" for p in names} & fixed
+    assert {f"{p}_sd" for p in names} <= learned
+    assert {f"{p}_mu" for p in names} | {f"{p}_z" for p in names} <= fixed & learned
+
+
+def test_a_fixed_spread_is_the_parameters_pool_scale(table):
+    fit = prepared(table, curve_pooling="fixed")
+    family = fit.family
+    z = jnp.array([-1.0, 0.5, 2.0])
+    values = {f"{p}_mu": 0.3 for p in family.param_names}
+    values.update({f"{p}_z": z for p in family.param_names})
+    model = handlers.substitute(handlers.seed(fit.model(), jax.random.PRNGKey(0)), values)
+    trace = handlers.trace(model).get_trace(**fit.model_args(fit._data))
+    for p in family.params:
+        expected = family.constrain(p.name, 0.3 + p.pool_scale * z)
+        np.testing.assert_allclose(trace[p.name]["value"], expected, rtol=1e-6)
+
+
+def test_unknown_curve_pooling_is_named_in_the_error():
+    with pytest.raises(ConfigError, match="curve_pooling.*learned"):
+        FitConfig(curve_pooling="shared")
+
+
+def test_fits_saved_before_the_field_load_with_a_learned_spread(pairwise_fit, tmp_path):
+    idata = pairwise_fit.idata.copy()
+    meta = json.loads(idata.attrs["lcurve_fit"])
+    assert meta["curve_pooling"] == "fixed"
+    del meta["config"]["curve_pooling"], meta["curve_pooling"]
+    idata.attrs["lcurve_fit"] = json.dumps(meta)
+    path = tmp_path / "old.nc"
+    az.to_netcdf(idata, str(path))
+    loaded = load_fit(path)
+    assert loaded.config.curve_pooling == "learned"
+    assert loaded.model().keywords["curve_pooling"] == "learned"
