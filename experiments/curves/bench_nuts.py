@@ -5,10 +5,14 @@ Usage::
 
     python experiments/curves/bench_nuts.py [--repeat 2] [--likelihood truncnormal]
     python experiments/curves/bench_nuts.py --repeat 2 --chain-methods vectorized sequential
+    python experiments/curves/bench_nuts.py --variants curve_pooling=fixed curve_pooling=learned
+    python experiments/curves/bench_nuts.py --repeat 3 --variants loop=reused loop=numpyro
 
 The second repeat reuses the compiled sampler (same model shape). With several chain methods
 the repeats alternate between them in one process (a side-by-side comparison on a shared
-machine); "lockstep" is the mean over draws of the longest chain's leapfrog steps divided by
+machine), and so do ``--variants`` (space-separated FitConfig settings, each
+``FIELD=VALUE[,FIELD=VALUE]``; ``loop=numpyro`` runs numpyro's sampling loop as it comes,
+recompiled for every chain, ``loop=reused`` the library's default); "lockstep" is the mean over draws of the longest chain's leapfrog steps divided by
 the mean steps (what vectorised chains pay).
 """
 
@@ -21,7 +25,8 @@ import warnings
 import numpy as np
 from scipy.stats import spearmanr
 
-from lcurve.curves import fit_curves, simulate_results
+from lcurve.curves import _inference, fit_curves, simulate_results
+from lfo import parse_options
 
 
 def main() -> None:
@@ -31,17 +36,23 @@ def main() -> None:
     parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
     parser.add_argument("--chain-methods", nargs="+", default=["auto"],
                         choices=["auto", "sequential", "vectorized", "parallel"])
+    parser.add_argument("--variants", nargs="+", default=[""], metavar="FIELD=VALUE[,...]",
+                        help="FitConfig settings to alternate, e.g. curve_pooling=learned")
     args = parser.parse_args()
     table, truth = simulate_results(n_tasks=args.tasks, seed=0, seeds=(0, 1, 2),
                                     sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
     print(f"{len(table)} rows, {args.tasks} tasks")
-    runs = [(rep, method) for rep in range(args.repeat) for method in args.chain_methods]
-    for rep, method in runs:
+    runs = [(rep, method, variant) for rep in range(args.repeat)
+            for method in args.chain_methods for variant in args.variants]
+    for rep, method, variant in runs:
+        items = [item for item in variant.split(",") if item]
+        _inference.REUSE_JIT_WRAPPERS = "loop=numpyro" not in items
+        options = parse_options([item for item in items if not item.startswith("loop=")])
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             fit = fit_curves(table, transfer="pairwise", method="nuts", seed=rep,
-                             likelihood=args.likelihood, chain_method=method)
+                             likelihood=args.likelihood, chain_method=method, **options)
         seconds = time.perf_counter() - start
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -53,7 +64,8 @@ def main() -> None:
         cover = np.mean((rates["hdi_low"] <= true) & (true <= rates["hdi_high"]))
         n_steps = fit.idata.sample_stats["n_steps"].values  # (chain, draw)
         steps, lockstep = n_steps.mean(), n_steps.max(axis=0).mean() / n_steps.mean()
-        print(f"repeat {rep}, chains {method}: {seconds:.1f} s wall; max R-hat {diag.max_rhat:.3f}, "
+        print(f"repeat {rep}, chains {method}{', ' + variant if variant else ''}: "
+              f"{seconds:.1f} s wall; max R-hat {diag.max_rhat:.3f}, "
               f"min bulk ESS {diag.min_ess_bulk:.0f}, {diag.n_divergent} divergences, "
               f"mean leapfrog steps {steps:.0f} (lockstep {lockstep:.2f}); Spearman(tau) "
               f"{spearmanr(rates['mean'], true).statistic:.3f}, 90% coverage {cover:.2f}; "

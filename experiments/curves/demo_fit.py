@@ -17,7 +17,8 @@ import warnings
 
 import pandas as pd
 
-from lcurve.curves import FitConfig, fit_curves
+from lcurve.curves import fit_curves
+from lfo import parse_options
 
 
 def main() -> None:
@@ -35,10 +36,7 @@ def main() -> None:
     options["seed"] = 0
     if args.num_samples:
         options["num_samples"] = args.num_samples
-    for item in args.set:
-        field, value = item.split("=", 1)
-        kind = type(getattr(FitConfig(), field))
-        options[field] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
+    options.update(parse_options(args.set))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)

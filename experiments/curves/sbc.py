@@ -15,9 +15,12 @@ library default (logit likelihood with the nested-design effects integrated out;
 drawn from the same model's prior with the effects sampled explicitly, so the exact marginal
 likelihood is checked too.
 
-Usage::
+Usage (at most ~50 replicates per process: each replicate compiles its prior draws anew,
+and two processes here died after ~75 replicates each when LLVM could not map more code,
+"Cannot allocate memory", then a segfault; split with ``--first``)::
 
-    nice -n 5 python experiments/curves/sbc.py --reps 100 --out experiments/curves/sbc.csv
+    nice -n 5 python experiments/curves/sbc.py --reps 50 --out experiments/curves/sbc.csv
+    nice -n 5 python experiments/curves/sbc.py --first 50 --reps 50 --out .../sbc_50.csv
     python experiments/curves/sbc.py --summarise experiments/curves/sbc*.csv
 """
 

@@ -14,6 +14,14 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   settings and the data's shapes (``jit_model_args``), so refitting a table of the same shape
   (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler keeps the
   *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it;
+- *one compilation of the sampling loop per fit*: numpyro (0.22) wraps its loop body in a
+  fresh ``jax.jit`` at every ``fori_collect`` call and passes it as a *static* argument of
+  the jitted loop; two wrappers of one function never compare equal, so with
+  ``progress_bar=False`` the whole warm-up and sampling loop was recompiled for every chain
+  of every fit (4 x ~4.5 s of an ~46 s 5-task fit on the 2-core CPU).
+  :func:`_reused_jit_wrappers` returns the same wrapper for the same function while our
+  sampler runs: the loop compiles once per model shape, and the draws are bit-identical
+  (``experiments/curves/RESULTS.md`` section H);
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task
@@ -24,11 +32,13 @@ NUTS defaults follow the issue's "fast, honest" recipe:
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.util
 import optax
 from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
 from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
@@ -55,6 +65,42 @@ def _cached(key, make):
     while len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
     return value
+
+
+_JIT_WRAPPERS: OrderedDict = OrderedDict()
+#: ``False`` runs numpyro's loop as it comes (recompiled per chain): for benchmarks.
+REUSE_JIT_WRAPPERS = True
+
+
+@contextlib.contextmanager
+def _reused_jit_wrappers():
+    """While active, ``numpyro.util.maybe_jit`` returns one jit wrapper per (function,
+    options): the cached loop body numpyro passes as a static argument then hashes the same
+    from chain to chain and fit to fit, so its loop is not recompiled (module docstring).
+    A no-op where numpyro has no ``maybe_jit``."""
+    original = getattr(numpyro.util, "maybe_jit", None)
+    if original is None or not REUSE_JIT_WRAPPERS:
+        yield
+        return
+
+    def reused(fn, *args, **kwargs):
+        key = (fn, args, tuple(sorted(kwargs.items())))
+        try:
+            wrapper = _JIT_WRAPPERS.pop(key)
+        except TypeError:  # unhashable options: numpyro's own behaviour
+            return original(fn, *args, **kwargs)
+        except KeyError:
+            wrapper = original(fn, *args, **kwargs)
+        _JIT_WRAPPERS[key] = wrapper
+        while len(_JIT_WRAPPERS) > _CACHE_SIZE:
+            _JIT_WRAPPERS.popitem(last=False)
+        return wrapper
+
+    numpyro.util.maybe_jit = reused
+    try:
+        yield
+    finally:
+        numpyro.util.maybe_jit = original
 
 
 def _shapes(kwargs) -> tuple:
@@ -140,8 +186,9 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
                     jit_model_args=True)
 
     mcmc = _cached(("nuts", model_key, settings, _shapes(kwargs)), make)
-    mcmc.run(run_key, init_params=init_params, extra_fields=("diverging", "num_steps"),
-             **kwargs)
+    with _reused_jit_wrappers():
+        mcmc.run(run_key, init_params=init_params, extra_fields=("diverging", "num_steps"),
+                 **kwargs)
     samples = mcmc.get_samples(group_by_chain=True)
     extra = mcmc.get_extra_fields(group_by_chain=True)
     stats = {"diverging": np.asarray(extra["diverging"]),

@@ -1,0 +1,41 @@
+"""NUTS compiles its sampling loop once per model shape, not once per chain and fit."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import jax
+import numpyro.util
+
+from lcurve.curves import _inference, fit_curves, simulate_results
+
+
+def test_jit_wrappers_are_reused_only_inside_the_sampler_and_restored_after():
+    original = numpyro.util.maybe_jit
+
+    def body(x):
+        return x
+
+    with _inference._reused_jit_wrappers():
+        first = numpyro.util.maybe_jit(body, donate_argnums=0)
+        assert numpyro.util.maybe_jit(body, donate_argnums=0) is first
+        assert numpyro.util.maybe_jit(body) is not first  # other options, other wrapper
+    assert numpyro.util.maybe_jit is original
+    assert original(body) is not original(body)  # numpyro's own: a new wrapper each call
+
+
+def test_two_fits_of_one_shape_compile_the_sampling_loop_once(caplog):
+    table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0, 1),
+                                sizes=(32, 128, 512))
+    options = dict(transfer="none", method="nuts", num_warmup=20, num_samples=10,
+                   num_chains=3, chain_method="sequential", init_steps=20)
+    with warnings.catch_warnings(), jax.log_compiles(True), \
+            caplog.at_level(logging.WARNING, logger="jax"):
+        warnings.simplefilter("ignore")
+        first = fit_curves(table, seed=0, **options)
+        second = fit_curves(table, seed=1, **options)
+    loops = [r for r in caplog.records
+             if "Finished XLA compilation of jit(_fori_collect_loop)" in r.getMessage()]
+    assert len(loops) == 1  # numpyro alone: one per chain and fit (6)
+    assert first.idata.posterior.sizes["chain"] == second.idata.posterior.sizes["chain"] == 3
