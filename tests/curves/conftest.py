@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
+import arviz as az
 import pytest
 
-from lcurve.curves import fit_curves, simulate_results
+from lcurve.curves import fit_curves, load_fit, simulate_results
 
 #: SVI settings used throughout: a full-rank Gaussian guide keeps interval coverage honest.
 SVI = dict(method="svi", guide="mvn", svi_steps=3000, num_samples=300, learning_rate=0.02)
+
+
+def saved_before(fit, path, *fields):
+    """Save ``fit`` as a release before ``fields`` existed would have (no such settings in
+    the file) and load it back with :func:`lcurve.curves.load_fit`."""
+    idata = fit.idata.copy()
+    meta = json.loads(idata.attrs["lcurve_fit"])
+    for field in fields:
+        del meta["config"][field], meta[field]
+    idata.attrs["lcurve_fit"] = json.dumps(meta)
+    az.to_netcdf(idata, str(path))
+    return load_fit(path)
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,6 @@ or learned."""
 
 from __future__ import annotations
 
-import json
-
-import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,9 +10,11 @@ import pytest
 from numpyro import handlers
 
 from lcurve.config import ConfigError
-from lcurve.curves import CurveFit, FitConfig, load_fit, simulate_results
+from lcurve.curves import CurveFit, FitConfig, simulate_results
 from lcurve.curves.families import get_family
 from lcurve.curves.fit import _site_names
+
+from .conftest import saved_before
 
 
 @pytest.fixture(scope="module")
@@ -62,13 +61,7 @@ def test_unknown_curve_pooling_is_named_in_the_error():
 
 
 def test_fits_saved_before_the_field_load_with_a_learned_spread(pairwise_fit, tmp_path):
-    idata = pairwise_fit.idata.copy()
-    meta = json.loads(idata.attrs["lcurve_fit"])
-    assert meta["curve_pooling"] == "fixed"
-    del meta["config"]["curve_pooling"], meta["curve_pooling"]
-    idata.attrs["lcurve_fit"] = json.dumps(meta)
-    path = tmp_path / "old.nc"
-    az.to_netcdf(idata, str(path))
-    loaded = load_fit(path)
+    assert pairwise_fit.config.curve_pooling == "fixed"
+    loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "curve_pooling")
     assert loaded.config.curve_pooling == "learned"
     assert loaded.model().keywords["curve_pooling"] == "learned"

@@ -3,14 +3,13 @@ the pair shift."""
 
 from __future__ import annotations
 
-import json
-
-import arviz as az
 import pytest
 
 from lcurve.config import ConfigError
-from lcurve.curves import CurveFit, FitConfig, load_fit, simulate_results
+from lcurve.curves import CurveFit, FitConfig, simulate_results
 from lcurve.curves.fit import _site_names
+
+from .conftest import saved_before
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +48,7 @@ def test_unknown_pairwise_prior_is_named_in_the_error():
 
 
 def test_fits_saved_before_the_field_load_with_the_fixed_scale(pairwise_fit, tmp_path):
-    idata = pairwise_fit.idata.copy()
-    meta = json.loads(idata.attrs["lcurve_fit"])
-    del meta["config"]["pairwise_prior"], meta["pairwise_prior"]
-    idata.attrs["lcurve_fit"] = json.dumps(meta)
-    path = tmp_path / "old.nc"
-    az.to_netcdf(idata, str(path))
-    loaded = load_fit(path)  # its model() reads the prior from the saved settings
+    loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "pairwise_prior")
+    # its model() reads the prior from the saved settings
     assert loaded.config.pairwise_prior == "fixed" and loaded._meta["pairwise_prior"] == "fixed"
     assert loaded.model().keywords["pairwise_prior"] == "fixed"
