@@ -12,8 +12,9 @@ The second repeat reuses the compiled sampler (same model shape). With several c
 the repeats alternate between them in one process (a side-by-side comparison on a shared
 machine), and so do ``--variants`` (space-separated FitConfig settings, each
 ``FIELD=VALUE[,FIELD=VALUE]``; ``loop=numpyro`` runs numpyro's sampling loop as it comes,
-recompiled for every chain, ``loop=reused`` the library's default); "lockstep" is the mean over draws of the longest chain's leapfrog steps divided by
-the mean steps (what vectorised chains pay).
+recompiled for every chain, ``loop=reused`` the library's default). "lockstep" is the mean
+over draws of the longest chain's leapfrog steps divided by the mean steps (what vectorised
+chains pay).
 """
 
 from __future__ import annotations

@@ -111,8 +111,9 @@ class FitConfig(ConfigSection):
         learned population mean): ``"learned"``, ``sd ~ HalfNormal(Param.pool_scale)``;
         ``"fixed"`` (default), ``sd = Param.pool_scale`` (a prior statement that tasks'
         curves differ by about that much). Few tasks cannot estimate a spread: on the
-        4-target demo each learned spread was a funnel where NUTS diverged and mixed slowly
-        (R-hat 1.02, bulk ESS 137-250, 2-13 divergences whatever ``target_accept``), and on
+        4-target demo the learned spread of ``alpha`` was a funnel, and every NUTS setting
+        tried warned (divergences, or an ESS of 124-382 in ``alpha_sd``, whatever
+        ``target_accept``), and on
         the 8 MoleculeACE targets of leave-future-out learned spreads gave R-hat 1.034 and 7
         divergences (``none``) where fixed ones gave 1.010 and none, with the same error
         (``experiments/curves/RESULTS.md`` section H). Whether 30 tasks identify a spread

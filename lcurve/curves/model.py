@@ -168,8 +168,7 @@ def expected_score(family: CurveFamily, structure: str, params, task, sizes,
     return family(x, per_obs)
 
 
-def _pooled(family: CurveFamily, n_tasks: int, centred: bool,
-            pooling: str = "learned") -> dict:
+def _pooled(family: CurveFamily, n_tasks: int, centred: bool, pooling: str) -> dict:
     params = {}
     for p in family.params:
         mu = numpyro.sample(f"{p.name}_mu", dist.Normal(p.loc, p.scale))
@@ -238,7 +237,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 max_cells: int = 0,
                 metric: str = "auroc", transfer_scale: float = 1.0, global_scale: float = 0.1,
                 context_shift: bool = True, pair_shift: bool = False,
-                pairwise_prior: str = "fixed", curve_pooling: str = "learned",
+                pairwise_prior: str = "fixed", curve_pooling: str = "fixed",
                 random_effects: bool = True,
                 centred_curves: bool = False, likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed"):
