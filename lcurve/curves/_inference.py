@@ -18,7 +18,7 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   fresh ``jax.jit`` at every ``fori_collect`` call and passes it as a *static* argument of
   the jitted loop; two wrappers of one function never compare equal, so with
   ``progress_bar=False`` the whole warm-up and sampling loop was recompiled for every chain
-  of every fit (4 x ~4.5 s of an ~46 s 5-task fit on the 2-core CPU).
+  of every fit (a refit of the 5-task benchmark took 39.9 s, 23.6 s with one compilation).
   :func:`_reused_jit_wrappers` returns the same wrapper for the same function while our
   sampler runs: the loop compiles once per model shape, and the draws are bit-identical
   (``experiments/curves/RESULTS.md`` section H);
