@@ -14,11 +14,11 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   settings and the data's shapes (``jit_model_args``), so refitting a table of the same shape
   (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler keeps the
   *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it;
-- *one compilation of the sampling loop per fit*: numpyro (0.22) wraps its loop body in a
+- *one compilation of the sampling loop per model shape*: numpyro (0.22) wraps its loop body in a
   fresh ``jax.jit`` at every ``fori_collect`` call and passes it as a *static* argument of
   the jitted loop; two wrappers of one function never compare equal, so with
   ``progress_bar=False`` the whole warm-up and sampling loop was recompiled for every chain
-  of every fit (a refit of the 5-task benchmark took 39.9 s, 23.6 s with one compilation).
+  of every fit (a refit of the 5-task benchmark took 39.9 s, 23.6 s without recompiling).
   :func:`_reused_jit_wrappers` returns the same wrapper for the same function while our
   sampler runs: the loop compiles once per model shape, and the draws are bit-identical
   (``experiments/curves/RESULTS.md`` section H);
