@@ -57,13 +57,15 @@ _CACHE: OrderedDict = OrderedDict()
 _CACHE_SIZE = 16
 
 
-def _cached(key, make):
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    value = _CACHE[key] = make()
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+def _cached(key, make, cache: OrderedDict = _CACHE):
+    """``cache[key]``, made by ``make()`` on a miss; the least recently used of more than
+    ``_CACHE_SIZE`` entries is dropped."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = make()
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
     return value
 
 
@@ -86,15 +88,9 @@ def _reused_jit_wrappers():
     def reused(fn, *args, **kwargs):
         key = (fn, args, tuple(sorted(kwargs.items())))
         try:
-            wrapper = _JIT_WRAPPERS.pop(key)
+            return _cached(key, lambda: original(fn, *args, **kwargs), _JIT_WRAPPERS)
         except TypeError:  # unhashable options: numpyro's own behaviour
             return original(fn, *args, **kwargs)
-        except KeyError:
-            wrapper = original(fn, *args, **kwargs)
-        _JIT_WRAPPERS[key] = wrapper
-        while len(_JIT_WRAPPERS) > _CACHE_SIZE:
-            _JIT_WRAPPERS.popitem(last=False)
-        return wrapper
 
     numpyro.util.maybe_jit = reused
     try:
