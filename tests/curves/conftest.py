@@ -8,10 +8,24 @@ import warnings
 import arviz as az
 import pytest
 
-from lcurve.curves import fit_curves, load_fit, simulate_results
+from lcurve.curves import CurveFit, fit_curves, load_fit, simulate_results
+from lcurve.curves.fit import _site_names
 
 #: SVI settings used throughout: a full-rank Gaussian guide keeps interval coverage honest.
 SVI = dict(method="svi", guide="mvn", svi_steps=3000, num_samples=300, learning_rate=0.02)
+
+
+def prepared(table, **options) -> CurveFit:
+    """An unfitted :class:`CurveFit` of ``table`` with its model's static settings set up."""
+    fit = CurveFit(table, **options)
+    fit._prepared()
+    return fit
+
+
+def latent_sites(table, **options) -> set[str]:
+    """Names of the sampled sites of the model :class:`CurveFit` builds for ``table``."""
+    fit = prepared(table, **options)
+    return set(_site_names(fit.model(), fit.model_args(fit._data))[0])
 
 
 def saved_before(fit, path, *fields):
@@ -24,6 +38,12 @@ def saved_before(fit, path, *fields):
     idata.attrs["lcurve_fit"] = json.dumps(meta)
     az.to_netcdf(idata, str(path))
     return load_fit(path)
+
+
+@pytest.fixture(scope="session")
+def pairs_table():
+    """Three tasks, pair runs: a table to build models from (no fit)."""
+    return simulate_results(n_tasks=3, structure="pairwise", seed=0)[0]
 
 
 @pytest.fixture(scope="session")

@@ -10,40 +10,23 @@ import pytest
 from numpyro import handlers
 
 from lcurve.config import ConfigError
-from lcurve.curves import CurveFit, FitConfig, simulate_results
+from lcurve.curves import FitConfig
 from lcurve.curves.families import get_family
-from lcurve.curves.fit import _site_names
 
-from .conftest import saved_before
-
-
-@pytest.fixture(scope="module")
-def table():
-    return simulate_results(n_tasks=3, structure="pairwise", seed=0)[0]
+from .conftest import latent_sites, prepared, saved_before
 
 
-def prepared(table, **options) -> CurveFit:
-    fit = CurveFit(table, **options)
-    fit._prepared()
-    return fit
-
-
-def latent_sites(table, **options) -> set[str]:
-    fit = prepared(table, **options)
-    return set(_site_names(fit.model(), fit.model_args(fit._data))[0])
-
-
-def test_a_fixed_spread_has_no_sd_sites_and_a_learned_one_has_one_per_parameter(table):
+def test_a_fixed_spread_has_no_sd_sites_and_a_learned_one_has_one_per_parameter(pairs_table):
     names = get_family("pow4").param_names
-    fixed = latent_sites(table)  # the default
-    learned = latent_sites(table, curve_pooling="learned")
+    fixed = latent_sites(pairs_table)  # the default
+    learned = latent_sites(pairs_table, curve_pooling="learned")
     assert not {f"{p}_sd" for p in names} & fixed
     assert {f"{p}_sd" for p in names} <= learned
     assert {f"{p}_mu" for p in names} | {f"{p}_z" for p in names} <= fixed & learned
 
 
-def test_a_fixed_spread_is_the_parameters_pool_scale(table):
-    fit = prepared(table, curve_pooling="fixed")
+def test_a_fixed_spread_is_the_parameters_pool_scale(pairs_table):
+    fit = prepared(pairs_table, curve_pooling="fixed")
     family = fit.family
     z = jnp.array([-1.0, 0.5, 2.0])
     values = {f"{p}_mu": 0.3 for p in family.param_names}

@@ -6,40 +6,27 @@ from __future__ import annotations
 import pytest
 
 from lcurve.config import ConfigError
-from lcurve.curves import CurveFit, FitConfig, simulate_results
-from lcurve.curves.fit import _site_names
+from lcurve.curves import FitConfig
 
-from .conftest import saved_before
-
-
-@pytest.fixture(scope="module")
-def table():
-    return simulate_results(n_tasks=3, structure="pairwise", seed=0)[0]
+from .conftest import latent_sites, saved_before
 
 
-def latent_sites(table, transfer="pairwise", **options) -> set[str]:
-    fit = CurveFit(table, transfer=transfer, **options)
-    fit._prepared()
-    latent, _ = _site_names(fit.model(), fit.model_args(fit._data))
-    return set(latent)
-
-
-def test_nuts_learns_the_spread_of_the_rates_and_svi_keeps_it_fixed(table):
+def test_nuts_learns_the_spread_of_the_rates_and_svi_keeps_it_fixed(pairs_table):
     assert FitConfig().pairwise_prior == "auto"
     assert FitConfig(method="nuts").resolved_pairwise_prior() == "hierarchical"
     assert FitConfig(method="svi").resolved_pairwise_prior() == "fixed"
-    assert "transfer_sd" in latent_sites(table, method="nuts")
-    assert "transfer_sd" not in latent_sites(table, method="svi")
-    assert "transfer_sd" in latent_sites(table, method="svi", pairwise_prior="hierarchical")
-    assert "transfer_sd" not in latent_sites(table, pairwise_prior="fixed")
-    assert "transfer_sd" not in latent_sites(table, transfer="joint")
+    assert "transfer_sd" in latent_sites(pairs_table, method="nuts")
+    assert "transfer_sd" not in latent_sites(pairs_table, method="svi")
+    assert "transfer_sd" in latent_sites(pairs_table, method="svi", pairwise_prior="hierarchical")
+    assert "transfer_sd" not in latent_sites(pairs_table, pairwise_prior="fixed")
+    assert "transfer_sd" not in latent_sites(pairs_table, transfer="joint")
 
 
-def test_pair_shift_adds_one_asymptote_shift_per_task(table):
-    assert "context_shift" not in latent_sites(table)
-    assert "context_shift" in latent_sites(table, pair_shift=True)
-    assert "context_shift" in latent_sites(table, transfer="joint", pair_shift=True)
-    assert "context_shift" not in latent_sites(table, transfer="none", pair_shift=True)
+def test_pair_shift_adds_one_asymptote_shift_per_task(pairs_table):
+    assert "context_shift" not in latent_sites(pairs_table)
+    assert "context_shift" in latent_sites(pairs_table, pair_shift=True)
+    assert "context_shift" in latent_sites(pairs_table, transfer="joint", pair_shift=True)
+    assert "context_shift" not in latent_sites(pairs_table, transfer="none", pair_shift=True)
 
 
 def test_unknown_pairwise_prior_is_named_in_the_error():
