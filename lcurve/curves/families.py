@@ -117,6 +117,11 @@ def _ilog2(x, p):
     return p["c"] - p["a"] / jnp.log1p(x * SIZE_UNIT)
 
 
+def _logpower3(x, p):
+    # c / (1 + (x / e^b)^(-alpha)), written as a sigmoid of log x: no overflow as x -> 0 or inf
+    return p["c"] * jax.nn.sigmoid(p["alpha"] * (jnp.log(x) - p["b"]))
+
+
 def _mmf(x, p):
     xd = x ** p["d"]
     return (p["y0"] * p["k"] + p["c"] * xd) / (p["k"] + xd)
@@ -181,6 +186,16 @@ register_family(CurveFamily(  # LCDB (Mohr & van Rijn 2022), "ilog2"; n = x * SI
     name="ilog2", formula="c - a/log(1 + n)",
     params=(_C, Param(name="a", link="log", loc=-0.8, scale=0.7)),  # gap ~0.07 at n=1000
     fn=_ilog2))
+register_family(CurveFamily(  # LCDB (Mohr & van Rijn 2022) "logpower3"; Domhan et al. 2015,
+    # Table 1, "log power": a / (1 + (x / e^b)^c) with their c < 0 (here -alpha, alpha > 0) and
+    # their a the asymptote (here c). logit(score / c) is linear in log n with slope alpha, so
+    # the gap to the asymptote closes as a power law but more slowly than pow4's while the
+    # score is far from it. Priors: score median ~0.6 at 32 samples (as pow4), b the log size
+    # (in thousands) at which the score is half the asymptote, far below any real size
+    name="logpower3", formula="c / (1 + (x/e^b)^(-alpha))",
+    params=(_C, Param(name="b", link="identity", loc=-6.0, scale=1.0, pool_scale=0.5),
+            Param(name="alpha", link="log", loc=-1.0, scale=0.4, pool_scale=0.2)),
+    fn=_logpower3))
 register_family(CurveFamily(
     name="mmf", formula="(y0*k + c*x^d) / (k + x^d)",
     params=(_C, _Y0, Param(name="k", link="log", loc=-2.0, scale=1.0),
