@@ -16,7 +16,8 @@ fields).
 Held-out: every single-task run at each task's largest size (one per task and seed). A row is
 used for fitting when its evaluated task's own size is <= 1/4 of that task's largest size.
 Predictions are :meth:`CurveFit.predict` for a new run (nested-design effects and test-set noise
-included); coverage counts observed scores inside the 90% predictive HDI. ``max_curve_gap`` is
+included); coverage counts observed scores inside the 90% predictive HDI, ``width90`` is that
+interval's mean width. ``max_curve_gap`` is
 the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
 runs).
 
@@ -99,7 +100,9 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
               & (held["value"].to_numpy() <= pred["pred_high"].to_numpy()))
     return {"data": data, "structure": structure, "family": family, "n_train": len(train),
             "n_held": len(held), "bias": error.mean(), "mae": np.abs(error).mean(),
-            "coverage90": inside.mean(), "max_curve_gap": gap, "max_rhat": diag.max_rhat,
+            "coverage90": inside.mean(),
+            "width90": (pred["pred_high"] - pred["pred_low"]).to_numpy().mean(),
+            "max_curve_gap": gap, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
             "seconds": seconds, "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
 
