@@ -7,7 +7,11 @@ on average, so the largest sizes measured the step budget), two seeds, sizes 32.
 point per doubling):
 
 - ``pairs``: single-task runs plus every ordered pair with the partner at 256 and 1024 labels;
-- ``contextual``: single-task runs plus runs with every other task at half its labels.
+- ``contextual``: single-task runs plus runs with every other task at half its labels;
+- ``joint30`` (not made unless asked: ``--kinds joint30``): all 30 targets, sizes 32..512
+  (capped at a target's labels), single-task runs plus each target beside three fixed
+  partners (the 1st, 3rd and 7th next in name order) at 256 labels: 90 of the 435 pairs,
+  both directions scored, for the 30-task ``joint`` fit (``joint30.py``).
 
 Results are cached under ``experiments/curves/cache/`` (gitignored). Usage::
 
@@ -40,6 +44,29 @@ DESIGNS = {
                                points_per_doubling=1, context_fraction=0.5),
 }
 TRAIN = TrainConfig(hidden=(64,), batch_size=64, chunk_size=64)
+#: ``joint30``: each target's partners, as offsets in the sorted task list
+PARTNER_OFFSETS = (1, 3, 7)
+JOINT30 = DesignConfig(kind="single", seeds=(0, 1), min_size=32, max_size=512,
+                       points_per_doubling=1)
+
+
+def joint30_design(data):
+    """Single-task runs of every task plus each task beside its ``PARTNER_OFFSETS`` partners
+    (at 256 labels, capped) at every own size of its grid (a ``custom`` design)."""
+    import dataclasses
+
+    tasks, available = sorted(data.tasks), data.n_train()
+    single = design_from_config(data, JOINT30)
+    columns = size_columns(single)
+    runs = [{t: int(n) for t, n in zip(data.tasks, row)} for row in
+            single[columns].drop_duplicates().to_numpy()]
+    for i, task in enumerate(tasks):
+        for n in sorted(single.loc[single[f"n_{task}"] > 0, f"n_{task}"].unique()):
+            for offset in PARTNER_OFFSETS:
+                partner = tasks[(i + offset) % len(tasks)]
+                runs.append({task: int(n), partner: min(256, available[partner])})
+    return design_from_config(data, dataclasses.replace(
+        JOINT30, kind="custom", custom_sizes=tuple(runs)))
 
 
 def sweep_path(kind: str) -> Path:
@@ -78,7 +105,8 @@ def summary(path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kinds", nargs="+", default=list(DESIGNS), choices=list(DESIGNS))
+    parser.add_argument("--kinds", nargs="+", default=list(DESIGNS),
+                        choices=[*DESIGNS, "joint30"])
     parser.add_argument("--summary", nargs="?", const=str(sweep_path("pairs")), metavar="DIR",
                         help="summarise the single-task runs of a sweep folder (default: the "
                              "cached pairs sweep) and exit")
@@ -86,9 +114,13 @@ def main() -> None:
     if args.summary:
         summary(Path(args.summary))
         return
-    data = load_data(DataConfig(source="moleculeace", tasks=TARGETS))
     for kind in args.kinds:
-        design = design_from_config(data, DESIGNS[kind])
+        if kind == "joint30":
+            data = load_data(DataConfig(source="moleculeace"))
+            design = joint30_design(data)
+        else:
+            data = load_data(DataConfig(source="moleculeace", tasks=TARGETS))
+            design = design_from_config(data, DESIGNS[kind])
         print(f"{kind}: {len(design)} runs", flush=True)
         results = run_sweep(data, design, TRAIN, out_dir=sweep_path(kind), progress=False)
         print(f"{kind}: {len(results)} rows -> {sweep_path(kind)}", flush=True)
