@@ -118,8 +118,12 @@ def _add_demo(sub) -> None:
 
 def _run_demo(args) -> int:
     """Sweep -> Bayesian curve fit -> TAG -> HTML report (see :func:`lcurve.demo.run_demo`)."""
-    from lcurve.demo import run_demo
+    from lcurve.curves import FitConfig
+    from lcurve.curves._inference import request_cpu_devices
+    from lcurve.demo import DEMO_FIT, run_demo
 
+    # NUTS chains in parallel, one CPU device each; must precede the sweep's first JAX work
+    request_cpu_devices(FitConfig(**DEMO_FIT).num_chains)
     run_demo(args.out, progress=not args.no_progress)
     return 0
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import jax
 import pandas as pd
 import pytest
 
@@ -58,6 +59,13 @@ def demo(tmp_path_factory):
         train=TrainConfig(hidden=(8,), steps=40, batch_size=32, chunk_size=32),
     )
     overlaps, save = {}, Page.figure
+    import lcurve.sweep
+
+    sweep, sweep_devices = lcurve.sweep.run_sweep, []
+
+    def run_sweep(*args, devices=None, **options):
+        sweep_devices.append(devices)
+        return sweep(*args, devices=devices, **options)
 
     def figure(self, fig, name, caption, **options):
         overlaps[name] = [text_overlaps(ax.texts) for ax in fig.axes]
@@ -67,10 +75,13 @@ def demo(tmp_path_factory):
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(out):
         patch.setattr(Page, "figure", figure)
+        patch.setattr(lcurve.sweep, "run_sweep", run_sweep)
         path = run_demo(folder, progress=False, top=2, config=config,
                         fit_options={"method": "svi", "svi_steps": 200, "num_samples": 50},
                         tag_options={"hidden": (8,), "steps": 20, "every": 5, "seeds": (0,),
                                      "max_size": None})
+    # on a CPU the sweep runs on one device (extra CPU devices are for NUTS chains)
+    assert sweep_devices == [jax.local_devices()[:1]]
     return folder, path, out.getvalue(), overlaps
 
 

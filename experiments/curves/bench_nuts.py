@@ -7,12 +7,15 @@ Usage::
     python experiments/curves/bench_nuts.py --repeat 2 --chain-methods vectorized sequential
     python experiments/curves/bench_nuts.py --variants curve_pooling=fixed curve_pooling=learned
     python experiments/curves/bench_nuts.py --repeat 3 --variants loop=reused loop=numpyro
+    python experiments/curves/bench_nuts.py --cpu-devices 4 --chain-methods sequential parallel
 
 The second repeat reuses the compiled sampler (same model shape). With several chain methods
 the repeats alternate between them in one process (a side-by-side comparison on a shared
 machine), and so do ``--variants`` (space-separated FitConfig settings, each
 ``FIELD=VALUE[,FIELD=VALUE]``; ``loop=numpyro`` runs numpyro's sampling loop as it comes,
-recompiled for every chain, ``loop=reused`` the library's default). "lockstep" is the mean
+recompiled for every chain, ``loop=reused`` the library's default). ``--cpu-devices N`` asks
+JAX for N CPU devices first (:func:`lcurve.curves.request_cpu_devices`, what ``lcurve fit`` and
+``lcurve demo`` do with N = 4 chains), so ``auto`` chains run in parallel. "lockstep" is the mean
 over draws of the longest chain's leapfrog steps divided by the mean steps (what vectorised
 chains pay).
 """
@@ -26,7 +29,7 @@ import warnings
 import numpy as np
 from scipy.stats import spearmanr
 
-from lcurve.curves import _inference, fit_curves, simulate_results
+from lcurve.curves import _inference, fit_curves, request_cpu_devices, simulate_results
 from lfo import parse_options
 
 
@@ -37,9 +40,13 @@ def main() -> None:
     parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
     parser.add_argument("--chain-methods", nargs="+", default=["auto"],
                         choices=["auto", "sequential", "vectorized", "parallel"])
+    parser.add_argument("--cpu-devices", type=int, default=1,
+                        help="CPU devices to ask JAX for (4: as the lcurve command does)")
     parser.add_argument("--variants", nargs="+", default=[""], metavar="FIELD=VALUE[,...]",
                         help="FitConfig settings to alternate, e.g. curve_pooling=learned")
     args = parser.parse_args()
+    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
+        print("could not set the CPU device count (XLA_FLAGS set?)")
     table, truth = simulate_results(n_tasks=args.tasks, seed=0, seeds=(0, 1, 2),
                                     sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
     print(f"{len(table)} rows, {args.tasks} tasks")
@@ -65,7 +72,8 @@ def main() -> None:
         cover = np.mean((rates["hdi_low"] <= true) & (true <= rates["hdi_high"]))
         n_steps = fit.idata.sample_stats["n_steps"].values  # (chain, draw)
         steps, lockstep = n_steps.mean(), n_steps.max(axis=0).mean() / n_steps.mean()
-        print(f"repeat {rep}, chains {method}{', ' + variant if variant else ''}: "
+        resolved = _inference.resolve_chain_method(method, fit.config.num_chains)
+        print(f"repeat {rep}, chains {resolved}{', ' + variant if variant else ''}: "
               f"{seconds:.1f} s wall; max R-hat {diag.max_rhat:.3f}, "
               f"min bulk ESS {diag.min_ess_bulk:.0f}, {diag.n_divergent} divergences, "
               f"mean leapfrog steps {steps:.0f} (lockstep {lockstep:.2f}); Spearman(tau) "

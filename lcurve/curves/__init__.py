@@ -4,7 +4,7 @@ Layer: consumes a results table (``lcurve.sweep`` output or any table of that sh
 imports ``lcurve.train`` or ``lcurve.sweep``.
 
 - :mod:`~lcurve.curves.families`: registry of curve families (``exp3``, ``pow3``, ``pow4``, ``exp4``,
-  ``mmf``, ``weibull``), pure ``jnp`` functions with named parameters.
+  ``mmf``, ``weibull``, ``ilog2``, ``logpower3``), pure ``jnp`` functions with named parameters.
 - :mod:`~lcurve.curves.model`: effective sample size ``n_eff_i = n_i + sum_j tau_ij n_j``,
   transfer structures ``none`` / ``contextual`` / ``pairwise`` / ``joint``, hierarchical priors,
   bounded likelihood with test-set noise.
@@ -24,6 +24,7 @@ Example
 6
 """
 
+from lcurve.curves._inference import request_cpu_devices
 from lcurve.curves._summaries import CurveFitWarning, Diagnostics, compare_curves
 from lcurve.curves._table import CurveDataError
 from lcurve.curves.checks import prior_predictive
@@ -53,5 +54,6 @@ __all__ = [
     "load_fit",
     "prior_predictive",
     "register_family",
+    "request_cpu_devices",
     "simulate_results",
 ]

@@ -2,7 +2,8 @@
 
 ``lcurve fit DIR/results.parquet --family exp3 --transfer pairwise --method nuts --out fit.nc``
 fits curves to a results table, writes the posterior as netCDF and prints the strongest
-transfers and the diagnostics.
+transfers and the diagnostics. On a CPU it asks JAX for one device per chain first
+(:func:`lcurve.curves._inference.request_cpu_devices`), so NUTS chains run in parallel.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ def run_fit(args) -> int:
     """Run ``lcurve fit``; returns the process exit status (2 for unusable input)."""
     import pandas as pd
 
+    from lcurve.curves._inference import request_cpu_devices
     from lcurve.curves._summaries import CurveFitWarning
     from lcurve.curves.fit import fit_curves
+
+    request_cpu_devices(args.num_chains)  # chains in parallel on a CPU (before any JAX work)
 
     if not args.results.exists():
         logger.error("no results table at %s", args.results)

@@ -27,12 +27,15 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task
   pairwise fit (``experiments/curves/bench_nuts.py --chain-methods vectorized sequential``):
   lockstep makes every step as long as the longest chain's (1.3-1.5x the mean steps) and a
-  batched 4-chain step costs about four single ones there.
+  batched 4-chain step costs about four single ones there. :func:`request_cpu_devices` (called
+  by ``lcurve fit`` and ``lcurve demo`` before any JAX work) gives a CPU one device per chain,
+  so ``auto`` runs them in parallel: 0.56x the wall time of chains in turn on that CPU.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections import OrderedDict
 
 import jax
@@ -44,7 +47,8 @@ from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
 from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
                                      AutoNormal)
 
-__all__ = ["run_svi", "run_nuts", "resolve_chain_method", "CHAIN_METHODS", "DENSE_MAX"]
+__all__ = ["run_svi", "run_nuts", "resolve_chain_method", "request_cpu_devices", "CHAIN_METHODS",
+           "DENSE_MAX"]
 
 #: ``FitConfig.chain_method`` values: ``auto`` or one of numpyro's.
 CHAIN_METHODS = ("auto", "sequential", "vectorized", "parallel")
@@ -136,6 +140,34 @@ def resolve_chain_method(requested: str, num_chains: int) -> str:
     if num_chains > 1 and jax.local_device_count() >= num_chains:
         return "parallel"
     return "sequential" if jax.default_backend() == "cpu" else "vectorized"
+
+
+def request_cpu_devices(n: int) -> bool:
+    """Ask JAX for ``n`` CPU devices, so that ``chain_method="auto"`` runs up to ``n`` NUTS
+    chains in parallel on a CPU, one device per chain (numpyro's recommended set-up,
+    ``numpyro.set_host_device_count``; the ``lcurve`` command does this for ``lcurve demo``
+    and ``lcurve fit``).
+
+    Process-wide, and only possible before JAX's first computation, so call it at the start of
+    a program. Only the CPU platform is affected (on an accelerator chains stay vectorised).
+    An explicit choice is left alone (``XLA_FLAGS=--xla_force_host_platform_device_count=N``
+    or ``jax_num_cpu_devices`` already set). Returns whether the request took effect.
+
+    The devices are threads over the same cores: on the 2-core CPU four parallel chains took
+    0.56x the wall time of four chains one after another (5-task benchmark,
+    ``experiments/curves/RESULTS.md`` section I). Draws differ from sequential chains' (each
+    chain's random key is used differently), not their distribution.
+    """
+    if n < 1:
+        raise ValueError(f"request_cpu_devices needs n >= 1, got {n}")
+    if ("xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "")
+            or jax.config.jax_num_cpu_devices != -1):
+        return False
+    try:
+        jax.config.update("jax_num_cpu_devices", int(n))
+    except RuntimeError:  # JAX has already computed something: too late in this process
+        return False
+    return True
 
 
 def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int,

@@ -511,7 +511,7 @@ def fit_curves(results: pd.DataFrame, *, family: str = "pow4", transfer: str = "
         ``n_test_pos`` optional). Rows with a missing score are dropped with a warning.
     family : str
         Curve family, one of ``lcurve.curves.FAMILIES`` (``exp3``, ``pow3``, ``pow4``, ``exp4``,
-        ``mmf``, ``weibull``, ``ilog2``); default ``pow4`` (see :class:`FitConfig`).
+        ``mmf``, ``weibull``, ``ilog2``, ``logpower3``); default ``pow4`` (see :class:`FitConfig`).
     transfer : {"none", "contextual", "pairwise", "joint"}
         Transfer structure.
     method : {"nuts", "svi"}

@@ -177,6 +177,8 @@ def test_cli_fit_writes_a_loadable_file(pairwise_data, pairwise_fit, tmp_path, c
         return pairwise_fit
 
     monkeypatch.setattr("lcurve.curves.fit.fit_curves", fake_fit_curves)
+    requested = []  # one CPU device per chain, asked before any JAX work
+    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", requested.append)
     parser = argparse.ArgumentParser()
     add_fit_parser(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["fit", str(table_path), "--transfer", "joint", "--method", "svi",
@@ -185,6 +187,7 @@ def test_cli_fit_writes_a_loadable_file(pairwise_data, pairwise_fit, tmp_path, c
         warnings.simplefilter("ignore")
         assert run_fit(args) == 0
     assert seen["transfer"] == "joint" and seen["svi_steps"] == 50
+    assert requested == [FitConfig().num_chains]
     assert seen["n_rows"] == len(pairwise_data[0])
     out = capsys.readouterr().out
     assert "diagnostics" in out and "task01" in out

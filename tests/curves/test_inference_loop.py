@@ -39,3 +39,37 @@ def test_two_fits_of_one_shape_compile_the_sampling_loop_once(caplog):
              if "Finished XLA compilation of jit(_fori_collect_loop)" in r.getMessage()]
     assert len(loops) == 1  # numpyro alone: one per chain and fit (6)
     assert first.idata.posterior.sizes["chain"] == second.idata.posterior.sizes["chain"] == 3
+
+
+def _fresh_python(code: str, **env) -> str:
+    import os
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, "-c", code], env={**environment, **env,
+                                                            "JAX_PLATFORMS": "cpu"},
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.strip()
+
+
+def test_cpu_devices_are_requested_before_jax_runs_and_then_chains_run_in_parallel():
+    code = ("import lcurve, jax\n"
+            "from lcurve.curves import request_cpu_devices\n"
+            "from lcurve.curves._inference import resolve_chain_method\n"
+            "first = request_cpu_devices(3)\n"
+            "print(first, jax.local_device_count(), resolve_chain_method('auto', 3),\n"
+            "      resolve_chain_method('auto', 4), request_cpu_devices(2))")
+    assert _fresh_python(code) == "True 3 parallel sequential False"  # too late the 2nd time
+    explicit = _fresh_python(code, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    assert explicit == "False 2 sequential sequential False"  # the user's choice stands
+
+
+def test_cpu_devices_cannot_be_requested_once_jax_has_run():
+    import pytest
+
+    jax.numpy.zeros(1).block_until_ready()
+    assert _inference.request_cpu_devices(4) is False
+    with pytest.raises(ValueError, match="n >= 1"):
+        _inference.request_cpu_devices(0)

@@ -1,0 +1,63 @@
+"""Are the demo's sweep results the same on one device and sharded over four CPU devices?
+
+Runs the sweep of ``lcurve demo`` (``lcurve.demo.demo_config``: 4 MoleculeACE targets, pair
+runs, 2 seeds, 288 runs) twice in one process with 4 forced host CPU devices: sharded over all
+four, and on the first device only (what a one-device process computes: checked by comparing
+with a saved one-device table via ``--reference DIR``). Prints how many scores differ and by how
+much. ``tests/sweep/test_local.py::test_sharded_runs_equal_unsharded`` checks a tiny
+configuration bit for bit; this checks the demo's.
+
+Usage::
+
+    python experiments/reliability/sweep_devices.py [--reference DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
+                           + " --xla_force_host_platform_device_count=4")
+
+import jax  # noqa: E402  (after XLA_FLAGS)
+
+from lcurve.datasets import load_data  # noqa: E402
+from lcurve.demo import demo_config  # noqa: E402
+from lcurve.design import design_from_config  # noqa: E402
+from lcurve.sweep import read_results, run_sweep  # noqa: E402
+
+KEYS = ["run_id", "task", "metric"]
+
+
+def differences(a, b, label: str) -> None:
+    merged = a.merge(b, on=KEYS, suffixes=("_a", "_b"))
+    differ = merged["value_a"] != merged["value_b"]
+    steps = (merged["steps_used_a"] != merged["steps_used_b"]).sum()
+    print(f"{label}: {differ.sum()} of {len(merged)} scores differ (max |diff| "
+          f"{(merged['value_a'] - merged['value_b']).abs().max():.2g}); "
+          f"steps used differ in {steps} rows", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reference", help="a sweep folder of a one-device process, e.g. the "
+                        "output folder of `lcurve demo` before it asked for CPU devices")
+    args = parser.parse_args()
+    assert jax.device_count() == 4, jax.devices()
+    config = demo_config()
+    data = load_data(config.data)
+    design = design_from_config(data, config.design)
+    with tempfile.TemporaryDirectory() as tmp:
+        sharded = run_sweep(data, design, config.train, out_dir=f"{tmp}/sharded",
+                            progress=False)
+        single = run_sweep(data, design, config.train, out_dir=f"{tmp}/single",
+                           progress=False, devices=jax.devices()[:1])
+    differences(sharded, single, "4 devices vs the first device, one process")
+    if args.reference:
+        differences(single, read_results(args.reference), "first device vs one-device process")
+
+
+if __name__ == "__main__":
+    main()
