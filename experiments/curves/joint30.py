@@ -11,7 +11,7 @@ curve and its own runs. Rows are appended to ``--out``.
 
 Usage::
 
-    nice -n 5 python experiments/curves/joint30.py [--set num_warmup=500] [--out CSV]
+    nice -n 5 python experiments/curves/joint30.py [--cpu-devices 4] [--set num_samples=1000]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from lcurve.curves import fit_curves
+from lcurve.curves import fit_curves, request_cpu_devices
 from lcurve.sweep import read_results
 from lfo import parse_options
 from make_moleculeace_sweep import sweep_path
@@ -33,7 +33,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--out", default="experiments/curves/joint30.csv")
+    parser.add_argument("--cpu-devices", type=int, default=1,
+                        help="CPU devices to ask JAX for (4: chains in parallel, as the "
+                             "lcurve command runs them)")
     args = parser.parse_args()
+    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
+        print("could not set the CPU device count (XLA_FLAGS set?)")
     options = parse_options(args.set)
     table = read_results(sweep_path("joint30"))
     table = table[table["metric"] == "auroc"].dropna(subset=["value"]).reset_index(drop=True)
@@ -53,6 +58,7 @@ def main() -> None:
            "max_curve_gap": gap,
            "worst": " ".join(f"{v}:{r:.3f}/{e:.0f}" for v, r, e in
                              worst[["variable", "r_hat", "ess_bulk"]].to_numpy()),
+           "cpu_devices": args.cpu_devices,
            "options": " ".join(f"{k}={v}" for k, v in options.items())}
     print(pd.DataFrame([row]).round(3).to_string(index=False), flush=True)
     try:

@@ -42,7 +42,7 @@ from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
 FAMILIES = ("pow4", "exp3")  # the default family and the former one
-FIT = dict(method="nuts")  # the library's default NUTS (4 chains x (1000 warm-up + 300 draws))
+FIT = dict(method="nuts")  # the library's default NUTS (FitConfig: 4 chains, 1000 warm-up)
 
 
 def _own(table: pd.DataFrame) -> np.ndarray:

@@ -2,14 +2,26 @@
 # The curve-calibration harness in one command (from the repository root):
 #   bash experiments/curves/run_all.sh [REPS]
 # 1. the MoleculeACE sweeps (cached under experiments/curves/cache/, resumed if present),
-# 2. simulation-based calibration, REPS (default 100) tables per structure -> sbc.csv,
+#    including the 30-target joint30 sweep,
+# 2. simulation-based calibration, REPS (default 100) tables per structure, in processes of at
+#    most 50 replicates (longer ones ran out of JIT memory) -> sbc_runs/sbc_<structure>_<first>.csv,
+#    then their summary,
 # 3. leave-future-out on synthetic and MoleculeACE tables -> lfo.csv,
-# 4. the 5-task NUTS benchmark.
+# 4. the 5-task NUTS benchmark, chains in turn and in parallel (4 CPU devices),
+# 5. the 30-task joint fit on MoleculeACE -> joint30.csv.
 set -euo pipefail
 REPS=${1:-100}
 HERE=experiments/curves
 export PYTHONPATH=${PYTHONPATH:-$PWD}
-python $HERE/make_moleculeace_sweep.py
-python $HERE/sbc.py --reps "$REPS" --out $HERE/sbc.csv
+python $HERE/make_moleculeace_sweep.py --kinds pairs contextual joint30
+for structure in none pairwise contextual joint; do
+  for ((first = 0; first < REPS; first += 50)); do
+    python $HERE/sbc.py --structures $structure --first $first \
+      --reps $(( REPS - first < 50 ? REPS - first : 50 )) \
+      --out $HERE/sbc_runs/sbc_${structure}_${first}.csv
+  done
+done
+python $HERE/sbc.py --summarise $HERE/sbc_runs/sbc_{none,pairwise,contextual,joint}_[0-9]*.csv
 (cd $HERE && python lfo.py --out lfo.csv)
-python $HERE/bench_nuts.py --repeat 2
+python $HERE/bench_nuts.py --repeat 2 --cpu-devices 4 --chain-methods sequential parallel
+(cd $HERE && python joint30.py --cpu-devices 4 --out joint30.csv)

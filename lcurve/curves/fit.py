@@ -68,7 +68,10 @@ class FitConfig(ConfigSection):
     method
         ``"nuts"`` (``num_warmup``, ``num_samples``, ``num_chains`` chains (``chain_method``),
         ``target_accept``; 1000 warm-up steps because with 300 the MoleculeACE contextual and
-        pairwise fits ended with R-hat 1.30 and 1.19, with 1000 1.04 and 1.03; RESULTS.md)
+        pairwise fits ended with R-hat 1.30 and 1.19, with 1000 1.04 and 1.03; 1000 draws per
+        chain because with 300 the 5-task benchmark and the 30-task MoleculeACE ``joint``
+        fit had R-hat 1.017-1.024 and bulk ESS 194-411, with 1000 R-hat 1.003-1.012 and ESS
+        803-1287, for 1.07-1.3x the wall time; RESULTS.md section I)
         or ``"svi"`` (``svi_steps`` of Adam at ``learning_rate`` with guide
         ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
         ``num_samples`` draws).
@@ -157,7 +160,7 @@ class FitConfig(ConfigSection):
     metric: str = "auroc"
     seed: int = 0
     num_warmup: int = 1000
-    num_samples: int = 300
+    num_samples: int = 1000
     num_chains: int = 4
     target_accept: float = 0.9
     init_steps: int = 500
