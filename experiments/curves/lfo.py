@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from lcurve.curves import fit_curves, simulate_results
+from lcurve.curves import fit_curves, request_cpu_devices, simulate_results
 from lcurve.design import size_columns, task_of_column
 from lcurve.sweep import read_results
 
@@ -127,7 +127,12 @@ def main() -> None:
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
+    parser.add_argument("--cpu-devices", type=int, default=1,
+                        help="CPU devices to ask JAX for (4: chains in parallel, as the "
+                             "lcurve command runs them)")
     args = parser.parse_args()
+    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
+        print("could not set the CPU device count (XLA_FLAGS set?)")
     options = parse_options(args.set)
     sources = {"synthetic": synthetic_tables, "moleculeace": moleculeace_tables}
     rows = []
