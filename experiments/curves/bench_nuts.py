@@ -29,8 +29,8 @@ import warnings
 import numpy as np
 from scipy.stats import spearmanr
 
-from lcurve.curves import _inference, fit_curves, request_cpu_devices, simulate_results
-from lfo import parse_options
+from lcurve.curves import _inference, fit_curves, simulate_results
+from lfo import parse_args, parse_options
 
 
 def main() -> None:
@@ -40,13 +40,9 @@ def main() -> None:
     parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
     parser.add_argument("--chain-methods", nargs="+", default=["auto"],
                         choices=["auto", "sequential", "vectorized", "parallel"])
-    parser.add_argument("--cpu-devices", type=int, default=1,
-                        help="CPU devices to ask JAX for (4: as the lcurve command does)")
     parser.add_argument("--variants", nargs="+", default=[""], metavar="FIELD=VALUE[,...]",
                         help="FitConfig settings to alternate, e.g. curve_pooling=learned")
-    args = parser.parse_args()
-    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
-        print("could not set the CPU device count (XLA_FLAGS set?)")
+    args = parse_args(parser)
     table, truth = simulate_results(n_tasks=args.tasks, seed=0, seeds=(0, 1, 2),
                                     sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
     print(f"{len(table)} rows, {args.tasks} tasks")

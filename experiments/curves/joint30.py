@@ -23,9 +23,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from lcurve.curves import fit_curves, request_cpu_devices
+from lcurve.curves import fit_curves
 from lcurve.sweep import read_results
-from lfo import parse_options
+from lfo import parse_args, parse_options
 from make_moleculeace_sweep import sweep_path
 
 
@@ -33,12 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--out", default="experiments/curves/joint30.csv")
-    parser.add_argument("--cpu-devices", type=int, default=1,
-                        help="CPU devices to ask JAX for (4: chains in parallel, as the "
-                             "lcurve command runs them)")
-    args = parser.parse_args()
-    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
-        print("could not set the CPU device count (XLA_FLAGS set?)")
+    args = parse_args(parser)
     options = parse_options(args.set)
     table = read_results(sweep_path("joint30"))
     table = table[table["metric"] == "auroc"].dropna(subset=["value"]).reset_index(drop=True)

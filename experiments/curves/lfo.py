@@ -119,6 +119,19 @@ def parse_options(items) -> dict:
     return options
 
 
+def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Add ``--cpu-devices N`` to ``parser``, parse, and ask JAX for N CPU devices before any
+    JAX work (:func:`lcurve.curves.request_cpu_devices`; 4: NUTS chains in parallel, as the
+    ``lcurve`` command runs them). Shared by this folder's scripts."""
+    parser.add_argument("--cpu-devices", type=int, default=1,
+                        help="CPU devices to ask JAX for (4: chains in parallel, as the "
+                             "lcurve command runs them)")
+    args = parser.parse_args()
+    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
+        print("could not set the CPU device count (XLA_FLAGS set?)")
+    return args
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["synthetic", "moleculeace"])
@@ -127,12 +140,7 @@ def main() -> None:
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
-    parser.add_argument("--cpu-devices", type=int, default=1,
-                        help="CPU devices to ask JAX for (4: chains in parallel, as the "
-                             "lcurve command runs them)")
-    args = parser.parse_args()
-    if args.cpu_devices > 1 and not request_cpu_devices(args.cpu_devices):
-        print("could not set the CPU device count (XLA_FLAGS set?)")
+    args = parse_args(parser)
     options = parse_options(args.set)
     sources = {"synthetic": synthetic_tables, "moleculeace": moleculeace_tables}
     rows = []
