@@ -17,6 +17,7 @@ import jax
 import pandas as pd
 import pytest
 
+import lcurve.sweep
 from lcurve.config import DataConfig, DesignConfig, SweepConfig, TrainConfig
 from lcurve.curves import FitConfig
 from lcurve.demo import DEMO_FIT, DEMO_TAG, demo_config, run_demo
@@ -59,8 +60,6 @@ def demo(tmp_path_factory):
         train=TrainConfig(hidden=(8,), steps=40, batch_size=32, chunk_size=32),
     )
     overlaps, save = {}, Page.figure
-    import lcurve.sweep
-
     sweep, sweep_devices = lcurve.sweep.run_sweep, []
 
     def run_sweep(*args, devices=None, **options):

@@ -1,12 +1,17 @@
-"""NUTS compiles its sampling loop once per model shape, not once per chain and fit."""
+"""NUTS compiles its sampling loop once per model shape, not once per chain and fit; a CPU
+gets one JAX device per chain when asked before any JAX work."""
 
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import warnings
 
 import jax
 import numpyro.util
+import pytest
 
 from lcurve.curves import _inference, fit_curves, simulate_results
 
@@ -42,10 +47,6 @@ def test_two_fits_of_one_shape_compile_the_sampling_loop_once(caplog):
 
 
 def _fresh_python(code: str, **env) -> str:
-    import os
-    import subprocess
-    import sys
-
     environment = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     out = subprocess.run([sys.executable, "-c", code], env={**environment, **env,
                                                             "JAX_PLATFORMS": "cpu"},
@@ -67,8 +68,6 @@ def test_cpu_devices_are_requested_before_jax_runs_and_then_chains_run_in_parall
 
 
 def test_cpu_devices_cannot_be_requested_once_jax_has_run():
-    import pytest
-
     jax.numpy.zeros(1).block_until_ready()
     assert _inference.request_cpu_devices(4) is False
     with pytest.raises(ValueError, match="n >= 1"):
