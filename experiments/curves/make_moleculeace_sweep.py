@@ -27,6 +27,7 @@ pairs, how far a pair run's score moves from the single run on the same subsampl
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from lcurve.config import DataConfig, DesignConfig, TrainConfig
@@ -53,8 +54,6 @@ JOINT30 = DesignConfig(kind="single", seeds=(0, 1), min_size=32, max_size=512,
 def joint30_design(data):
     """Single-task runs of every task plus each task beside its ``PARTNER_OFFSETS`` partners
     (at 256 labels, capped) at every own size of its grid (a ``custom`` design)."""
-    import dataclasses
-
     tasks, available = sorted(data.tasks), data.n_train()
     single = design_from_config(data, JOINT30)
     columns = size_columns(single)

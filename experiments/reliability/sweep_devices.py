@@ -15,18 +15,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "")
-                           + " --xla_force_host_platform_device_count=4")
+import jax
 
-import jax  # noqa: E402  (after XLA_FLAGS)
-
-from lcurve.datasets import load_data  # noqa: E402
-from lcurve.demo import demo_config  # noqa: E402
-from lcurve.design import design_from_config  # noqa: E402
-from lcurve.sweep import read_results, run_sweep  # noqa: E402
+from lcurve.curves import request_cpu_devices
+from lcurve.datasets import load_data
+from lcurve.demo import demo_config
+from lcurve.design import design_from_config
+from lcurve.sweep import read_results, run_sweep
 
 KEYS = ["run_id", "task", "metric"]
 
@@ -45,6 +42,7 @@ def main() -> None:
     parser.add_argument("--reference", help="a sweep folder of a one-device process, e.g. the "
                         "output folder of `lcurve demo` before it asked for CPU devices")
     args = parser.parse_args()
+    request_cpu_devices(4)  # before any JAX work
     assert jax.device_count() == 4, jax.devices()
     config = demo_config()
     data = load_data(config.data)
