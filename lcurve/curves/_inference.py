@@ -13,7 +13,10 @@ NUTS defaults follow the issue's "fast, honest" recipe:
 - *compile once per model shape*: samplers and SVI steps are cached by the model's static
   settings and the data's shapes (``jit_model_args``), so refitting a table of the same shape
   (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler keeps the
-  *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it;
+  *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it.
+  SVI's ``init`` is jitted too: run as numpyro runs it, eagerly, it dispatches the model op
+  by op, which took ~10 s the first time in a process for the 5-task benchmark (its first fit
+  took 36.8 s, 28.5 s with ``init`` jitted; ``experiments/curves/RESULTS.md`` section J);
 - *one compilation of the sampling loop per model shape*: numpyro (0.22) wraps its loop body in a
   fresh ``jax.jit`` at every ``fori_collect`` call and passes it as a *static* argument of
   the jitted loop; two wrappers of one function never compare equal, so with
@@ -76,6 +79,8 @@ def _cached(key, make, cache: OrderedDict = _CACHE):
 _JIT_WRAPPERS: OrderedDict = OrderedDict()
 #: ``False`` runs numpyro's loop as it comes (recompiled per chain): for benchmarks.
 REUSE_JIT_WRAPPERS = True
+#: ``False`` runs SVI's ``init`` eagerly, as numpyro does: for benchmarks.
+JIT_SVI_INIT = True
 
 
 @contextlib.contextmanager
@@ -114,10 +119,14 @@ def run_svi(model, kwargs, *, model_key, guide: str, steps: int, learning_rate: 
     def make():
         g = _GUIDES[guide](model)
         svi = SVI(model, g, optax.adam(learning_rate), Trace_ELBO())
-        return g, svi, jax.jit(svi.update)  # a Python loop: XLA compiles a scan body far slower
+        # both jitted: run eagerly, init dispatches the model op by op (~10 s for a 5-task
+        # pairwise model the first time in a process); a Python loop of updates: XLA compiles
+        # a scan body far slower
+        return g, svi, jax.jit(svi.init) if JIT_SVI_INIT else svi.init, jax.jit(svi.update)
 
-    g, svi, update = _cached(("svi", model_key, guide, learning_rate, _shapes(kwargs)), make)
-    state = svi.init(key, **kwargs)
+    g, svi, init, update = _cached(("svi", model_key, guide, learning_rate, JIT_SVI_INIT,
+                                    _shapes(kwargs)), make)
+    state = init(key, **kwargs)
     losses = []
     for _ in range(steps):
         state, loss = update(state, **kwargs)

@@ -1,5 +1,6 @@
-"""NUTS compiles its sampling loop once per model shape, not once per chain and fit; a CPU
-gets one JAX device per chain when asked before any JAX work."""
+"""NUTS compiles its sampling loop once per model shape, not once per chain and fit; SVI's
+init is one compiled program; a CPU gets one JAX device per chain when asked before any JAX
+work."""
 
 from __future__ import annotations
 
@@ -72,3 +73,23 @@ def test_cpu_devices_cannot_be_requested_once_jax_has_run():
     assert _inference.request_cpu_devices(4) is False
     with pytest.raises(ValueError, match="n >= 1"):
         _inference.request_cpu_devices(0)
+
+
+def test_svi_init_runs_as_one_compiled_program_and_fits_as_well_as_eager(caplog, monkeypatch):
+    # numpyro runs SVI.init eagerly: the model dispatched op by op, ~10 s the first time in a
+    # process for a 5-task model (RESULTS.md J1); the library jits it
+    table, _ = simulate_results(n_tasks=2, structure="none", seed=3, seeds=(0, 1),
+                                sizes=(48, 192, 768))
+    options = dict(transfer="none", method="svi", svi_steps=400, num_samples=50)
+    with warnings.catch_warnings(), jax.log_compiles(True), \
+            caplog.at_level(logging.WARNING, logger="jax"):
+        warnings.simplefilter("ignore")
+        jitted = fit_curves(table, **options)
+    assert any("Finished XLA compilation of jit(init)" in r.getMessage()
+               for r in caplog.records)
+    monkeypatch.setattr(_inference, "JIT_SVI_INIT", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eager = fit_curves(table, **options)
+    tail_jit, tail_eager = jitted.svi_losses[-100:].mean(), eager.svi_losses[-100:].mean()
+    assert abs(tail_jit - tail_eager) <= 0.01 * abs(tail_eager), (tail_jit, tail_eager)
