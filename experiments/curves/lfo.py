@@ -8,7 +8,10 @@ Data:
   in {exp3, pow3}, structure) so each family is also fitted to data it did not generate;
 - ``moleculeace``: the cached sweeps of ``make_moleculeace_sweep.py`` (8 targets, 2 seeds,
   sizes 32..2048; ``pairs`` for ``none``/``pairwise``/``joint``, ``contextual`` for
-  ``contextual``).
+  ``contextual``);
+- ``moleculeace30``: its ``joint30`` sweep (all 30 targets, 2 seeds, sizes 32..512, each target
+  beside 3 partners at 256 labels) for every structure: fit sizes <= 128, predict 512 (the
+  same protocol at a smaller scale, on 22 targets the 8-target sweep does not have and those 8).
 
 Fits use the library's default NUTS and model (``--set FIELD=VALUE`` overrides FitConfig
 fields).
@@ -83,6 +86,14 @@ def moleculeace_tables():
         yield "moleculeace", structure, context if structure == "contextual" else pairs
 
 
+def moleculeace30_tables():
+    from make_moleculeace_sweep import sweep_path
+
+    table = read_results(sweep_path("joint30"))
+    for structure in STRUCTURES:
+        yield "moleculeace30", structure, table
+
+
 def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
              options: dict | None = None) -> dict:
     train, held = split(table)
@@ -142,7 +153,8 @@ def main() -> None:
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
     args = parse_args(parser)
     options = parse_options(args.set)
-    sources = {"synthetic": synthetic_tables, "moleculeace": moleculeace_tables}
+    sources = {"synthetic": synthetic_tables, "moleculeace": moleculeace_tables,
+               "moleculeace30": moleculeace30_tables}
     rows = []
     for name in args.data:
         for data, structure, table in sources[name]():
