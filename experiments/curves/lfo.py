@@ -95,8 +95,8 @@ def moleculeace30_tables():
 
 
 def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
-             options: dict | None = None) -> dict:
-    train, held = split(table)
+             options: dict | None = None, fraction: float = 0.25) -> dict:
+    train, held = split(table, fraction)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -110,7 +110,8 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
     inside = ((held["value"].to_numpy() >= pred["pred_low"].to_numpy())
               & (held["value"].to_numpy() <= pred["pred_high"].to_numpy()))
     return {"data": data, "structure": structure, "family": family, "n_train": len(train),
-            "n_held": len(held), "bias": error.mean(), "mae": np.abs(error).mean(),
+            "n_held": len(held), "fraction": fraction, "bias": error.mean(),
+            "mae": np.abs(error).mean(),
             "coverage90": inside.mean(),
             "width90": (pred["pred_high"] - pred["pred_low"]).to_numpy().mean(),
             "max_curve_gap": gap, "max_rhat": diag.max_rhat,
@@ -148,6 +149,8 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=["synthetic", "moleculeace"])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--structures", nargs="+", default=list(STRUCTURES))
+    parser.add_argument("--fraction", type=float, default=0.25,
+                        help="fit sizes <= this fraction of each task's largest")
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
@@ -161,7 +164,8 @@ def main() -> None:
             if structure not in args.structures:
                 continue
             for family in args.families:
-                rows.append(evaluate(data, structure, table, family, options))
+                rows.append(evaluate(data, structure, table, family, options,
+                                     fraction=args.fraction))
                 print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1),
                       flush=True)
                 pd.DataFrame(rows).to_csv(args.out, index=False)

@@ -62,9 +62,24 @@ def extrapolate(curves: pd.DataFrame, last: int | None) -> pd.DataFrame:
     return out
 
 
+def log_error_slopes(curves: pd.DataFrame) -> tuple[float, float]:
+    """Mean over targets of the change of log(1 - AUROC) per doubling, up to 1/4 of the
+    largest size and from there to the largest."""
+    log_error = np.log1p(-curves)
+    sizes = curves.columns.to_numpy(float)
+    quarter = sizes[sizes <= sizes.max() / 4].max()
+    doublings = np.log2([quarter / sizes.min(), sizes.max() / quarter])
+    return ((log_error[quarter] - log_error[sizes.min()]).mean() / doublings[0],
+            (log_error[sizes.max()] - log_error[quarter]).mean() / doublings[1])
+
+
 def main() -> None:
     for kind in ("pairs", "joint30"):
         curves = single_curves(kind)
+        if kind == "pairs":  # every target has every size
+            fitted, beyond = log_error_slopes(curves)
+            print(f"{kind}: log(1 - AUROC) per doubling {fitted:+.3f} over the fitted sizes, "
+                  f"{beyond:+.3f} beyond them\n")
         for last, label in ((None, "all fitted sizes"), (3, "last 3 fitted sizes")):
             errors = extrapolate(curves, last)
             summary = errors.groupby("scale")["error"].agg(
