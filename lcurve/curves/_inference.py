@@ -15,8 +15,8 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler keeps the
   *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it.
   SVI's ``init`` is jitted too: run as numpyro runs it, eagerly, it dispatches the model op
-  by op, which took ~10 s the first time in a process for the 5-task benchmark (its first fit
-  took 36.8 s, 28.5 s with ``init`` jitted; ``experiments/curves/RESULTS.md`` section J);
+  by op, which took 8.4-8.7 s the first time in a process for the 5-task benchmark, 2.6-2.7 s
+  jitted (a first fit 32.8-39.3 s against 29.3-30.1 s; ``experiments/curves/RESULTS.md`` J1);
 - *one compilation of the sampling loop per model shape*: numpyro (0.22) wraps its loop body in a
   fresh ``jax.jit`` at every ``fori_collect`` call and passes it as a *static* argument of
   the jitted loop; two wrappers of one function never compare equal, so with
@@ -119,7 +119,7 @@ def run_svi(model, kwargs, *, model_key, guide: str, steps: int, learning_rate: 
     def make():
         g = _GUIDES[guide](model)
         svi = SVI(model, g, optax.adam(learning_rate), Trace_ELBO())
-        # both jitted: run eagerly, init dispatches the model op by op (~10 s for a 5-task
+        # both jitted: run eagerly, init dispatches the model op by op (8-9 s for a 5-task
         # pairwise model the first time in a process); a Python loop of updates: XLA compiles
         # a scan body far slower
         return g, svi, jax.jit(svi.init) if JIT_SVI_INIT else svi.init, jax.jit(svi.update)

@@ -76,7 +76,7 @@ def test_cpu_devices_cannot_be_requested_once_jax_has_run():
 
 
 def test_svi_init_runs_as_one_compiled_program_and_fits_as_well_as_eager(caplog, monkeypatch):
-    # numpyro runs SVI.init eagerly: the model dispatched op by op, ~10 s the first time in a
+    # numpyro runs SVI.init eagerly: the model dispatched op by op, 8-9 s the first time in a
     # process for a 5-task model (RESULTS.md J1); the library jits it
     table, _ = simulate_results(n_tasks=2, structure="none", seed=3, seeds=(0, 1),
                                 sizes=(48, 192, 768))
