@@ -40,6 +40,13 @@ from lcurve.curves import _inference, fit_curves, simulate_results
 from lfo import parse_args, parse_options
 
 
+def planted_table(n_tasks: int = 5, seed: int = 0):
+    """The benchmark's planted pairs table (3 seeds, sizes 32..512, partners at 256 and 1024)
+    and its truth (:func:`lcurve.curves.simulate_results`)."""
+    return simulate_results(n_tasks=n_tasks, seed=seed, seeds=(0, 1, 2),
+                            sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=2)
@@ -54,9 +61,7 @@ def main() -> None:
     args = parse_args(parser)
     recovered = []  # (table, variant, fitted mean, truth, inside the interval)
     for sim_seed in args.tables:
-        table, truth = simulate_results(n_tasks=args.tasks, seed=sim_seed, seeds=(0, 1, 2),
-                                        sizes=(32, 64, 128, 256, 512),
-                                        source_sizes=(256, 1024))
+        table, truth = planted_table(args.tasks, sim_seed)
         print(f"table {sim_seed}: {len(table)} rows, {args.tasks} tasks")
         recovered += bench_table(args, table, truth, sim_seed)
     if len(args.tables) > 1:

@@ -72,7 +72,8 @@ def sweep_path(kind: str) -> Path:
     return CACHE / f"moleculeace_{kind}"
 
 
-def summary(path: Path) -> None:
+def single_runs(path: Path):
+    """(the sweep's AUROC rows, its single-task runs with their own size in column ``own``)."""
     from lcurve.sweep import read_results
 
     table = read_results(path)
@@ -80,6 +81,12 @@ def summary(path: Path) -> None:
     columns = size_columns(table)
     single = table[(table[columns] > 0).sum(axis=1) == 1].assign(
         own=lambda t: t[columns].max(axis=1))
+    return table, single
+
+
+def summary(path: Path) -> None:
+    table, single = single_runs(path)
+    columns = size_columns(table)
     curves = single.pivot_table(index="task", columns="own", values="value")
     print(curves.round(3).to_string())
     gains = curves.diff(axis=1).iloc[:, 1:]  # does the curve slow down? (gain per doubling)

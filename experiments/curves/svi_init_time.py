@@ -19,7 +19,7 @@ import optax
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoNormal
 
-from lcurve.curves import simulate_results
+from bench_nuts import planted_table
 from lcurve.curves.fit import CurveFit
 
 
@@ -27,8 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--init", choices=["eager", "jit"], required=True)
     args = parser.parse_args()
-    table, _ = simulate_results(n_tasks=5, seed=0, seeds=(0, 1, 2),
-                                sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
+    table, _ = planted_table()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         curve_fit = CurveFit(table, transfer="pairwise", method="nuts")

@@ -22,10 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from lcurve.design import size_columns
-from lcurve.sweep import read_results
-from lfo import _own
-from make_moleculeace_sweep import sweep_path
+from make_moleculeace_sweep import single_runs, sweep_path
 
 SCALES = {
     "score": (lambda y: y, lambda z: z),
@@ -36,11 +33,8 @@ SCALES = {
 
 def single_curves(kind: str) -> pd.DataFrame:
     """Mean single-task AUROC per target (rows) and own size (columns)."""
-    table = read_results(sweep_path(kind))
-    table = table[table["metric"] == "auroc"].dropna(subset=["value"]).reset_index(drop=True)
-    single = ((table[size_columns(table)] > 0).sum(axis=1) == 1).to_numpy()
-    runs = table[single].assign(own=_own(table)[single])
-    return runs.pivot_table(index="task", columns="own", values="value", aggfunc="mean")
+    _, single = single_runs(sweep_path(kind))
+    return single.pivot_table(index="task", columns="own", values="value", aggfunc="mean")
 
 
 def extrapolate(curves: pd.DataFrame, last: int | None) -> pd.DataFrame:
