@@ -15,7 +15,9 @@ the repeats alternate between them in one process (a side-by-side comparison on 
 machine), and so do ``--variants`` (space-separated FitConfig settings, each
 ``FIELD=VALUE[,FIELD=VALUE]``; ``loop=numpyro`` runs numpyro's sampling loop as it comes,
 recompiled for every chain, ``loop=reused`` the library's default; ``init=eager`` runs the
-initial SVI's ``init`` eagerly, as numpyro does, ``init=jit`` the default). ``--cpu-devices N`` asks
+initial SVI's ``init`` eagerly, as numpyro does, ``init=jit`` the default; ``pmap=numpyro`` runs
+parallel chains with numpyro's ``"parallel"``, recompiled every fit, ``pmap=reused`` the
+default). ``--cpu-devices N`` asks
 JAX for N CPU devices first (:func:`lcurve.curves.request_cpu_devices`, what ``lcurve fit`` and
 ``lcurve demo`` do with N = 4 chains), so ``auto`` chains run in parallel. "lockstep" is the mean
 over draws of the longest chain's leapfrog steps divided by the mean steps (what vectorised
@@ -86,8 +88,9 @@ def bench_table(args, table, truth, sim_seed) -> list:
         items = [item for item in variant.split(",") if item]
         _inference.REUSE_JIT_WRAPPERS = "loop=numpyro" not in items
         _inference.JIT_SVI_INIT = "init=eager" not in items
+        _inference.REUSE_PMAP = "pmap=numpyro" not in items
         options = parse_options([item for item in items
-                                 if not item.startswith(("loop=", "init="))])
+                                 if not item.startswith(("loop=", "init=", "pmap="))])
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)

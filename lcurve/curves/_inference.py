@@ -25,6 +25,12 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   :func:`_reused_jit_wrappers` returns the same wrapper for the same function while our
   sampler runs: the loop compiles once per model shape, and the draws are bit-identical
   (``experiments/curves/RESULTS.md`` section H);
+  chains in parallel had the same defect another way: numpyro's ``"parallel"`` pmaps a fresh
+  partial holding the data at every run, so every fit recompiled its whole program with the
+  data as constants (5.4-5.9 s of a 19-21 s refit of the 5-task benchmark). :class:`_ReusedPmap`
+  passes the data as arguments and keeps the mapped program per sampler: a refit took 12.0-12.3
+  s against 17.6-18.8 s (``bench_nuts.py --variants pmap=reused pmap=numpyro``, RESULTS.md K1);
+  the log-likelihood of the draws is compiled once per model shape too;
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task
@@ -81,6 +87,39 @@ _JIT_WRAPPERS: OrderedDict = OrderedDict()
 REUSE_JIT_WRAPPERS = True
 #: ``False`` runs SVI's ``init`` eagerly, as numpyro does: for benchmarks.
 JIT_SVI_INIT = True
+#: ``False`` runs parallel chains with numpyro's ``"parallel"`` (recompiled every fit): for
+#: benchmarks.
+REUSE_PMAP = True
+
+
+class _ReusedPmap:
+    """A numpyro ``chain_method``: chains in parallel, one device per chain, as numpyro's
+    ``"parallel"`` runs them, but compiled once per sampler.
+
+    numpyro's ``"parallel"`` calls ``jax.pmap`` on a fresh ``functools.partial`` that holds the
+    model's data at every ``MCMC.run``, so every fit recompiles the whole warm-up and sampling
+    program with the data as constants (module docstring). Here the data are arguments of the
+    mapped function (broadcast to every chain, ``in_axes=None``) and the mapped function is
+    kept for the sampler's lifetime: a refit of a table of the same shape reuses the compiled
+    program. One instance belongs to one ``MCMC`` object (the mapped function calls that
+    object's ``_single_chain_mcmc``).
+    """
+
+    def __init__(self):
+        self._mapped = {}
+
+    def __call__(self, partial_map_fn):
+        options = dict(partial_map_fn.keywords)
+        args, kwargs = options.pop("args"), options.pop("kwargs")
+        run_chain = partial_map_fn.func
+        key = tuple(sorted(options.items()))
+        if key not in self._mapped:
+            self._mapped[key] = jax.pmap(
+                lambda init, model_args, model_kwargs: run_chain(
+                    init, args=model_args, kwargs=model_kwargs, **options),
+                in_axes=(0, None, None))
+        mapped = self._mapped[key]
+        return lambda map_args: mapped(map_args, args, kwargs)
 
 
 @contextlib.contextmanager
@@ -215,14 +254,16 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     settings = (num_warmup, num_samples, num_chains, target_accept, max_tree_depth,
                 tuple(dense), init_steps > 0, method)
 
+    reuse_pmap = method == "parallel" and REUSE_PMAP
+
     def make():
         kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense or False,
                       inverse_mass_matrix=inverse_mass, max_tree_depth=max_tree_depth)
         return MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
-                    num_chains=num_chains, chain_method=method, progress_bar=False,
-                    jit_model_args=True)
+                    num_chains=num_chains, chain_method=_ReusedPmap() if reuse_pmap else method,
+                    progress_bar=False, jit_model_args=True)
 
-    mcmc = _cached(("nuts", model_key, settings, _shapes(kwargs)), make)
+    mcmc = _cached(("nuts", model_key, settings, reuse_pmap, _shapes(kwargs)), make)
     with _reused_jit_wrappers():
         mcmc.run(run_key, init_params=init_params, extra_fields=("diverging", "num_steps"),
                  **kwargs)

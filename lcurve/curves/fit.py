@@ -34,7 +34,7 @@ from numpyro.infer import Predictive
 from lcurve._io import atomic_path
 from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.curves import _summaries, planning
-from lcurve.curves._inference import CHAIN_METHODS, run_nuts, run_svi
+from lcurve.curves._inference import CHAIN_METHODS, _cached, _shapes, run_nuts, run_svi
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (CURVE_POOLINGS, LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS,
@@ -398,7 +398,10 @@ class CurveFit:
             samples = {k: v[None] for k, v in draws.items() if k != "expected_score"}
         if cfg.method == "nuts":
             flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}
-            _, loglik = jax.jit(lambda s: _with_loglik(model, kwargs, latent, s))(flat)
+            # compiled once per model shape, the data an argument (as the sampler's)
+            pointwise = _cached(("loglik", model_key, tuple(latent), _shapes(kwargs)),
+                                lambda: jax.jit(lambda s, kw: _with_loglik(model, kw, latent, s)))
+            _, loglik = pointwise(flat, kwargs)
         n_chains = next(iter(samples.values())).shape[0]
         loglik = np.asarray(loglik)
         loglik = loglik.reshape(n_chains, -1, loglik.shape[-1])
