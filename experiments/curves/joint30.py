@@ -12,6 +12,13 @@ curve and its own runs. Rows are appended to ``--out``.
 Usage::
 
     nice -n 5 python experiments/curves/joint30.py [--cpu-devices 4] [--set num_samples=1000]
+    nice -n 5 python experiments/curves/joint30.py --cpu-devices 4 --dense-block greedy
+
+``--dense-block`` replaces the library's choice of the dense mass-matrix block (one block of
+every global site when they total <= ``_inference.DENSE_MAX`` dimensions, else none, so the
+30-task ``joint`` is diagonal): ``greedy`` takes sites in the guide's order while the block fits
+(here the curve parameters, noise and effect scales and the horseshoe's global scales, 158
+dimensions), ``curves`` only the curve parameters (124).
 """
 
 from __future__ import annotations
@@ -23,17 +30,37 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from lcurve.curves import fit_curves
+from lcurve.curves import _inference, fit_curves
 from lcurve.sweep import read_results
 from lfo import parse_args, parse_options
 from make_moleculeace_sweep import sweep_path
+
+
+def _greedy_block(sizes, dense_sites):
+    block, total = [], 0
+    for site in sizes:
+        if site in dense_sites and total + sizes[site] <= _inference.DENSE_MAX:
+            block.append(site)
+            total += sizes[site]
+    return [tuple(block)] if total > 1 else []
+
+
+def _curve_block(sizes, dense_sites):
+    block = tuple(s for s in sizes if s in dense_sites and s.split("_")[0] in ("a", "b", "c",
+                                                                                "alpha"))
+    return [block] if block else []
+
+
+DENSE_BLOCKS = {"library": _inference._blocks, "greedy": _greedy_block, "curves": _curve_block}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--out", default="experiments/curves/joint30.csv")
+    parser.add_argument("--dense-block", default="library", choices=sorted(DENSE_BLOCKS))
     args = parse_args(parser)
+    _inference._blocks = DENSE_BLOCKS[args.dense_block]
     options = parse_options(args.set)
     table = read_results(sweep_path("joint30"))
     table = table[table["metric"] == "auroc"].dropna(subset=["value"]).reset_index(drop=True)
@@ -54,7 +81,9 @@ def main() -> None:
            "worst": " ".join(f"{v}:{r:.3f}/{e:.0f}" for v, r, e in
                              worst[["variable", "r_hat", "ess_bulk"]].to_numpy()),
            "cpu_devices": args.cpu_devices,
-           "options": " ".join(f"{k}={v}" for k, v in options.items())}
+           "options": " ".join([f"{k}={v}" for k, v in options.items()]
+                               + ([f"dense_block={args.dense_block}"]
+                                  if args.dense_block != "library" else []))}
     print(pd.DataFrame([row]).round(3).to_string(index=False), flush=True)
     try:
         previous = pd.read_csv(args.out)

@@ -168,16 +168,31 @@ def expected_score(family: CurveFamily, structure: str, params, task, sizes,
     return family(x, per_obs)
 
 
-def _pooled(family: CurveFamily, n_tasks: int, centred: bool, pooling: str) -> dict:
+def _pooled(family: CurveFamily, n_tasks: int, centred: bool, pooling: str,
+            zero_sum: bool = False) -> dict:
     params = {}
     for p in family.params:
-        mu = numpyro.sample(f"{p.name}_mu", dist.Normal(p.loc, p.scale))
-        sd = (p.pool_scale if pooling == "fixed"
-              else numpyro.sample(f"{p.name}_sd", dist.HalfNormal(p.pool_scale)))
-        if centred:  # each task's curve is well identified by its own runs
-            raw = numpyro.sample(f"{p.name}_raw", dist.Normal(mu, sd).expand([n_tasks]))
+        def spread():
+            return (p.pool_scale if pooling == "fixed"
+                    else numpyro.sample(f"{p.name}_sd", dist.HalfNormal(p.pool_scale)))
+
+        if zero_sum and not centred:
+            # mu is the tasks' mean and z sums to zero: the same joint prior of the tasks'
+            # values as mu ~ N(loc, scale), z iid (the mean's variance scale^2 + sd^2 / K kept),
+            # without the ridge along which mu and all z trade off
+            sd = spread()
+            mu = numpyro.sample(f"{p.name}_mu", dist.Normal(
+                p.loc, jnp.sqrt(p.scale**2 + jnp.square(sd) / n_tasks)))
+            z = numpyro.sample(f"{p.name}_z", dist.ZeroSumNormal(1.0, event_shape=(n_tasks,)))
+            raw = mu + sd * z
         else:
-            raw = mu + sd * numpyro.sample(f"{p.name}_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
+            mu = numpyro.sample(f"{p.name}_mu", dist.Normal(p.loc, p.scale))
+            sd = spread()
+            if centred:  # each task's curve is well identified by its own runs
+                raw = numpyro.sample(f"{p.name}_raw", dist.Normal(mu, sd).expand([n_tasks]))
+            else:
+                raw = mu + sd * numpyro.sample(f"{p.name}_z",
+                                               dist.Normal(0.0, 1.0).expand([n_tasks]))
         params[p.name] = numpyro.deterministic(p.name, family.constrain(p.name, raw))
     return params
 
@@ -239,7 +254,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 context_shift: bool = True, pair_shift: bool = False,
                 pairwise_prior: str = "fixed", curve_pooling: str = "fixed",
                 random_effects: bool = True,
-                centred_curves: bool = False, likelihood: str = "logit",
+                centred_curves: bool = False, zero_sum_curves: bool = False,
+                likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
@@ -271,6 +287,13 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     centred_curves : bool
         Centred per-task curve parameters (``theta_raw ~ Normal(mu, sd)``) instead of
         non-centred; better when every task has many runs.
+    zero_sum_curves : bool
+        Non-centred only: ``theta = mu + sd z`` with ``z`` summing to zero over the tasks
+        (``ZeroSumNormal``) and ``mu ~ Normal(loc, sqrt(scale^2 + sd^2 / K))``: the tasks'
+        values have exactly the joint prior of ``mu ~ Normal(loc, scale)``, ``z`` iid, but
+        ``mu`` is their mean, so the data identify it directly instead of through a ridge
+        on which ``mu`` and every ``z`` trade off (the slowest-mixing quantities of the
+        30-task ``joint`` fit were ``a_mu`` and ``alpha_mu``).
     seed_effects : {"independent", "sum_to_zero"}
         Logit likelihood only: the seed-trajectory effects of a task are independent, or sum to
         zero over its seeds (``traj_sd (z - mean z)``), so they cannot shift a task's level:
@@ -308,7 +331,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         trajectory). ``"truncnormal"``: a normal truncated to [0, 1] on the score scale with
         sampled (non-centred) effects; log-likelihood per row.
     """
-    params = _pooled(family, n_tasks, centred_curves, curve_pooling)
+    params = _pooled(family, n_tasks, centred_curves, curve_pooling, zero_sum_curves)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
                             global_scale=global_scale,
                             context_shift=(context_shift and structure == "contextual")

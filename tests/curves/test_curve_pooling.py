@@ -1,17 +1,22 @@
 """Spread of the curve parameters across tasks: fixed at the family's pool scales (default)
-or learned."""
+or learned; the tasks' deviations from the population mean summing to zero (default) or iid."""
 
 from __future__ import annotations
 
+import json
+
+import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from numpyro import handlers
+from numpyro.infer import Predictive
 
 from lcurve.config import ConfigError
-from lcurve.curves import FitConfig
+from lcurve.curves import FitConfig, load_fit
 from lcurve.curves.families import get_family
+from lcurve.curves.model import _pooled
 
 from .conftest import latent_sites, prepared, saved_before
 
@@ -48,3 +53,28 @@ def test_fits_saved_before_the_field_load_with_a_learned_spread(pairwise_fit, tm
     loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "curve_pooling")
     assert loaded.config.curve_pooling == "learned"
     assert loaded.model().keywords["curve_pooling"] == "learned"
+
+
+@pytest.mark.parametrize("pooling", ["fixed", "learned"])
+def test_zero_sum_deviations_keep_the_tasks_prior_and_make_mu_their_mean(pooling):
+    family, n_tasks = get_family("pow4"), 4
+    draws = {zero_sum: Predictive(lambda z=zero_sum: _pooled(family, n_tasks, False, pooling, z),
+                                  num_samples=40_000)(jax.random.PRNGKey(1))
+             for zero_sum in (False, True)}
+    iid, zero = (np.log(np.asarray(draws[z]["a"])) for z in (False, True))  # a: log link
+    np.testing.assert_allclose(zero.mean(0), iid.mean(0), atol=0.03)  # prior loc 5, var ~1.09
+    np.testing.assert_allclose(np.cov(zero.T), np.cov(iid.T), atol=0.04)
+    np.testing.assert_allclose(np.asarray(draws[True]["a_mu"]), zero.mean(1), atol=1e-4)
+    assert np.abs(np.asarray(draws[False]["a_mu"]) - iid.mean(1)).max() > 0.1
+
+
+def test_fits_saved_before_zero_sum_deviations_load_with_iid_ones(pairwise_fit, tmp_path):
+    assert pairwise_fit.config.zero_sum_curves
+    idata = pairwise_fit.idata.copy()
+    meta = json.loads(idata.attrs["lcurve_fit"])
+    del meta["config"]["zero_sum_curves"]
+    idata.attrs["lcurve_fit"] = json.dumps(meta)
+    az.to_netcdf(idata, str(tmp_path / "old.nc"))
+    loaded = load_fit(tmp_path / "old.nc")
+    assert loaded.config.zero_sum_curves is False
+    assert loaded.model().keywords["zero_sum_curves"] is False
