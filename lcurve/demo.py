@@ -91,9 +91,9 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
     print(f"data: {data}")
     print(f"1/4 sweep: {len(design)} runs ({config.design.kind}, seeds {list(config.design.seeds)})")
     config.to_toml(out / "config.toml")
-    # On a CPU the sweep runs on one device: extra CPU devices (``lcurve demo`` asks for one
-    # per NUTS chain) share the same cores, and sharding this sweep over 4 of them changed 15
-    # of its 1,056 scores by up to 3e-4 (experiments/reliability/sweep_devices.py)
+    # On a CPU the sweep runs on one device: the extra CPU devices (``lcurve demo`` asks for
+    # one per NUTS chain) share the same cores. Sharded over them it gives the same scores
+    # (experiments/reliability/sweep_devices.py), so this only avoids the overhead
     devices = jax.local_devices()[:1] if jax.default_backend() == "cpu" else None
     results = run_sweep(data, design, config.train, out_dir=out, progress=progress,
                         devices=devices)

@@ -7,14 +7,20 @@ with a saved one-device table via ``--reference DIR``). Prints how many scores d
 much. ``tests/sweep/test_local.py::test_sharded_runs_equal_unsharded`` checks a tiny
 configuration bit for bit; this checks the demo's.
 
+``--chunks N [N ...]`` also runs the sweep on the first device alone with ``chunk_size=N``
+and compares it with the sharded run: with the demo's chunk of 64 and ``vmap_width`` 8, each of
+four devices runs ``lax.map`` over 2 groups of 8 runs where one device runs it over 8 groups;
+one device with a chunk of 16 runs the same 2-group program as each of the four.
+
 Usage::
 
-    python experiments/reliability/sweep_devices.py [--reference DIR]
+    python experiments/reliability/sweep_devices.py [--reference DIR] [--chunks 16 32]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 
 import jax
@@ -41,6 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reference", help="a sweep folder of a one-device process, e.g. the "
                         "output folder of `lcurve demo` before it asked for CPU devices")
+    parser.add_argument("--chunks", nargs="*", type=int, default=[],
+                        help="chunk sizes of extra one-device runs to compare with the sharded")
     args = parser.parse_args()
     request_cpu_devices(4)  # before any JAX work
     assert jax.device_count() == 4, jax.devices()
@@ -52,7 +60,14 @@ def main() -> None:
                             progress=False)
         single = run_sweep(data, design, config.train, out_dir=f"{tmp}/single",
                            progress=False, devices=jax.devices()[:1])
+        chunked = {n: run_sweep(data, design, dataclasses.replace(config.train, chunk_size=n),
+                                out_dir=f"{tmp}/chunk{n}", progress=False,
+                                devices=jax.devices()[:1]) for n in args.chunks}
     differences(sharded, single, "4 devices vs the first device, one process")
+    for n, table in chunked.items():
+        differences(sharded, table, f"4 devices (chunk {config.train.chunk_size}) vs the first "
+                    f"device with chunk {n}")
+        differences(single, table, f"first device, chunk {config.train.chunk_size} vs chunk {n}")
     if args.reference:
         differences(single, read_results(args.reference), "first device vs one-device process")
 

@@ -215,3 +215,30 @@ def test_staged_runs_on_two_devices_equal_one():
                                   devices=d) for d in (two, one)]
         close(acc[0].auroc, acc[1].auroc)
     """)
+
+
+def test_make_optimizer_is_adamw_with_its_bias_correction_written_as_a_multiply():
+    # the library writes Adam's bias correction m / (1 - b^t) as m * (1 / (1 - b^t)) so that a
+    # one-device and a sharded sweep compile to the same arithmetic (XLA rewrote the division
+    # in one of them only: experiments/reliability/sweep_devices.py); the algorithm is optax's
+    import optax
+
+    from lcurve.train._core import _bias_correction
+
+    ours = make_optimizer(3e-3, 1e-2)
+    reference = optax.inject_hyperparams(optax.adamw)(learning_rate=3e-3, weight_decay=1e-2)
+    params = {"w": jnp.linspace(-1.0, 1.0, 12).reshape(3, 4), "b": jnp.ones(4)}
+    states = ours.init(params), reference.init(params)
+    p_ours = p_ref = params
+    for step in range(25):
+        grads = jax.tree.map(lambda x: jnp.cos(3.0 * x + step), p_ours)
+        u_ours, s0 = ours.update(grads, states[0], p_ours)
+        u_ref, s1 = reference.update(grads, states[1], p_ref)
+        states = s0, s1
+        p_ours, p_ref = optax.apply_updates(p_ours, u_ours), optax.apply_updates(p_ref, u_ref)
+    for a, b in zip(jax.tree.leaves(p_ours), jax.tree.leaves(p_ref)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+    assert not np.allclose(np.asarray(p_ours["w"]), np.asarray(params["w"]))  # it trained
+    moment = {"m": jnp.array([0.3, -0.2])}
+    corrected = _bias_correction(moment, jnp.float32(0.9), jnp.int32(1))["m"]
+    np.testing.assert_allclose(corrected, [3.0, -2.0], rtol=1e-6)
