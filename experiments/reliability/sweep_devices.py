@@ -12,9 +12,15 @@ and compares it with the sharded run: with the demo's chunk of 64 and ``vmap_wid
 four devices runs ``lax.map`` over 2 groups of 8 runs where one device runs it over 8 groups;
 one device with a chunk of 16 runs the same 2-group program as each of the four.
 
+``--optax-adam`` trains with optax's own Adam bias correction (a division by ``1 - b^t``)
+instead of the library's multiply by its reciprocal (``lcurve.train._core._bias_correction``):
+the state before 2026-12-05, when XLA compiled that division differently in the sharded
+program. Add ``XLA_FLAGS=--xla_dump_to=DIR`` to compare the two programs' optimised HLO.
+
 Usage::
 
     python experiments/reliability/sweep_devices.py [--reference DIR] [--chunks 16 32]
+    python experiments/reliability/sweep_devices.py --optax-adam
 """
 
 from __future__ import annotations
@@ -24,12 +30,14 @@ import dataclasses
 import tempfile
 
 import jax
+import optax
 
 from lcurve.curves import request_cpu_devices
 from lcurve.datasets import load_data
 from lcurve.demo import demo_config
 from lcurve.design import design_from_config
 from lcurve.sweep import read_results, run_sweep
+from lcurve.train import _core
 
 KEYS = ["run_id", "task", "metric"]
 
@@ -38,9 +46,14 @@ def differences(a, b, label: str) -> None:
     merged = a.merge(b, on=KEYS, suffixes=("_a", "_b"))
     differ = merged["value_a"] != merged["value_b"]
     steps = (merged["steps_used_a"] != merged["steps_used_b"]).sum()
+    loss = merged["loss_final_a"] != merged["loss_final_b"]
+    relative = ((merged["loss_final_a"] - merged["loss_final_b"]).abs()
+                / merged["loss_final_b"].abs()).max()
     print(f"{label}: {differ.sum()} of {len(merged)} scores differ (max |diff| "
           f"{(merged['value_a'] - merged['value_b']).abs().max():.2g}); "
-          f"steps used differ in {steps} rows", flush=True)
+          f"steps used differ in {steps} rows; final training loss differs in "
+          f"{merged.loc[loss, 'run_id'].nunique()} of {merged['run_id'].nunique()} runs "
+          f"(max relative {relative:.2g})", flush=True)
 
 
 def main() -> None:
@@ -49,7 +62,11 @@ def main() -> None:
                         "output folder of `lcurve demo` before it asked for CPU devices")
     parser.add_argument("--chunks", nargs="*", type=int, default=[],
                         help="chunk sizes of extra one-device runs to compare with the sharded")
+    parser.add_argument("--optax-adam", action="store_true",
+                        help="optax's bias correction (a division), as before 2026-12-05")
     args = parser.parse_args()
+    if args.optax_adam:
+        _core._bias_correction = optax.tree.bias_correction
     request_cpu_devices(4)  # before any JAX work
     assert jax.device_count() == 4, jax.devices()
     config = demo_config()
