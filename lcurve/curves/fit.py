@@ -379,7 +379,8 @@ class CurveFit:
                      cfg.global_scale, cfg.context_shift, cfg.pair_shift,
                      self._meta["pairwise_prior"], self._meta["curve_pooling"],
                      cfg.random_effects,
-                     cfg.centred_curves, cfg.zero_sum_curves, cfg.likelihood, cfg.seed_effects, cfg.test_noise,
+                     cfg.centred_curves, cfg.zero_sum_curves, cfg.likelihood,
+                     cfg.seed_effects, cfg.test_noise,
                      tuple(sorted((k, v) for k, v in self._meta.items()
                                   if k in ("n_subsample", "n_trajectory", "max_cells",
                                            "has_n_test"))),
