@@ -375,16 +375,9 @@ class CurveFit:
         latent, deterministic = _site_names(model, kwargs)
         self._meta["latent"] = latent
         stats = None
-        model_key = (cfg.family, cfg.transfer, cfg.metric, cfg.transfer_scale,
-                     cfg.global_scale, cfg.context_shift, cfg.pair_shift,
-                     self._meta["pairwise_prior"], self._meta["curve_pooling"],
-                     cfg.random_effects,
-                     cfg.centred_curves, cfg.zero_sum_curves, cfg.likelihood,
-                     cfg.seed_effects, cfg.test_noise,
-                     tuple(sorted((k, v) for k, v in self._meta.items()
-                                  if k in ("n_subsample", "n_trajectory", "max_cells",
-                                           "has_n_test"))),
-                     len(data.tasks))
+        # compile-cache key: the model's static settings, exactly those bound in its partial
+        model_key = (cfg.family, *sorted((k, v) for k, v in model.keywords.items()
+                                         if k != "family"))
         if cfg.method == "nuts":
             dense_sites = {s for s in latent
                            if s not in ("subsample_z", "trajectory_z", "hs_local")}

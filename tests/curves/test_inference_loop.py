@@ -130,3 +130,24 @@ print(fit_b.idata.posterior.sizes["chain"], reused, Count.n - reused,
     assert chains == 3 and reused == 1  # two fits of one shape, one compiled program
     assert later == 1  # a new sampler compiles again (the count sees compilations)
     assert same_table < 0.01 < 0.03 < other_table, (same_table, other_table)
+
+
+def test_a_static_setting_of_the_model_is_never_served_another_settings_program():
+    # programs are cached by the model's static settings and the data's shapes; a prior
+    # scale is not a shape, so two fits that differ only in it must not share a program
+    table, _ = simulate_results(n_tasks=2, structure="pairwise", seed=0)
+    opts = dict(transfer="pairwise", method="svi", guide="normal", svi_steps=300,
+                num_samples=200, pairwise_prior="fixed", seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spread = {scale: float(fit_curves(table, transfer_scale=scale, **opts).idata
+                               .posterior["transfer_z"].std())
+                  for scale in (0.01, 10.0)}
+    # rates 0.01 z: the data cannot move z from its N(0, 1) prior; rates 10 z: they hold z
+    # near rate / 10 (posterior sd ~0.3). With the scale left out of the key, the second fit
+    # ran the first's program: sd 0.81.
+    assert spread[0.01] > 0.6 and spread[10.0] < 0.45, spread
+    # every setting bound in the model is in the key (the key is derived from them)
+    svi_keys = [key for key in _inference._CACHE if key[0] == "svi"]
+    fit = fit_curves(table, transfer_scale=0.01, **{**opts, "svi_steps": 1})
+    assert set(fit.model().keywords) - {"family"} <= {name for name, _ in svi_keys[-1][1][1:]}
