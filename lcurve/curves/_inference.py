@@ -220,9 +220,12 @@ def request_cpu_devices(n: int) -> bool:
 
 def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int,
              num_chains: int, target_accept: float, init_steps: int, dense_sites,
-             max_tree_depth: int = 8, chain_method: str = "auto"):
+             max_tree_depth: int = 8, warmup_tree_depth: int | None = None,
+             chain_method: str = "auto"):
     """NUTS started from a mean-field SVI fit (module docstring); chains run as
-    :func:`resolve_chain_method` says.
+    :func:`resolve_chain_method` says. Trajectories have at most ``2**max_tree_depth`` steps,
+    during warm-up at most ``2**warmup_tree_depth`` (default: the same; capped at
+    ``max_tree_depth``).
 
     Returns ``(samples by chain, sample stats)``.
     """
@@ -251,14 +254,15 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
         for name in locs:
             if name not in in_dense:
                 inverse_mass[(name,)] = jnp.ravel(scales[name]) ** 2
-    settings = (num_warmup, num_samples, num_chains, target_accept, max_tree_depth,
+    depths = (min(warmup_tree_depth or max_tree_depth, max_tree_depth), max_tree_depth)
+    settings = (num_warmup, num_samples, num_chains, target_accept, depths,
                 tuple(dense), init_steps > 0, method)
 
     reuse_pmap = method == "parallel" and REUSE_PMAP
 
     def make():
         kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense or False,
-                      inverse_mass_matrix=inverse_mass, max_tree_depth=max_tree_depth)
+                      inverse_mass_matrix=inverse_mass, max_tree_depth=depths)
         return MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
                     num_chains=num_chains, chain_method=_ReusedPmap() if reuse_pmap else method,
                     progress_bar=False, jit_model_args=True)

@@ -34,7 +34,8 @@ def saved_before(fit, path, *fields):
     idata = fit.idata.copy()
     meta = json.loads(idata.attrs["lcurve_fit"])
     for field in fields:
-        del meta["config"][field], meta[field]
+        del meta["config"][field]
+        meta.pop(field, None)
     idata.attrs["lcurve_fit"] = json.dumps(meta)
     az.to_netcdf(idata, str(path))
     return load_fit(path)

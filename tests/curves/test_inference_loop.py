@@ -132,22 +132,46 @@ print(fit_b.idata.posterior.sizes["chain"], reused, Count.n - reused,
     assert same_table < 0.01 < 0.03 < other_table, (same_table, other_table)
 
 
-def test_a_static_setting_of_the_model_is_never_served_another_settings_program():
-    # programs are cached by the model's static settings and the data's shapes; a prior
-    # scale is not a shape, so two fits that differ only in it must not share a program
-    table, _ = simulate_results(n_tasks=2, structure="pairwise", seed=0)
-    opts = dict(transfer="pairwise", method="svi", guide="normal", svi_steps=300,
-                num_samples=200, pairwise_prior="fixed", seed=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        spread = {scale: float(fit_curves(table, transfer_scale=scale, **opts).idata
-                               .posterior["transfer_z"].std())
-                  for scale in (0.01, 10.0)}
-    # rates 0.01 z: the data cannot move z from its N(0, 1) prior; rates 10 z: they hold z
-    # near rate / 10 (posterior sd ~0.3). With the scale left out of the key, the second fit
-    # ran the first's program: sd 0.81.
-    assert spread[0.01] > 0.6 and spread[10.0] < 0.45, spread
-    # every setting bound in the model is in the key (the key is derived from them)
-    svi_keys = [key for key in _inference._CACHE if key[0] == "svi"]
-    fit = fit_curves(table, transfer_scale=0.01, **{**opts, "svi_steps": 1})
-    assert set(fit.model().keywords) - {"family"} <= {name for name, _ in svi_keys[-1][1][1:]}
+def test_every_static_setting_of_the_model_is_in_its_compile_cache_key():
+    # programs are cached by this key and the data's shapes; a setting left out (a prior
+    # scale is not a shape) would let a fit run a program compiled for another setting
+    # (seen when transfer_scale was dropped from the key: an SVI fit at scale 10 kept the
+    # N(0, 1) rates of a fit at 0.01)
+    from lcurve.curves import CurveFit
+
+    table, _ = simulate_results(n_tasks=2, structure="pairwise", seed=0, seeds=(0,))
+    fit = CurveFit(table)
+    key, keywords = fit._model_key(), fit.model().keywords
+    assert set(keywords) - {"family"} <= {name for name, _ in key[1:]}
+    for change in (dict(transfer_scale=0.5), dict(zero_sum_curves=False),
+                   dict(family="exp3"), dict(test_noise="none"), dict(pair_shift=True)):
+        assert CurveFit(table, **change)._model_key() != key, change
+
+
+def test_warm_up_builds_shallower_trees_than_the_draws(monkeypatch, pairwise_fit, tmp_path):
+    # numpyro's max_tree_depth=(warm-up, draws); the warm-up depth is capped at the draws'
+    from lcurve.config import ConfigError
+    from lcurve.curves import FitConfig
+
+    from .conftest import saved_before
+
+    class Built(Exception):
+        pass
+
+    depths = []
+
+    def nuts(*args, max_tree_depth, **kwargs):
+        depths.append(max_tree_depth)
+        raise Built
+
+    monkeypatch.setattr(_inference, "NUTS", nuts)
+    table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0,))
+    for options in ({}, dict(max_tree_depth=3), dict(warmup_tree_depth=8, max_tree_depth=10)):
+        with pytest.raises(Built):
+            fit_curves(table, transfer="none", init_steps=0, **options)
+    assert depths == [(5, 8), (3, 3), (8, 10)]
+    with pytest.raises(ConfigError, match="warmup_tree_depth"):
+        FitConfig(warmup_tree_depth=0)
+    # fits saved before the field ran warm-up at the draws' depth, and say so when loaded
+    loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "warmup_tree_depth")
+    assert loaded.config.warmup_tree_depth == loaded.config.max_tree_depth == 8
