@@ -82,10 +82,12 @@ class FitConfig(ConfigSection):
         of at most ``2**warmup_tree_depth`` (numpyro's ``max_tree_depth=(d1, d2)``; capped at
         ``max_tree_depth``). Warm-up draws are discarded, and a shallower tree there only
         makes the early iterations cheaper: with the metric still the guide's, the first
-        ~250 warm-up iterations of the 5-task benchmark ran into the 255-step cap (76,000
-        warm-up steps against 24,000 for the draws); at depth 5 a compiled refit took
-        0.55-0.60x the time, with the same R-hat, ESS and no divergences
-        (``experiments/curves/RESULTS.md`` L2). Fits saved before the field load with
+        ~250 warm-up iterations of the 5-task benchmark ran into the 255-step cap (74,000-
+        76,000 warm-up steps against 24,000-29,000 for the draws). At depth 6 a compiled
+        refit took 0.67-0.70x the time with the same recovery and diagnostics, and the hard
+        leave-future-out fits diverged less (0 and 7 divergences where depth 8 had 9 and 8);
+        depth 5 was faster still on the benchmark but diverged more there (82 and 37;
+        ``experiments/curves/RESULTS.md`` L). Fits saved before the field load with
         ``warmup_tree_depth = max_tree_depth`` (what they ran).
     chain_method
         How NUTS runs its chains (numpyro's ``chain_method``): ``"auto"`` (default) runs them
@@ -180,7 +182,7 @@ class FitConfig(ConfigSection):
     target_accept: float = 0.9
     init_steps: int = 500
     max_tree_depth: int = 8
-    warmup_tree_depth: int = 5
+    warmup_tree_depth: int = 6
     chain_method: str = "auto"
     svi_steps: int = 3000
     guide: str = "normal"

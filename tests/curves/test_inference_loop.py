@@ -169,7 +169,7 @@ def test_warm_up_builds_shallower_trees_than_the_draws(monkeypatch, pairwise_fit
     for options in ({}, dict(max_tree_depth=3), dict(warmup_tree_depth=8, max_tree_depth=10)):
         with pytest.raises(Built):
             fit_curves(table, transfer="none", init_steps=0, **options)
-    assert depths == [(5, 8), (3, 3), (8, 10)]
+    assert depths == [(6, 8), (3, 3), (8, 10)]
     with pytest.raises(ConfigError, match="warmup_tree_depth"):
         FitConfig(warmup_tree_depth=0)
     # fits saved before the field ran warm-up at the draws' depth, and say so when loaded
