@@ -5,6 +5,12 @@ Usage (after ``lcurve demo --out DIR``)::
     python experiments/curves/demo_fit.py DIR/results.parquet --method nuts --family pow4 \
         --set target_accept=0.95 num_samples=500 seed=1
     python experiments/curves/demo_fit.py DIR/results.parquet --method svi
+    python experiments/curves/demo_fit.py DIR/results.parquet --cpu-devices 4 \
+        --seeds 0 1 2 3 --set target_accept=0.95 --brief
+
+``--cpu-devices 4`` runs the chains in parallel as ``lcurve demo`` does (its draws differ
+from chains in turn); ``--seeds`` fits once per seed in one process (compiled once);
+``--brief`` prints only the time and diagnostics.
 
 Shows whether an inference setting converges on the real (MoleculeACE) demo design.
 """
@@ -18,7 +24,7 @@ import warnings
 import pandas as pd
 
 from lcurve.curves import fit_curves
-from lfo import parse_options
+from lfo import parse_args, parse_options
 
 
 def main() -> None:
@@ -30,13 +36,21 @@ def main() -> None:
     parser.add_argument("--num-samples", type=int, default=None, help="NUTS draws per chain")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="further FitConfig fields, e.g. num_warmup=500 target_accept=0.95")
-    args = parser.parse_args()
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--brief", action="store_true", help="time and diagnostics only")
+    args = parse_args(parser)
     table = pd.read_parquet(args.results)
     options = dict(svi_steps=3000, num_samples=1000) if args.method == "svi" else {}
-    options["seed"] = 0
     if args.num_samples:
         options["num_samples"] = args.num_samples
     options.update(parse_options(args.set))
+    for seed in args.seeds:
+        print(f"seed {seed}:", end=" ")
+        fit_one(table, args, {**options, "seed": seed})
+
+
+def fit_one(table, args, options) -> None:
+    """Fit ``table`` once and print what :func:`main` promises."""
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -50,7 +64,9 @@ def main() -> None:
         steps = float(fit.idata.sample_stats["n_steps"].mean())
         print(f"max R-hat {diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
               f"{diag.n_divergent} divergences, {steps:.0f} leapfrog steps per draw; "
-              f"warnings: {[str(w.message) for w in caught]}")
+              f"warnings: {[str(w.message) for w in caught]}", flush=True)
+    if args.brief:
+        return
     print(fit.transfer_matrix()[["source", "target", "mean", "hdi_low", "hdi_high"]]
           .round(3).to_string())
     params = fit.curve_params()

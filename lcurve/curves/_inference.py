@@ -31,13 +31,12 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   passes the data as arguments and keeps the mapped program per sampler: a refit took 12.0-12.3
   s against 17.6-18.8 s (``bench_nuts.py --variants pmap=reused pmap=numpyro``, RESULTS.md K1);
   the log-likelihood of the draws is compiled once per model shape too;
-- *shallow warm-up trees*: the chains start with the guide's diagonal metric, and the first
-  ~250 warm-up iterations of the 5-task benchmark ran into the 255-step tree cap (74,000-76,000
-  warm-up steps against 24,000-29,000 for the draws); warm-up trees of at most 2**6 steps
-  (``FitConfig.warmup_tree_depth``, numpyro's ``max_tree_depth=(d1, d2)``) took a compiled
-  refit to 0.67-0.70x the time, with the same diagnostics and recovery (at 2**5 warm-up took
-  28,000-29,000 steps, but hard fits diverged more; ``experiments/curves/step_cost.py``,
-  ``bench_nuts.py``; RESULTS.md L);
+- *warm-up trees*: as deep as the draws' by default. The chains start with the guide's
+  diagonal metric, and the first ~250 warm-up iterations of the 5-task benchmark ran into the
+  255-step cap (74,000-76,000 warm-up steps against 24,000-29,000 for the draws);
+  ``FitConfig.warmup_tree_depth=6`` (numpyro's ``max_tree_depth=(d1, d2)``) took a compiled
+  refit to 0.67-0.70x the time, but adapted slightly worse on real data, so it is an option
+  (``experiments/curves/step_cost.py``, ``bench_nuts.py``; RESULTS.md L);
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task

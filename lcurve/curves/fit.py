@@ -80,15 +80,16 @@ class FitConfig(ConfigSection):
         own draw of that guide, its variances as the initial metric; 0: numpyro's default
         start) and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up
         of at most ``2**warmup_tree_depth`` (numpyro's ``max_tree_depth=(d1, d2)``; capped at
-        ``max_tree_depth``). Warm-up draws are discarded, and a shallower tree there only
-        makes the early iterations cheaper: with the metric still the guide's, the first
-        ~250 warm-up iterations of the 5-task benchmark ran into the 255-step cap (74,000-
-        76,000 warm-up steps against 24,000-29,000 for the draws). At depth 6 a compiled
-        refit took 0.67-0.70x the time with the same recovery and diagnostics, and the hard
-        leave-future-out fits diverged less (0 and 7 divergences where depth 8 had 9 and 8);
-        depth 5 was faster still on the benchmark but diverged more there (82 and 37;
-        ``experiments/curves/RESULTS.md`` L). Fits saved before the field load with
-        ``warmup_tree_depth = max_tree_depth`` (what they ran).
+        ``max_tree_depth``; 0, the default: the same as the draws). Warm-up draws are
+        discarded; a shallower warm-up tree makes its first iterations cheaper (with the
+        guide's metric the first ~250 warm-up iterations of the 5-task benchmark ran into
+        the 255-step cap: 74,000-76,000 warm-up steps against 24,000-29,000 for the draws).
+        ``warmup_tree_depth=6`` took a compiled refit of that benchmark to 0.67-0.70x the
+        time with the same recovery, and suits refitting one design many times (simulation
+        studies, SBC). It is not the default because on real data it adapted slightly worse:
+        on the demo's design 1 of 10 seeds had a divergence (none at full depth) and lower
+        ESS, and the 8-target ``joint`` leave-future-out fit had 8 divergences against 3;
+        depth 5 had 82 and 37 on two hard fits (``experiments/curves/RESULTS.md`` L).
     chain_method
         How NUTS runs its chains (numpyro's ``chain_method``): ``"auto"`` (default) runs them
         in parallel when JAX has a device per chain, else one after another on a CPU
@@ -182,7 +183,7 @@ class FitConfig(ConfigSection):
     target_accept: float = 0.9
     init_steps: int = 500
     max_tree_depth: int = 8
-    warmup_tree_depth: int = 6
+    warmup_tree_depth: int = 0
     chain_method: str = "auto"
     svi_steps: int = 3000
     guide: str = "normal"
@@ -227,8 +228,8 @@ class FitConfig(ConfigSection):
         if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
             raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
                               f"got {self.init_steps}, {self.max_tree_depth}")
-        if not 1 <= self.warmup_tree_depth <= 12:
-            raise ConfigError(f"fit.warmup_tree_depth must be in 1..12, "
+        if not 0 <= self.warmup_tree_depth <= 12:
+            raise ConfigError(f"fit.warmup_tree_depth must be in 0..12 (0: max_tree_depth), "
                               f"got {self.warmup_tree_depth}")
         for name in ("num_warmup", "num_samples", "num_chains", "svi_steps"):
             if getattr(self, name) < 1:
@@ -574,8 +575,7 @@ def load_fit(path: str | Path) -> CurveFit:
     meta.setdefault("pairwise_prior", "fixed")
     config.setdefault("curve_pooling", "learned")  # fits saved before the field: learned
     config.setdefault("zero_sum_curves", False)  # fits saved before the field: iid z
-    # fits saved before the field: warm-up trees as deep as the draws'
-    config.setdefault("warmup_tree_depth", config.get("max_tree_depth", 12))
+    config.setdefault("warmup_tree_depth", 0)  # before the field: as deep as the draws'
     meta.setdefault("curve_pooling", "learned")
     fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(config))
     fit.idata, fit._meta = idata, meta

@@ -148,7 +148,7 @@ def test_every_static_setting_of_the_model_is_in_its_compile_cache_key():
         assert CurveFit(table, **change)._model_key() != key, change
 
 
-def test_warm_up_builds_shallower_trees_than_the_draws(monkeypatch, pairwise_fit, tmp_path):
+def test_warm_up_trees_are_as_deep_as_the_draws_unless_asked(monkeypatch, pairwise_fit, tmp_path):
     # numpyro's max_tree_depth=(warm-up, draws); the warm-up depth is capped at the draws'
     from lcurve.config import ConfigError
     from lcurve.curves import FitConfig
@@ -166,12 +166,13 @@ def test_warm_up_builds_shallower_trees_than_the_draws(monkeypatch, pairwise_fit
 
     monkeypatch.setattr(_inference, "NUTS", nuts)
     table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0,))
-    for options in ({}, dict(max_tree_depth=3), dict(warmup_tree_depth=8, max_tree_depth=10)):
+    for options in ({}, dict(max_tree_depth=3), dict(warmup_tree_depth=6),
+                    dict(warmup_tree_depth=8, max_tree_depth=10), dict(warmup_tree_depth=9)):
         with pytest.raises(Built):
             fit_curves(table, transfer="none", init_steps=0, **options)
-    assert depths == [(6, 8), (3, 3), (8, 10)]
+    assert depths == [(8, 8), (3, 3), (6, 8), (8, 10), (8, 8)]
     with pytest.raises(ConfigError, match="warmup_tree_depth"):
-        FitConfig(warmup_tree_depth=0)
+        FitConfig(warmup_tree_depth=-1)
     # fits saved before the field ran warm-up at the draws' depth, and say so when loaded
     loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "warmup_tree_depth")
-    assert loaded.config.warmup_tree_depth == loaded.config.max_tree_depth == 8
+    assert loaded.config.warmup_tree_depth == 0
