@@ -1,0 +1,134 @@
+"""Does a better initial metric shorten NUTS's warm-up? The library starts each chain's metric
+at the mean-field SVI guide's variances; here the alternative is the inverse Hessian of the
+potential at the guide's mean (a Laplace approximation, dense), on the 5-task benchmark.
+
+Usage::
+
+    python experiments/curves/warmup_metric.py [--seeds 0 1]
+
+For each seed and initial metric (``guide``: the library's; ``laplace``: the inverse Hessian,
+its eigenvalues floored at 1e-4 of the largest so it is positive definite), one chain with the
+library's settings otherwise (start at the guide's mean plus its jitter, dense block over all
+latent sites, 1000 warm-up iterations, 1000 draws, tree depth 8) prints the warm-up's leapfrog
+steps per adaptation window (:data:`step_cost.WINDOWS`), the draws' steps and the chain's
+bulk ESS of the transfer rates. A lead for the library's warm-up (RESULTS.md section L), not a
+library feature.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+import numpyro.infer.hmc_util as hmc_util
+from numpyro.infer import MCMC, NUTS
+from numpyro.infer.util import potential_energy
+
+from bench_nuts import planted_table
+from lcurve.curves import CurveFit, _inference
+from step_cost import WINDOWS
+
+
+def guide_start(model, kwargs, model_key, seed: int):
+    """The library's SVI start: per-site unconstrained means and scales."""
+    _, params, _ = _inference.run_svi(model, kwargs, model_key=model_key, guide="normal",
+                                      steps=500, learning_rate=0.02,
+                                      key=jax.random.PRNGKey(seed))
+    locs = {k[: -len("_auto_loc")]: v for k, v in params.items() if k.endswith("_auto_loc")}
+    scales = {k[: -len("_auto_scale")]: v for k, v in params.items()
+              if k.endswith("_auto_scale")}
+    return locs, scales
+
+
+def laplace_inverse(model, kwargs, locs):
+    """Inverse Hessian of the potential at ``locs`` (flattened in ``ravel_pytree`` order),
+    eigenvalues floored at 1e-4 of the largest."""
+    flat, unravel = ravel_pytree(locs)
+    hessian = jax.hessian(lambda x: potential_energy(model, (), kwargs, unravel(x)))(flat)
+    values, vectors = jnp.linalg.eigh(0.5 * (hessian + hessian.T))
+    inverse = 1.0 / jnp.maximum(values, 1e-4 * values.max())
+    return (vectors * inverse) @ vectors.T, unravel
+
+
+def _towards_diagonal(welford):
+    """numpyro's Welford covariance whose dense estimate is shrunk towards its own diagonal,
+    ``n/(n+5) cov + 5/(n+5) diag(cov)`` (plus Stan's ``1e-3 * 5/(n+5)``), instead of towards
+    ``1e-3 I`` (Stan's regularisation, numpyro's ``final_fn``)."""
+    def make(diagonal=False):
+        init_fn, update_fn, final_fn = welford(diagonal=diagonal)
+
+        def final(state, regularize=False):
+            if isinstance(state, dict) or not regularize or diagonal:
+                if isinstance(state, dict):
+                    out = [final(block, regularize) for block in state.values()]
+                    return tuple({k: o[i] for k, o in zip(state, out)} for i in range(3))
+                return final_fn(state, regularize)
+            mean, m2, n = state
+            cov = m2 / (n - 1)
+            cov = (n / (n + 5)) * cov + (5 / (n + 5)) * (jnp.diag(jnp.diag(cov))
+                                                         + 1e-3 * jnp.identity(cov.shape[0]))
+            tril_inv = jnp.swapaxes(
+                jnp.linalg.cholesky(cov[..., ::-1, ::-1])[..., ::-1, ::-1], -2, -1)
+            cov_inv_sqrt = jax.scipy.linalg.solve_triangular(
+                tril_inv, jnp.identity(cov.shape[-1]), lower=True)
+            return cov, cov_inv_sqrt, tril_inv
+
+        return init_fn, update_fn, final
+    return make
+
+
+def run_chain(model, kwargs, start, inverse_mass, block, seed: int):
+    kernel = NUTS(model, dense_mass=[block], inverse_mass_matrix={block: inverse_mass},
+                  target_accept_prob=0.9, max_tree_depth=8)
+    mcmc = MCMC(kernel, num_warmup=1000, num_samples=1000, progress_bar=False)
+    key = jax.random.PRNGKey(seed)
+    mcmc.warmup(key, init_params=start, collect_warmup=True, extra_fields=("num_steps",),
+                **kwargs)
+    warm = np.asarray(mcmc.get_extra_fields()["num_steps"])
+    mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("num_steps",), **kwargs)
+    draws = np.asarray(mcmc.get_extra_fields()["num_steps"])
+    rates = np.asarray(mcmc.get_samples()["transfer_z"])[None]
+    ess = float(az.ess(az.convert_to_dataset({"r": rates}))["r"].min())
+    return warm, draws, ess
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--metrics", nargs="+", default=["guide", "laplace"],
+                        choices=["guide", "laplace", "guide+diagonal-shrinkage"])
+    args = parser.parse_args()
+    welford = hmc_util.welford_covariance
+    table, _ = planted_table()
+    fit = CurveFit(table)
+    fit._prepared()
+    model, kwargs = fit.model(), fit.model_args(fit._data)
+    for seed in args.seeds:
+        locs, scales = guide_start(model, kwargs, fit._model_key(), seed)
+        noise = jax.random.split(jax.random.PRNGKey(100 + seed), len(locs))
+        start = {name: loc + 0.5 * scales[name] * jax.random.normal(k, jnp.shape(loc))
+                 for (name, loc), k in zip(locs.items(), noise)}
+        block = tuple(sorted(locs))  # ravel_pytree's order
+        guide_metric = jnp.diag(ravel_pytree({n: scales[n] ** 2 for n in block})[0])
+        laplace, _ = laplace_inverse(model, kwargs, locs)
+        metrics = {"guide": guide_metric, "laplace": laplace,
+                   "guide+diagonal-shrinkage": guide_metric}
+        for label in args.metrics:
+            metric = metrics[label]
+            hmc_util.welford_covariance = (_towards_diagonal(welford)
+                                           if label.endswith("shrinkage") else welford)
+            with _inference._reused_jit_wrappers():
+                warm, draws, ess = run_chain(model, kwargs, start, metric, block, seed)
+            windows = " / ".join(f"{warm[a:b].mean():.0f}"
+                                 for a, b in zip(WINDOWS[:-1], WINDOWS[1:]))
+            print(f"seed {seed}, initial metric {label}: warm-up {warm.sum()} leapfrog steps "
+                  f"(per iteration by window {windows}), draws {draws.sum()}, min bulk ESS "
+                  f"of transfer_z {ess:.0f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
