@@ -1,6 +1,7 @@
 """NUTS compiles its sampling loop once per model shape, not once per chain and fit; SVI's
 init is one compiled program; a CPU gets one JAX device per chain when asked before any JAX
-work."""
+work; compiled programs are keyed by every static setting of the model; warm-up trees are as
+deep as the draws' unless asked."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import jax
 import numpyro.util
 import pytest
 
-from lcurve.curves import _inference, fit_curves, simulate_results
+from lcurve.config import ConfigError
+from lcurve.curves import CurveFit, FitConfig, _inference, fit_curves, simulate_results
+
+from .conftest import saved_before
 
 
 def test_jit_wrappers_are_reused_only_inside_the_sampler_and_restored_after():
@@ -137,8 +141,6 @@ def test_every_static_setting_of_the_model_is_in_its_compile_cache_key():
     # scale is not a shape) would let a fit run a program compiled for another setting
     # (seen when transfer_scale was dropped from the key: an SVI fit at scale 10 kept the
     # N(0, 1) rates of a fit at 0.01)
-    from lcurve.curves import CurveFit
-
     table, _ = simulate_results(n_tasks=2, structure="pairwise", seed=0, seeds=(0,))
     fit = CurveFit(table)
     key, keywords = fit._model_key(), fit.model().keywords
@@ -148,13 +150,9 @@ def test_every_static_setting_of_the_model_is_in_its_compile_cache_key():
         assert CurveFit(table, **change)._model_key() != key, change
 
 
-def test_warm_up_trees_are_as_deep_as_the_draws_unless_asked(monkeypatch, pairwise_fit, tmp_path):
+def test_warm_up_trees_are_as_deep_as_the_draws_unless_asked(monkeypatch, pairwise_fit,
+                                                              tmp_path):
     # numpyro's max_tree_depth=(warm-up, draws); the warm-up depth is capped at the draws'
-    from lcurve.config import ConfigError
-    from lcurve.curves import FitConfig
-
-    from .conftest import saved_before
-
     class Built(Exception):
         pass
 
