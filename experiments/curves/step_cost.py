@@ -61,6 +61,16 @@ def gradient_cost(potential, z, evals: int) -> float:
     return (time.perf_counter() - start) / evals
 
 
+def warmup_then_draws(mcmc, key, init_params, kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Leapfrog steps of each warm-up iteration and of each draw of one chain: numpyro's
+    ``warmup(collect_warmup=True)``, then ``run`` from where warm-up ended."""
+    mcmc.warmup(key, init_params=init_params, collect_warmup=True,
+                extra_fields=("num_steps",), **kwargs)
+    warm = np.asarray(mcmc.get_extra_fields()["num_steps"])
+    mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("num_steps",), **kwargs)
+    return warm, np.asarray(mcmc.get_extra_fields()["num_steps"])
+
+
 def nuts_cost(potential, z, repeat: int) -> list[tuple[float, float, float]]:
     """``(seconds, leapfrog steps, draws)`` of each compiled run of one NUTS chain (warm-up
     1000, draws 1000), the first run (compilation) dropped."""
@@ -72,11 +82,8 @@ def nuts_cost(potential, z, repeat: int) -> list[tuple[float, float, float]]:
     for rep in range(repeat + 1):
         start = time.perf_counter()
         with _inference._reused_jit_wrappers():  # compile the loop once, as the library does
-            mcmc.warmup(jax.random.PRNGKey(rep), init_params=z, collect_warmup=True,
-                        extra_fields=("num_steps",))
-            warm = np.asarray(mcmc.get_extra_fields()["num_steps"]).sum()
-            mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("num_steps",))
-            steps = warm + np.asarray(mcmc.get_extra_fields()["num_steps"]).sum()
+            warm, draws = warmup_then_draws(mcmc, jax.random.PRNGKey(rep), z, {})
+            steps = warm.sum() + draws.sum()
         if rep:
             runs.append((time.perf_counter() - start, float(steps), 2000.0))
     return runs

@@ -23,14 +23,14 @@ import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.flatten_util import ravel_pytree
 import numpyro.infer.hmc_util as hmc_util
+from jax.flatten_util import ravel_pytree
 from numpyro.infer import MCMC, NUTS
 from numpyro.infer.util import potential_energy
 
 from bench_nuts import planted_table
 from lcurve.curves import CurveFit, _inference
-from step_cost import WINDOWS
+from step_cost import WINDOWS, warmup_then_draws
 
 
 def guide_start(model, kwargs, model_key, seed: int):
@@ -38,10 +38,7 @@ def guide_start(model, kwargs, model_key, seed: int):
     _, params, _ = _inference.run_svi(model, kwargs, model_key=model_key, guide="normal",
                                       steps=500, learning_rate=0.02,
                                       key=jax.random.PRNGKey(seed))
-    locs = {k[: -len("_auto_loc")]: v for k, v in params.items() if k.endswith("_auto_loc")}
-    scales = {k[: -len("_auto_scale")]: v for k, v in params.items()
-              if k.endswith("_auto_scale")}
-    return locs, scales
+    return _inference._guide_moments(params)
 
 
 def laplace_inverse(model, kwargs, locs):
@@ -62,15 +59,17 @@ def _towards_diagonal(welford):
         init_fn, update_fn, final_fn = welford(diagonal=diagonal)
 
         def final(state, regularize=False):
-            if isinstance(state, dict) or not regularize or diagonal:
-                if isinstance(state, dict):
-                    out = [final(block, regularize) for block in state.values()]
-                    return tuple({k: o[i] for k, o in zip(state, out)} for i in range(3))
+            if isinstance(state, dict):
+                out = {block: final(part, regularize) for block, part in state.items()}
+                return tuple({block: o[i] for block, o in out.items()} for i in range(3))
+            if diagonal or not regularize:
                 return final_fn(state, regularize)
             mean, m2, n = state
             cov = m2 / (n - 1)
             cov = (n / (n + 5)) * cov + (5 / (n + 5)) * (jnp.diag(jnp.diag(cov))
                                                          + 1e-3 * jnp.identity(cov.shape[0]))
+            # factored as numpyro's final_fn factors it (not through final_fn: rescaling
+            # the estimate by n - 1 and back changes its last bits, and so the chain)
             tril_inv = jnp.swapaxes(
                 jnp.linalg.cholesky(cov[..., ::-1, ::-1])[..., ::-1, ::-1], -2, -1)
             cov_inv_sqrt = jax.scipy.linalg.solve_triangular(
@@ -85,12 +84,7 @@ def run_chain(model, kwargs, start, inverse_mass, block, seed: int):
     kernel = NUTS(model, dense_mass=[block], inverse_mass_matrix={block: inverse_mass},
                   target_accept_prob=0.9, max_tree_depth=8)
     mcmc = MCMC(kernel, num_warmup=1000, num_samples=1000, progress_bar=False)
-    key = jax.random.PRNGKey(seed)
-    mcmc.warmup(key, init_params=start, collect_warmup=True, extra_fields=("num_steps",),
-                **kwargs)
-    warm = np.asarray(mcmc.get_extra_fields()["num_steps"])
-    mcmc.run(mcmc.post_warmup_state.rng_key, extra_fields=("num_steps",), **kwargs)
-    draws = np.asarray(mcmc.get_extra_fields()["num_steps"])
+    warm, draws = warmup_then_draws(mcmc, jax.random.PRNGKey(seed), start, kwargs)
     rates = np.asarray(mcmc.get_samples()["transfer_z"])[None]
     ess = float(az.ess(az.convert_to_dataset({"r": rates}))["r"].min())
     return warm, draws, ess

@@ -179,6 +179,14 @@ def run_svi(model, kwargs, *, model_key, guide: str, steps: int, learning_rate: 
     return g, svi.get_params(state), np.asarray(jnp.stack(losses))
 
 
+def _guide_moments(params) -> tuple[dict, dict]:
+    """Per-site unconstrained means and scales of a fitted ``AutoNormal`` guide's params."""
+    def site(suffix):
+        return {k[: -len(suffix)]: v for k, v in params.items() if k.endswith(suffix)}
+
+    return site("_auto_loc"), site("_auto_scale")
+
+
 def _blocks(sizes: dict[str, int], dense_sites) -> list[tuple[str, ...]]:
     block = tuple(s for s in sizes if s in dense_sites)
     if 1 < sum(sizes[s] for s in block) <= DENSE_MAX:
@@ -241,9 +249,7 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     if init_steps > 0:
         guide, params, _ = run_svi(model, kwargs, model_key=model_key, guide="normal",
                                    steps=init_steps, learning_rate=0.02, key=init_key)
-        locs = {k[: -len("_auto_loc")]: v for k, v in params.items() if k.endswith("_auto_loc")}
-        scales = {k[: -len("_auto_scale")]: v for k, v in params.items()
-                  if k.endswith("_auto_scale")}
+        locs, scales = _guide_moments(params)
         sizes = {name: int(np.size(v)) for name, v in locs.items()}
         dense = _blocks(sizes, dense_sites)
         init_params = {}
