@@ -118,14 +118,22 @@ class _ReusedPmap:
         options = dict(partial_map_fn.keywords)
         args, kwargs = options.pop("args"), options.pop("kwargs")
         run_chain = partial_map_fn.func
+        sampler = run_chain.__self__.sampler
         key = tuple(sorted(options.items()))
         if key not in self._mapped:
-            self._mapped[key] = jax.pmap(
-                lambda init, model_args, model_kwargs: run_chain(
-                    init, args=model_args, kwargs=model_kwargs, **options),
-                in_axes=(0, None, None))
+            def chain(init, model_args, model_kwargs, metric):
+                # the sampler reads its initial metric while the chain is traced: it must be
+                # an argument, not the constant of the fit that compiled the program
+                kept, sampler._inverse_mass_matrix = sampler._inverse_mass_matrix, metric
+                try:
+                    return run_chain(init, args=model_args, kwargs=model_kwargs, **options)
+                finally:
+                    sampler._inverse_mass_matrix = kept
+
+            self._mapped[key] = jax.pmap(chain, in_axes=(0, None, None, None))
         mapped = self._mapped[key]
-        return lambda map_args: mapped(map_args, args, kwargs)
+        metric = sampler._inverse_mass_matrix
+        return lambda map_args: mapped(map_args, args, kwargs, metric)
 
 
 @contextlib.contextmanager
@@ -280,6 +288,8 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
                     progress_bar=False, jit_model_args=True)
 
     mcmc = _cached(("nuts", model_key, settings, reuse_pmap, _shapes(kwargs)), make)
+    # a cached sampler was built with the metric of the fit that made it: this fit's own
+    mcmc.sampler._inverse_mass_matrix = inverse_mass
     with _reused_jit_wrappers():
         mcmc.run(run_key, init_params=init_params, extra_fields=("diverging", "num_steps"),
                  **kwargs)
