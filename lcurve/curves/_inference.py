@@ -56,20 +56,28 @@ from collections import OrderedDict
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.infer.hmc_util
 import numpyro.util
 import optax
-from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO
+from numpyro.infer import MCMC, NUTS, SVI, Trace_ELBO, init_to_median, init_to_uniform
 from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivariateNormal,
                                      AutoNormal)
 
 __all__ = ["run_svi", "run_nuts", "resolve_chain_method", "request_cpu_devices", "CHAIN_METHODS",
-           "DENSE_MAX"]
+           "DENSE_MAX", "INIT_STRATEGIES", "STAN_WINDOW", "adaptation_schedule"]
 
 #: ``FitConfig.chain_method`` values: ``auto`` or one of numpyro's.
 CHAIN_METHODS = ("auto", "sequential", "vectorized", "parallel")
 
 #: Largest dense mass-matrix block (dimensions); bigger blocks fall back to diagonal.
 DENSE_MAX = 200
+
+#: ``FitConfig.init_strategy`` values: where an SVI guide's means start (numpyro's
+#: ``init_to_uniform``, its autoguides' default, or ``init_to_median`` of 15 prior draws).
+INIT_STRATEGIES = ("uniform", "median")
+
+#: Stan's (and numpyro's) first slow adaptation window, in warm-up iterations.
+STAN_WINDOW = 25
 _GUIDES = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal,
            "mvn": AutoMultivariateNormal}
 _CACHE: OrderedDict = OrderedDict()
@@ -161,24 +169,72 @@ def _reused_jit_wrappers():
         numpyro.util.maybe_jit = original
 
 
+def adaptation_schedule(num_steps: int, window: int = STAN_WINDOW) -> list:
+    """Stan's windowed warm-up schedule (Stan Reference Manual, "HMC algorithm parameters:
+    automatic parameter tuning"; CmdStan's ``adapt init_buffer=75 term_buffer=50 window``): a
+    75-iteration fast buffer, slow windows of ``window``, ``2 window``, ``4 window``, ...
+    iterations (the last stretched to 50 iterations before the end) at whose ends the mass
+    matrix is re-estimated from that window's draws, then a 50-iteration fast buffer.
+    numpyro's ``build_adaptation_schedule`` is this with ``window`` fixed at 25 (and is used
+    as it is for that window and for warm-ups too short for the buffers)."""
+    if window == STAN_WINDOW or num_steps < 75 + 50 + window:
+        return _NUMPYRO_SCHEDULE(num_steps)
+    return _stan_windows(num_steps, window)
+
+
+def _stan_windows(num_steps: int, window: int) -> list:
+    AdaptWindow = numpyro.infer.hmc_util.AdaptWindow
+    schedule, end = [AdaptWindow(0, 74)], num_steps - 50
+    start, size = 75, window
+    while start < end:
+        if 3 * size > end - start:  # as Stan: a window too short to double ends the slow phase
+            size = end - start
+        schedule.append(AdaptWindow(start, start + size - 1))
+        start, size = start + size, 2 * size
+    return schedule + [AdaptWindow(end, num_steps - 1)]
+
+
+_NUMPYRO_SCHEDULE = numpyro.infer.hmc_util.build_adaptation_schedule
+
+
+@contextlib.contextmanager
+def _adaptation_window(window: int):
+    """While active, numpyro's warm-up adapter (``hmc_util.warmup_adapter``, which looks the
+    schedule up when a sampler is initialised) uses :func:`adaptation_schedule` with
+    ``window``. A no-op for Stan's window."""
+    if window == STAN_WINDOW:
+        yield
+        return
+    numpyro.infer.hmc_util.build_adaptation_schedule = (
+        lambda num_steps: adaptation_schedule(num_steps, window))
+    try:
+        yield
+    finally:
+        numpyro.infer.hmc_util.build_adaptation_schedule = _NUMPYRO_SCHEDULE
+
+
 def _shapes(kwargs) -> tuple:
     return tuple((k, None if v is None else (tuple(v.shape), str(v.dtype)))
                  for k, v in sorted(kwargs.items()))
 
 
-def run_svi(model, kwargs, *, model_key, guide: str, steps: int, learning_rate: float, key):
-    """Fit a guide by SVI; return ``(guide, params, losses)``."""
+def run_svi(model, kwargs, *, model_key, guide: str, steps: int, learning_rate: float, key,
+            init_strategy: str = "uniform"):
+    """Fit a guide by SVI, its means started as ``init_strategy`` says
+    (:data:`INIT_STRATEGIES`); return ``(guide, params, losses)``."""
+    init_loc_fn = {"uniform": init_to_uniform,
+                   "median": init_to_median(num_samples=15)}[init_strategy]
 
     def make():
-        g = _GUIDES[guide](model)
+        g = _GUIDES[guide](model, init_loc_fn=init_loc_fn)
         svi = SVI(model, g, optax.adam(learning_rate), Trace_ELBO())
         # both jitted: run eagerly, init dispatches the model op by op (8-9 s for a 5-task
         # pairwise model the first time in a process); a Python loop of updates: XLA compiles
         # a scan body far slower
         return g, svi, jax.jit(svi.init) if JIT_SVI_INIT else svi.init, jax.jit(svi.update)
 
-    g, svi, init, update = _cached(("svi", model_key, guide, learning_rate, JIT_SVI_INIT,
-                                    _shapes(kwargs)), make)
+    g, svi, init, update = _cached(("svi", model_key, guide, init_strategy, learning_rate,
+                                    JIT_SVI_INIT, _shapes(kwargs)), make)
     state = init(key, **kwargs)
     losses = []
     for _ in range(steps):
@@ -243,11 +299,13 @@ def request_cpu_devices(n: int) -> bool:
 def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int,
              num_chains: int, target_accept: float, init_steps: int, dense_sites,
              max_tree_depth: int = 8, warmup_tree_depth: int | None = None,
-             chain_method: str = "auto"):
+             chain_method: str = "auto", adapt_window: int = STAN_WINDOW,
+             init_strategy: str = "uniform"):
     """NUTS started from a mean-field SVI fit (module docstring); chains run as
     :func:`resolve_chain_method` says. Trajectories have at most ``2**max_tree_depth`` steps,
     during warm-up at most ``2**warmup_tree_depth`` (default: the same; capped at
-    ``max_tree_depth``).
+    ``max_tree_depth``). Warm-up follows :func:`adaptation_schedule` with ``adapt_window``;
+    the SVI guide starts as ``init_strategy`` says.
 
     Returns ``(samples by chain, sample stats)``.
     """
@@ -256,7 +314,8 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     init_params, inverse_mass, dense = None, None, []
     if init_steps > 0:
         guide, params, _ = run_svi(model, kwargs, model_key=model_key, guide="normal",
-                                   steps=init_steps, learning_rate=0.02, key=init_key)
+                                   steps=init_steps, learning_rate=0.02, key=init_key,
+                                   init_strategy=init_strategy)
         locs, scales = _guide_moments(params)
         sizes = {name: int(np.size(v)) for name, v in locs.items()}
         dense = _blocks(sizes, dense_sites)
@@ -276,7 +335,7 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
                 inverse_mass[(name,)] = jnp.ravel(scales[name]) ** 2
     depths = (min(warmup_tree_depth or max_tree_depth, max_tree_depth), max_tree_depth)
     settings = (num_warmup, num_samples, num_chains, target_accept, depths,
-                tuple(dense), init_steps > 0, method)
+                tuple(dense), init_steps > 0, method, adapt_window)
 
     reuse_pmap = method == "parallel" and REUSE_PMAP
 
@@ -290,7 +349,7 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     mcmc = _cached(("nuts", model_key, settings, reuse_pmap, _shapes(kwargs)), make)
     # a cached sampler was built with the metric of the fit that made it: this fit's own
     mcmc.sampler._inverse_mass_matrix = inverse_mass
-    with _reused_jit_wrappers():
+    with _reused_jit_wrappers(), _adaptation_window(adapt_window):
         mcmc.run(run_key, init_params=init_params, extra_fields=("diverging", "num_steps"),
                  **kwargs)
     samples = mcmc.get_samples(group_by_chain=True)

@@ -34,7 +34,8 @@ from numpyro.infer import Predictive
 from lcurve._io import atomic_path
 from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.curves import _summaries, planning
-from lcurve.curves._inference import CHAIN_METHODS, _cached, _shapes, run_nuts, run_svi
+from lcurve.curves._inference import (CHAIN_METHODS, INIT_STRATEGIES, _cached, _shapes,
+                                      run_nuts, run_svi)
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (CURVE_POOLINGS, LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS,
@@ -90,6 +91,18 @@ class FitConfig(ConfigSection):
         on the demo's design 1 of 10 seeds had a divergence (none at full depth) and lower
         ESS, and the 8-target ``joint`` leave-future-out fit had 8 divergences against 3;
         depth 5 had 82 and 37 on two hard fits (``experiments/curves/RESULTS.md`` L).
+    adapt_window, init_strategy
+        Warm-up's first slow window, in iterations (Stan's ``window``; later windows double;
+        the mass matrix is re-estimated at each window's end from that window's draws;
+        default 25, Stan's and numpyro's) and where SVI guides start (``"uniform"``, numpyro's
+        autoguide default, or ``"median"`` of prior draws; for the guide that starts NUTS and
+        for ``method="svi"``). On the 5-task benchmark the 25-draw first estimate of the
+        48 x 48 metric sent warm-up iterations 100-250 to the tree cap, and from the uniform
+        start the 500-step SVI sometimes stayed far from converged (loss 2.5e8 against
+        -1,090 from the median start). ``adapt_window=100, init_strategy="median",
+        num_warmup=500`` took 0.5-0.7x the leapfrog steps with no loss of ESS there
+        (``experiments/curves/RESULTS.md`` M); not yet the default: not yet checked by SBC
+        and leave-future-out.
     chain_method
         How NUTS runs its chains (numpyro's ``chain_method``): ``"auto"`` (default) runs them
         in parallel when JAX has a device per chain, else one after another on a CPU
@@ -184,6 +197,8 @@ class FitConfig(ConfigSection):
     init_steps: int = 500
     max_tree_depth: int = 8
     warmup_tree_depth: int = 0
+    adapt_window: int = 25
+    init_strategy: str = "uniform"
     chain_method: str = "auto"
     svi_steps: int = 3000
     guide: str = "normal"
@@ -215,6 +230,7 @@ class FitConfig(ConfigSection):
                             ("likelihood", LIKELIHOODS), ("chain_method", CHAIN_METHODS),
                             ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE),
                             ("pairwise_prior", PAIRWISE_PRIORS),
+                            ("init_strategy", INIT_STRATEGIES),
                             ("curve_pooling", CURVE_POOLINGS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
@@ -228,6 +244,8 @@ class FitConfig(ConfigSection):
         if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
             raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
                               f"got {self.init_steps}, {self.max_tree_depth}")
+        if self.adapt_window < 1:
+            raise ConfigError(f"fit.adapt_window must be >= 1, got {self.adapt_window}")
         if not 0 <= self.warmup_tree_depth <= 12:
             raise ConfigError(f"fit.warmup_tree_depth must be in 0..12 (0: max_tree_depth), "
                               f"got {self.warmup_tree_depth}")
@@ -407,12 +425,14 @@ class CurveFit:
                 target_accept=cfg.target_accept, init_steps=cfg.init_steps,
                 dense_sites=dense_sites, max_tree_depth=cfg.max_tree_depth,
                 warmup_tree_depth=cfg.warmup_tree_depth,
-                chain_method=cfg.chain_method)
+                chain_method=cfg.chain_method, adapt_window=cfg.adapt_window,
+                init_strategy=cfg.init_strategy)
         else:
             fit_key, draw_key = jax.random.split(key)
             guide, params, self.svi_losses = run_svi(
                 model, kwargs, model_key=model_key, guide=cfg.guide, steps=cfg.svi_steps,
-                learning_rate=cfg.learning_rate, key=fit_key)
+                learning_rate=cfg.learning_rate, key=fit_key,
+                init_strategy=cfg.init_strategy)
             predictive = Predictive(model, guide=guide, params=params,
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)
@@ -576,6 +596,8 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("curve_pooling", "learned")  # fits saved before the field: learned
     config.setdefault("zero_sum_curves", False)  # fits saved before the field: iid z
     config.setdefault("warmup_tree_depth", 0)  # before the field: as deep as the draws'
+    config.setdefault("adapt_window", 25)  # before these fields: numpyro's schedule and start
+    config.setdefault("init_strategy", "uniform")
     meta.setdefault("curve_pooling", "learned")
     fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(config))
     fit.idata, fit._meta = idata, meta

@@ -1,7 +1,8 @@
 """NUTS compiles its sampling loop once per model shape, not once per chain and fit; SVI's
 init is one compiled program; a CPU gets one JAX device per chain when asked before any JAX
 work; compiled programs are keyed by every static setting of the model, and a reused program
-starts from its own fit's metric; warm-up trees are as deep as the draws' unless asked."""
+starts from its own fit's metric; warm-up trees are as deep as the draws' unless asked;
+warm-up windows follow Stan's rule with the first window asked; SVI starts as asked."""
 
 from __future__ import annotations
 
@@ -193,3 +194,62 @@ def test_warm_up_trees_are_as_deep_as_the_draws_unless_asked(monkeypatch, pairwi
     # fits saved before the field ran warm-up at the draws' depth, and say so when loaded
     loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "warmup_tree_depth")
     assert loaded.config.warmup_tree_depth == 0
+
+
+def test_warm_up_windows_follow_stan_with_the_first_window_asked():
+    from numpyro.infer.hmc_util import build_adaptation_schedule as numpyro_schedule
+
+    def windows(schedule):
+        return [(int(w.start), int(w.end)) for w in schedule]
+
+    for steps in (150, 151, 500, 1000, 3333):  # Stan's rule reproduces numpyro's at 25
+        assert windows(_inference._stan_windows(steps, 25)) == windows(numpyro_schedule(steps))
+        assert windows(_inference.adaptation_schedule(steps)) == windows(
+            numpyro_schedule(steps))
+    assert windows(_inference.adaptation_schedule(1000, 100)) == [
+        (0, 74), (75, 174), (175, 374), (375, 949), (950, 999)]
+    assert windows(_inference.adaptation_schedule(500, 100)) == [
+        (0, 74), (75, 174), (175, 449), (450, 499)]
+    assert windows(_inference.adaptation_schedule(200, 100)) == windows(numpyro_schedule(200))
+    # the sampler sees the schedule only while it is initialised, and numpyro's after
+    import numpyro.infer.hmc_util as hmc_util
+    with _inference._adaptation_window(100):
+        assert windows(hmc_util.build_adaptation_schedule(500))[1] == (75, 174)
+    assert hmc_util.build_adaptation_schedule is numpyro_schedule
+
+
+def test_the_first_window_and_the_svi_start_reach_the_sampler(monkeypatch):
+    seen = {}
+
+    def schedule(num_steps, window=_inference.STAN_WINDOW):
+        seen.setdefault("windows", []).append(window)
+        return _inference._NUMPYRO_SCHEDULE(num_steps)
+
+    monkeypatch.setattr(_inference, "adaptation_schedule", schedule)
+    run_svi = _inference.run_svi
+
+    def recorded_svi(*args, init_strategy, **kwargs):
+        seen.setdefault("starts", []).append(init_strategy)
+        return run_svi(*args, init_strategy=init_strategy, **kwargs)
+
+    monkeypatch.setattr("lcurve.curves.fit.run_svi", recorded_svi)
+    monkeypatch.setattr(_inference, "run_svi", recorded_svi)
+    table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0, 1),
+                                sizes=(32, 128, 512))
+    options = dict(transfer="none", num_warmup=200, num_samples=5, num_chains=1,
+                   init_steps=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_curves(table, adapt_window=60, init_strategy="median", **options)
+        fit_curves(table, **options)
+        fit_curves(table, method="svi", svi_steps=5, init_strategy="median", **options)
+    assert seen == {"windows": [60], "starts": ["median", "uniform", "median"]}
+    for bad in (dict(adapt_window=0), dict(init_strategy="mode")):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            FitConfig(**bad)
+
+
+def test_fits_saved_before_the_warm_up_options_load_with_numpyros(pairwise_fit, tmp_path):
+    for field, old in (("adapt_window", 25), ("init_strategy", "uniform")):
+        loaded = saved_before(pairwise_fit, tmp_path / f"{field}.nc", field)
+        assert getattr(loaded.config, field) == old
