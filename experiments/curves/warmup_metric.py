@@ -7,7 +7,10 @@ Usage::
     python experiments/curves/warmup_metric.py [--seeds 0 1]
 
 For each seed and initial metric (``guide``: the library's; ``laplace``: the inverse Hessian,
-its eigenvalues floored at 1e-4 of the largest so it is positive definite), one chain with the
+its eigenvalues floored at 1e-4 of the largest so it is positive definite; ``posterior``: the
+covariance of 2,000 draws of a chain from the library's start, printed with each site's
+posterior sd over the guide's, and also run as a fixed metric after 200 step-size-only
+warm-up iterations), one chain with the
 library's settings otherwise (start at the guide's mean plus its jitter, dense block over all
 latent sites, 1000 warm-up iterations, 1000 draws, tree depth 8) prints the warm-up's leapfrog
 steps per adaptation window (:data:`step_cost.WINDOWS`), the draws' steps and the chain's
@@ -26,7 +29,7 @@ import numpy as np
 import numpyro.infer.hmc_util as hmc_util
 from jax.flatten_util import ravel_pytree
 from numpyro.infer import MCMC, NUTS
-from numpyro.infer.util import potential_energy
+from numpyro.infer.util import potential_energy, unconstrain_fn
 
 from bench_nuts import planted_table
 from lcurve.curves import CurveFit, _inference
@@ -80,21 +83,42 @@ def _towards_diagonal(welford):
     return make
 
 
-def run_chain(model, kwargs, start, inverse_mass, block, seed: int):
+def run_chain(model, kwargs, start, inverse_mass, block, seed: int, *, num_warmup=1000,
+              num_samples=1000, adapt_mass_matrix=True, mcmc_out=None):
     kernel = NUTS(model, dense_mass=[block], inverse_mass_matrix={block: inverse_mass},
-                  target_accept_prob=0.9, max_tree_depth=8)
-    mcmc = MCMC(kernel, num_warmup=1000, num_samples=1000, progress_bar=False)
+                  target_accept_prob=0.9, max_tree_depth=8,
+                  adapt_mass_matrix=adapt_mass_matrix)
+    mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, progress_bar=False)
+    if mcmc_out is not None:
+        mcmc_out.append(mcmc)
     warm, draws = warmup_then_draws(mcmc, jax.random.PRNGKey(seed), start, kwargs)
     rates = np.asarray(mcmc.get_samples()["transfer_z"])[None]
     ess = float(az.ess(az.convert_to_dataset({"r": rates}))["r"].min())
     return warm, draws, ess
 
 
+def posterior_covariance(model, kwargs, start, guide_metric, block, scales, seed: int):
+    """Covariance (``ravel_pytree`` order) of 2,000 unconstrained draws of one chain from the
+    library's start and metric; prints each site's posterior sd over the guide's."""
+    made = []
+    with _inference._reused_jit_wrappers():
+        run_chain(model, kwargs, start, guide_metric, block, 1000 + seed, num_samples=2000,
+                  mcmc_out=made)
+    samples = made[0].get_samples()
+    z = jax.vmap(lambda p: unconstrain_fn(model, (), kwargs, p))({k: samples[k] for k in block})
+    for name in block:
+        ratio = np.ravel(np.std(np.asarray(z[name]), 0)) / np.ravel(np.asarray(scales[name]))
+        print(f"seed {seed}: {name} posterior sd / guide sd: median {np.median(ratio):.2f} "
+              f"(range {ratio.min():.2f}-{ratio.max():.2f})")
+    flat = jax.vmap(lambda d: ravel_pytree(d)[0])(z)
+    return jnp.asarray(np.cov(np.asarray(flat).T))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--metrics", nargs="+", default=["guide", "laplace"],
-                        choices=["guide", "laplace", "guide+diagonal-shrinkage"])
+                        choices=["guide", "laplace", "guide+diagonal-shrinkage", "posterior"])
     args = parser.parse_args()
     welford = hmc_util.welford_covariance
     table, _ = planted_table()
@@ -111,6 +135,9 @@ def main() -> None:
         laplace, _ = laplace_inverse(model, kwargs, locs)
         metrics = {"guide": guide_metric, "laplace": laplace,
                    "guide+diagonal-shrinkage": guide_metric}
+        if "posterior" in args.metrics:
+            metrics["posterior"] = posterior_covariance(model, kwargs, start, guide_metric,
+                                                        block, scales, seed)
         for label in args.metrics:
             metric = metrics[label]
             hmc_util.welford_covariance = (_towards_diagonal(welford)
@@ -122,6 +149,13 @@ def main() -> None:
             print(f"seed {seed}, initial metric {label}: warm-up {warm.sum()} leapfrog steps "
                   f"(per iteration by window {windows}), draws {draws.sum()}, min bulk ESS "
                   f"of transfer_z {ess:.0f}", flush=True)
+            if label == "posterior":
+                with _inference._reused_jit_wrappers():
+                    warm, draws, ess = run_chain(model, kwargs, start, metric, block, seed,
+                                                 num_warmup=200, adapt_mass_matrix=False)
+                print(f"seed {seed}, fixed metric posterior after 200 step-size iterations: "
+                      f"warm-up {warm.sum()} leapfrog steps, draws {draws.sum()}, min bulk "
+                      f"ESS of transfer_z {ess:.0f}", flush=True)
 
 
 if __name__ == "__main__":

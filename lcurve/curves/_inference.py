@@ -12,8 +12,10 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   diagonal for the many nested-design random effects;
 - *compile once per model shape*: samplers and SVI steps are cached by the model's static
   settings and the data's shapes (``jit_model_args``), so refitting a table of the same shape
-  (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler keeps the
-  *initial* metric of the first fit of its shape (it is compiled in); warm-up adapts it.
+  (simulation studies, leave-future-out, SBC) does not recompile. A cached sampler is given
+  each fit's own initial metric (an argument of the parallel chains' program): it used to
+  keep the first fit's, so a fit's draws depended on what was fitted before it in the
+  process (RESULTS.md M1).
   SVI's ``init`` is jitted too: run as numpyro runs it, eagerly, it dispatches the model op
   by op, which took 8.4-8.7 s the first time in a process for the 5-task benchmark, 2.6-2.7 s
   jitted (a first fit 32.8-39.3 s against 29.3-30.1 s; ``experiments/curves/RESULTS.md`` J1);
@@ -37,6 +39,11 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   ``FitConfig.warmup_tree_depth=6`` (numpyro's ``max_tree_depth=(d1, d2)``) took a compiled
   refit to 0.67-0.70x the time, but adapted slightly worse on real data, so it is an option
   (``experiments/curves/step_cost.py``, ``bench_nuts.py``; RESULTS.md L);
+- *warm-up windows*: Stan's (numpyro's) by default, the metric first re-estimated from 25
+  draws; ``FitConfig.adapt_window`` sets that first window (:func:`adaptation_schedule`)
+  and ``FitConfig.init_strategy="median"`` starts the SVI guide at the prior median.
+  Together with 500 warm-up iterations they halve a fit's leapfrog steps, but on the demo's
+  design one seed in ten diverged, so they are options (RESULTS.md M);
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task

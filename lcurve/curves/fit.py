@@ -98,11 +98,13 @@ class FitConfig(ConfigSection):
         autoguide default, or ``"median"`` of prior draws; for the guide that starts NUTS and
         for ``method="svi"``). On the 5-task benchmark the 25-draw first estimate of the
         48 x 48 metric sent warm-up iterations 100-250 to the tree cap, and from the uniform
-        start the 500-step SVI sometimes stayed far from converged (loss 2.5e8 against
-        -1,090 from the median start). ``adapt_window=100, init_strategy="median",
-        num_warmup=500`` took 0.5-0.7x the leapfrog steps with no loss of ESS there
-        (``experiments/curves/RESULTS.md`` M); not yet the default: not yet checked by SBC
-        and leave-future-out.
+        start the 500-step SVI ended far from converged (loss -79 to -763 against -1,089 from
+        the median start). ``adapt_window=100, init_strategy="median", num_warmup=500`` took
+        0.44-0.51x the leapfrog steps of one chain and 0.47-0.59x the time of a compiled
+        4-chain refit, with the same ESS and recovery. It is not the default: on the demo's
+        design 1 of 10 seeds had 5 divergences (none with the defaults) and the 30-target
+        leave-future-out ``pairwise`` fit ended at R-hat 1.011; with ``num_warmup=1000``
+        2 of 10 demo seeds had 1 divergence each (``experiments/curves/RESULTS.md`` M).
     chain_method
         How NUTS runs its chains (numpyro's ``chain_method``): ``"auto"`` (default) runs them
         in parallel when JAX has a device per chain, else one after another on a CPU
