@@ -85,6 +85,8 @@ INIT_STRATEGIES = ("uniform", "median")
 
 #: Stan's (and numpyro's) first slow adaptation window, in warm-up iterations.
 STAN_WINDOW = 25
+#: numpyro's own schedule (Stan's with ``STAN_WINDOW``), kept while ours is installed.
+_NUMPYRO_SCHEDULE = numpyro.infer.hmc_util.build_adaptation_schedule
 _GUIDES = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal,
            "mvn": AutoMultivariateNormal}
 _CACHE: OrderedDict = OrderedDict()
@@ -199,9 +201,6 @@ def _stan_windows(num_steps: int, window: int) -> list:
         schedule.append(AdaptWindow(start, start + size - 1))
         start, size = start + size, 2 * size
     return schedule + [AdaptWindow(end, num_steps - 1)]
-
-
-_NUMPYRO_SCHEDULE = numpyro.infer.hmc_util.build_adaptation_schedule
 
 
 @contextlib.contextmanager
