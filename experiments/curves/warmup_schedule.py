@@ -19,7 +19,7 @@ import argparse
 import jax
 
 from bench_nuts import planted_table
-from lcurve.curves import CurveFit, _inference
+from lcurve.curves import CurveFit, FitConfig, _inference
 from step_cost import warmup_profile
 
 VARIANTS = ({}, dict(init_strategy="median"),
@@ -45,8 +45,8 @@ def main() -> None:
                   f"450-500: {losses[-50:].mean():.4g}", flush=True)
         for variant in VARIANTS:
             warm, _, draws = warmup_profile(table, seed=seed, **variant)
-            schedule = _inference.adaptation_schedule(
-                variant.get("num_warmup", 1000), variant.get("adapt_window", 25))
+            config = FitConfig(**variant)
+            schedule = _inference.adaptation_schedule(config.num_warmup, config.adapt_window)
             windows = " / ".join(f"{warm[w.start:w.end + 1].mean():.0f}" for w in schedule)
             # the profiled fit is not returned: ESS from a refit would be another chain, so
             # ESS comes from bench_nuts.py's four-chain fits (RESULTS.md M)
