@@ -9,6 +9,8 @@ Usage::
     python experiments/curves/bench_nuts.py --repeat 3 --variants loop=reused loop=numpyro
     python experiments/curves/bench_nuts.py --cpu-devices 4 --chain-methods sequential parallel
     python experiments/curves/bench_nuts.py --cpu-devices 4 --repeat 1 --tables 0 1 2 3 4
+    python experiments/curves/bench_nuts.py --cpu-devices 4 --repeat 1 --tables 0 1 2 \
+        --variants family=pow4 family=exp3 transfer=joint
 
 The second repeat reuses the compiled sampler (same model shape). With several chain methods
 the repeats alternate between them in one process (a side-by-side comparison on a shared
@@ -45,15 +47,30 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from lcurve.curves import _inference, fit_curves, simulate_results
+from lcurve.curves import FitConfig, _inference, fit_curves, simulate_results
+from lcurve.curves.simulate import random_transfer
 from lfo import parse_args, parse_options
 
 
-def planted_table(n_tasks: int = 5, seed: int = 0):
+def planted_table(n_tasks: int = 5, seed: int = 0, density: float | None = None):
     """The benchmark's planted pairs table (3 seeds, sizes 32..512, partners at 256 and 1024)
-    and its truth (:func:`lcurve.curves.simulate_results`)."""
-    return simulate_results(n_tasks=n_tasks, seed=seed, seeds=(0, 1, 2),
+    and its truth (:func:`lcurve.curves.simulate_results`). ``density`` (default: the
+    simulator's 0.5) draws the rates with that share non-zero from their own generator."""
+    transfer = (None if density is None else
+                random_transfer(n_tasks, np.random.default_rng([seed, 1]), density=density))
+    return simulate_results(n_tasks=n_tasks, seed=seed, seeds=(0, 1, 2), transfer=transfer,
                             sizes=(32, 64, 128, 256, 512), source_sizes=(256, 1024))
+
+
+def spearman_ceiling(true, *, draws: int = 500, seed: int = 0) -> float:
+    """Mean Spearman correlation between ``true`` and itself with ties broken at random: what
+    an estimator that recovered every value exactly would score, on average, when the truth
+    has ties (a perfect estimate of tied values still orders them somehow)."""
+    true = np.asarray(true, float)
+    rng = np.random.default_rng(seed)
+    jitter = 1e-9 * (np.ptp(true) or 1.0)
+    return float(np.mean([spearmanr(true + jitter * rng.random(true.shape), true).statistic
+                          for _ in range(draws)]))
 
 
 def main() -> None:
@@ -61,12 +78,18 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
+    parser.add_argument("--family", default=None,
+                        help="curve family to fit (default: the library's default, pow4)")
+    parser.add_argument("--transfer", default="pairwise", choices=["pairwise", "joint"])
     parser.add_argument("--chain-methods", nargs="+", default=["auto"],
                         choices=["auto", "sequential", "vectorized", "parallel"])
     parser.add_argument("--variants", nargs="+", default=[""], metavar="FIELD=VALUE[,...]",
                         help="FitConfig settings to alternate, e.g. curve_pooling=learned")
     parser.add_argument("--tables", nargs="+", type=int, default=[0], metavar="SEED",
                         help="simulation seeds of the planted tables (one fit each)")
+    parser.add_argument("--density", type=float, default=None,
+                        help="share of non-zero planted rates (default: the simulator's 0.5, "
+                             "half the rates tied at zero)")
     parser.add_argument("--log-compiles", action="store_true",
                         help="print each XLA compilation that took >= 0.2 s, with its time")
     parser.add_argument("--compilation-cache", metavar="DIR",
@@ -84,7 +107,7 @@ def main() -> None:
         logging.getLogger("jax").addHandler(handler)
     recovered = []  # (table, variant, fitted mean, truth, inside the interval)
     for sim_seed in args.tables:
-        table, truth = planted_table(args.tasks, sim_seed)
+        table, truth = planted_table(args.tasks, sim_seed, args.density)
         print(f"table {sim_seed}: {len(table)} rows, {args.tasks} tasks")
         recovered += bench_table(args, table, truth, sim_seed)
     if len(args.tables) > 1:
@@ -92,11 +115,18 @@ def main() -> None:
         for variant, rows in pooled.groupby("variant", sort=False):
             per_table = rows.groupby("table").apply(
                 lambda r: spearmanr(r["fitted"], r["true"]).statistic)
+            nonzero = rows[rows["true"] != 0]
             print(f"pooled over {len(per_table)} tables{', ' + variant if variant else ''}: "
                   f"Spearman(tau) of all {len(rows)} rates "
                   f"{spearmanr(rows['fitted'], rows['true']).statistic:.3f}, per table "
                   f"{' '.join(f'{v:.3f}' for v in per_table)} (mean {per_table.mean():.3f}); "
-                  f"90% coverage {rows['inside'].mean():.3f}")
+                  f"90% coverage {rows['inside'].mean():.3f}; Spearman(tau) of the "
+                  f"{len(nonzero)} non-zero rates "
+                  f"{spearmanr(nonzero['fitted'], nonzero['true']).statistic:.3f}")
+        first = pooled[pooled["variant"] == pooled["variant"].iloc[0]]
+        per_table = [spearman_ceiling(rows["true"]) for _, rows in first.groupby("table")]
+        print(f"ceiling (every rate exact, tied zero rates in random order): pooled "
+              f"{spearman_ceiling(first['true']):.3f}, per table mean {np.mean(per_table):.3f}")
 
 
 def bench_table(args, table, truth, sim_seed) -> list:
@@ -115,8 +145,9 @@ def bench_table(args, table, truth, sim_seed) -> list:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            fit = fit_curves(table, transfer="pairwise", method="nuts", seed=rep,
-                             likelihood=args.likelihood, chain_method=method, **options)
+            chosen = {"transfer": args.transfer, "family": args.family or FitConfig.family}
+            fit = fit_curves(table, method="nuts", seed=rep, likelihood=args.likelihood,
+                             chain_method=method, **{**chosen, **options})
         seconds = time.perf_counter() - start
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
