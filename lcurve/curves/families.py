@@ -97,30 +97,20 @@ class CurveFamily:
         return self.fn(x, params)
 
 
-def _power(base, exponent):
-    """``base ** exponent`` for ``base > 0`` (or ``base = 0`` with ``exponent > 0``), as
-    ``exp(exponent * log(base))``: the same value (to 1 float32 ulp), but its gradient is
-    cheaper than XLA's ``pow`` with a traced exponent: for the default ``pow4`` model of the
-    5-task benchmark a value-and-gradient took 0.85-0.87x the time, a refit 0.86-0.89x, a
-    first fit ~1 s less (``experiments/curves/power_form.py``). Every family's bases are
-    positive (sizes, and ``a x + b`` with ``a, b > 0``) and its exponents non-zero."""
-    return jnp.exp(exponent * jnp.log(base))
-
-
 def _exp3(x, p):
     return p["c"] - jnp.exp(p["b"] - p["a"] * x)
 
 
 def _pow3(x, p):
-    return p["c"] - p["a"] * _power(x, -p["alpha"])
+    return p["c"] - p["a"] * x ** (-p["alpha"])
 
 
 def _exp4(x, p):
-    return p["c"] - jnp.exp(p["b"] - p["a"] * _power(x, p["alpha"]))
+    return p["c"] - jnp.exp(p["b"] - p["a"] * x ** p["alpha"])
 
 
 def _pow4(x, p):
-    return p["c"] - _power(p["a"] * x + p["b"], -p["alpha"])
+    return p["c"] - (p["a"] * x + p["b"]) ** (-p["alpha"])
 
 
 def _ilog2(x, p):
@@ -133,12 +123,12 @@ def _logpower3(x, p):
 
 
 def _mmf(x, p):
-    xd = _power(x, p["d"])
+    xd = x ** p["d"]
     return (p["y0"] * p["k"] + p["c"] * xd) / (p["k"] + xd)
 
 
 def _weibull(x, p):
-    return p["c"] - (p["c"] - p["y0"]) * jnp.exp(-p["k"] * _power(x, p["d"]))
+    return p["c"] - (p["c"] - p["y0"]) * jnp.exp(-p["k"] * x ** p["d"])
 
 
 FAMILIES: dict[str, CurveFamily] = {}

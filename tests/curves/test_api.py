@@ -43,26 +43,6 @@ def test_families_increase_towards_their_asymptote(name):
     assert abs(y[-1] - float(params["c"])) < abs(y[0] - float(params["c"]))
 
 
-def test_power_families_compute_the_power_through_exp_log_without_changing_it():
-    """The power families compute ``b ** e`` as ``exp(e log b)`` (a cheaper gradient): the
-    same values, also where a size is zero, and the same gradient."""
-    from lcurve.curves.families import _power
-
-    base = jnp.array([0.0, 1e-3, 0.5, 1.0, 7.0, 1e4])
-    for exponent in (-1.3, -0.2, 0.4, 2.5):
-        expected = base ** exponent
-        np.testing.assert_allclose(_power(base, exponent), expected, rtol=2e-6)
-        if exponent < 0:  # base 0: b ** e is inf; values beyond the first are finite
-            continue
-        np.testing.assert_allclose(
-            jax.grad(lambda e: _power(base[1:], e).sum())(exponent),
-            jax.grad(lambda e: (base[1:] ** e).sum())(exponent), rtol=1e-5)
-    pow4 = get_family("pow4")
-    params = {"c": 0.9, "a": 150.0, "b": 12.0, "alpha": 0.6}
-    x = jnp.array([0.0, 0.032, 1.0, 100.0])
-    np.testing.assert_allclose(pow4(x, params), 0.9 - (150.0 * x + 12.0) ** -0.6, atol=1e-7)
-
-
 def test_unknown_family_names_the_options():
     with pytest.raises(ValueError, match="exp3"):
         get_family("exp5")
