@@ -304,20 +304,25 @@ def request_cpu_devices(n: int) -> bool:
 
 def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int,
              num_chains: int, target_accept: float, init_steps: int, dense_sites,
-             max_tree_depth: int = 8, warmup_tree_depth: int | None = None,
-             chain_method: str = "auto", adapt_window: int = STAN_WINDOW,
+             site_sizes: dict[str, int] | None = None, max_tree_depth: int = 8,
+             warmup_tree_depth: int | None = None, chain_method: str = "auto", adapt_window: int = STAN_WINDOW,
              init_strategy: str = "uniform"):
     """NUTS started from a mean-field SVI fit (module docstring); chains run as
     :func:`resolve_chain_method` says. Trajectories have at most ``2**max_tree_depth`` steps,
     during warm-up at most ``2**warmup_tree_depth`` (default: the same; capped at
     ``max_tree_depth``). Warm-up follows :func:`adaptation_schedule` with ``adapt_window``;
-    the SVI guide starts as ``init_strategy`` says.
+    the SVI guide starts as ``init_strategy`` says. Without SVI (``init_steps=0``) chains
+    start at numpyro's default (``init_to_uniform``) with an identity metric, dense over
+    ``dense_sites`` when ``site_sizes`` (each site's size) keeps the block within
+    :data:`DENSE_MAX`.
 
     Returns ``(samples by chain, sample stats)``.
     """
     method = resolve_chain_method(chain_method, num_chains)
     init_key, jitter_key, run_key = jax.random.split(key, 3)
     init_params, inverse_mass, dense = None, None, []
+    if init_steps == 0 and site_sizes:
+        dense = _blocks(site_sizes, dense_sites)
     if init_steps > 0:
         guide, params, _ = run_svi(model, kwargs, model_key=model_key, guide="normal",
                                    steps=init_steps, learning_rate=0.02, key=init_key,

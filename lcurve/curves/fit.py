@@ -79,7 +79,11 @@ class FitConfig(ConfigSection):
     init_steps, max_tree_depth, warmup_tree_depth
         NUTS starts from a mean-field SVI fit of ``init_steps`` Adam steps (each chain at its
         own draw of that guide, its variances as the initial metric; 0: numpyro's default
-        start) and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up
+        start, each chain its own uniform draw, and the same dense metric started at the
+        identity: two compiled programs fewer, so a first fit of the 5-task benchmark took
+        13.7-13.8 s instead of 19.4-19.8, with the same recovery; not the default until the
+        30-task ``joint``, leave-future-out and SBC are re-checked without the SVI start;
+        ``experiments/curves/RESULTS.md`` N3) and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up
         of at most ``2**warmup_tree_depth`` (numpyro's ``max_tree_depth=(d1, d2)``; capped at
         ``max_tree_depth``; 0, the default: the same as the draws). Warm-up draws are
         discarded; a shallower warm-up tree makes its first iterations cheaper (with the
@@ -260,21 +264,24 @@ class FitConfig(ConfigSection):
             raise ConfigError(f"fit.target_accept must be in (0, 1), got {self.target_accept}")
 
 
-def _site_names(model, kwargs) -> tuple[list[str], list[str]]:
-    """Names of the latent and deterministic sites of ``model`` (abstract trace, no compile)."""
+def _site_names(model, kwargs) -> tuple[list[str], list[str], dict[str, int]]:
+    """Names of the latent and deterministic sites of ``model``, and each latent site's size
+    (values on the support; abstract trace, no compile)."""
     names: dict[str, list[str]] = {"latent": [], "deterministic": []}
+    sizes: dict[str, int] = {}
 
     def run():
         trace = numpyro.handlers.trace(numpyro.handlers.seed(model, 0)).get_trace(**kwargs)
         for name, site in trace.items():
             if site["type"] == "sample" and not site["is_observed"]:
                 names["latent"].append(name)
+                sizes[name] = int(np.prod(jnp.shape(site["value"])))
             elif site["type"] == "deterministic":
                 names["deterministic"].append(name)
         return 0
 
     jax.eval_shape(run)
-    return names["latent"], names["deterministic"]
+    return names["latent"], names["deterministic"], sizes
 
 
 def _with_loglik(model, kwargs, latent, draws):
@@ -414,7 +421,7 @@ class CurveFit:
         data = self._data
         model, kwargs = self.model(), self.model_args(data)
         key = jax.random.PRNGKey(cfg.seed)
-        latent, deterministic = _site_names(model, kwargs)
+        latent, deterministic, sizes = _site_names(model, kwargs)
         self._meta["latent"] = latent
         stats = None
         model_key = self._model_key()
@@ -425,8 +432,8 @@ class CurveFit:
                 model, kwargs, model_key=model_key, key=key, num_warmup=cfg.num_warmup,
                 num_samples=cfg.num_samples, num_chains=cfg.num_chains,
                 target_accept=cfg.target_accept, init_steps=cfg.init_steps,
-                dense_sites=dense_sites, max_tree_depth=cfg.max_tree_depth,
-                warmup_tree_depth=cfg.warmup_tree_depth,
+                dense_sites=dense_sites, site_sizes=sizes,
+                max_tree_depth=cfg.max_tree_depth, warmup_tree_depth=cfg.warmup_tree_depth,
                 chain_method=cfg.chain_method, adapt_window=cfg.adapt_window,
                 init_strategy=cfg.init_strategy)
         else:

@@ -196,6 +196,34 @@ def test_warm_up_trees_are_as_deep_as_the_draws_unless_asked(monkeypatch, pairwi
     assert loaded.config.warmup_tree_depth == 0
 
 
+def test_without_the_svi_start_the_metric_is_still_dense_over_the_global_sites(monkeypatch):
+    """``init_steps=0``: no SVI program, chains at numpyro's start, and the same dense block
+    as with the SVI start (it used to fall back to a diagonal metric, RESULTS.md N3)."""
+    class Built(Exception):
+        pass
+
+    built = []
+
+    def nuts(*args, dense_mass, inverse_mass_matrix, **kwargs):
+        built.append((dense_mass, inverse_mass_matrix))
+        raise Built
+
+    def no_svi(*args, **kwargs):
+        raise AssertionError("init_steps=0 must not run SVI")
+
+    monkeypatch.setattr(_inference, "NUTS", nuts)
+    table, _ = simulate_results(n_tasks=2, structure="pairwise", seed=0, seeds=(0,))
+    with pytest.raises(Built):
+        fit_curves(table, init_steps=20, seed=0)
+    monkeypatch.setattr(_inference, "run_svi", no_svi)
+    with pytest.raises(Built):
+        fit_curves(table, init_steps=0, seed=0)
+    (with_svi, metric), (without, start) = built
+    assert len(without) == len(with_svi) == 1 and set(without[0]) == set(with_svi[0])
+    assert {"transfer_z", "c_z", "noise_sd"} <= set(without[0])
+    assert metric is not None and start is None  # identity start, adapted in warm-up
+
+
 def test_warm_up_windows_follow_stan_with_the_first_window_asked():
     from numpyro.infer.hmc_util import build_adaptation_schedule as numpyro_schedule
 
