@@ -305,8 +305,8 @@ def request_cpu_devices(n: int) -> bool:
 def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int,
              num_chains: int, target_accept: float, init_steps: int, dense_sites,
              site_sizes: dict[str, int] | None = None, max_tree_depth: int = 8,
-             warmup_tree_depth: int | None = None, chain_method: str = "auto", adapt_window: int = STAN_WINDOW,
-             init_strategy: str = "uniform"):
+             warmup_tree_depth: int | None = None, chain_method: str = "auto",
+             adapt_window: int = STAN_WINDOW, init_strategy: str = "uniform"):
     """NUTS started from a mean-field SVI fit (module docstring); chains run as
     :func:`resolve_chain_method` says. Trajectories have at most ``2**max_tree_depth`` steps,
     during warm-up at most ``2**warmup_tree_depth`` (default: the same; capped at
