@@ -81,9 +81,9 @@ class FitConfig(ConfigSection):
         own draw of that guide, its variances as the initial metric; 0: numpyro's default
         start, each chain its own uniform draw, and the same dense metric started at the
         identity: two compiled programs fewer, so a first fit of the 5-task benchmark took
-        13.7-13.8 s instead of 19.4-19.8, with the same recovery; not the default until the
-        30-task ``joint``, leave-future-out and SBC are re-checked without the SVI start;
-        ``experiments/curves/RESULTS.md`` N3) and builds trajectories of at most
+        13.7-13.8 s instead of 19.4-19.8, with the same recovery, 30-task ``joint`` and
+        leave-future-out; not the default: its SBC failed one variance component of
+        ``none`` and it diverged slightly more often; ``experiments/curves/RESULTS.md`` N3) and builds trajectories of at most
         ``2**max_tree_depth`` steps, during warm-up of at most ``2**warmup_tree_depth``
         (numpyro's ``max_tree_depth=(d1, d2)``; capped at ``max_tree_depth``; 0, the
         default: the same as the draws). Warm-up draws are
