@@ -83,8 +83,8 @@ class FitConfig(ConfigSection):
         identity: two compiled programs fewer, so a first fit of the 5-task benchmark took
         13.7-13.8 s instead of 19.4-19.8, with the same recovery, 30-task ``joint`` and
         leave-future-out; not the default: its SBC failed one variance component of
-        ``none`` and it diverged slightly more often; ``experiments/curves/RESULTS.md`` N3) and builds trajectories of at most
-        ``2**max_tree_depth`` steps, during warm-up of at most ``2**warmup_tree_depth``
+        ``none`` and it diverged slightly more often; ``experiments/curves/RESULTS.md`` N3)
+        and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up of at most ``2**warmup_tree_depth``
         (numpyro's ``max_tree_depth=(d1, d2)``; capped at ``max_tree_depth``; 0, the
         default: the same as the draws). Warm-up draws are
         discarded; a shallower warm-up tree makes its first iterations cheaper (with the
