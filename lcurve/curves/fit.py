@@ -84,9 +84,9 @@ class FitConfig(ConfigSection):
         13.7-13.8 s instead of 19.4-19.8, with the same recovery, 30-task ``joint`` and
         leave-future-out; not the default: its SBC failed one variance component of
         ``none`` and it diverged slightly more often; ``experiments/curves/RESULTS.md`` N3)
-        and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up of at most ``2**warmup_tree_depth``
-        (numpyro's ``max_tree_depth=(d1, d2)``; capped at ``max_tree_depth``; 0, the
-        default: the same as the draws). Warm-up draws are
+        and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up of at
+        most ``2**warmup_tree_depth`` (numpyro's ``max_tree_depth=(d1, d2)``; capped at
+        ``max_tree_depth``; 0, the default: the same as the draws). Warm-up draws are
         discarded; a shallower warm-up tree makes its first iterations cheaper (with the
         guide's metric the first ~250 warm-up iterations of the 5-task benchmark ran into
         the 255-step cap: 74,000-76,000 warm-up steps against 24,000-29,000 for the draws).
