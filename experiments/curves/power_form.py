@@ -9,7 +9,7 @@ The library's power families (``pow4``, ``pow3``, ``exp4``, ``mmf``, ``weibull``
 that with ``exp(exponent * log(base))`` (every base is positive and every exponent non-zero,
 so the same function) for the default family ``pow4`` on the benchmark's planted pairs table
 (``bench_nuts.planted_table``). The exp-log form was the default for one commit (797ca2c) and
-was reverted: faster, but on the demo's design it diverged more (RESULTS.md N1):
+was reverted: faster, but on the demo's design it diverged more (RESULTS.md N1). It prints:
 
 1. the largest difference of the two curves (in score units; float32) over sizes 1..10^6
    and 2,000 prior draws of the parameters (are they the same function?);
