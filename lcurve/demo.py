@@ -2,7 +2,7 @@
 HTML report -> findings in the terminal.
 
 :func:`run_demo` runs the pair sweep of :func:`demo_config` (4 targets, 2 seeds),
-fits ``exp3`` learning curves with pairwise transfer by SVI (fast; the report says so),
+fits ``pow4`` learning curves with pairwise transfer by NUTS (:data:`DEMO_FIT`),
 measures TAG affinities on the same tasks, writes the report and prints its findings
 (:func:`lcurve.report.run_findings`). Re-running into the same folder resumes the sweep
 instead of retraining.
@@ -25,7 +25,7 @@ __all__ = ["run_demo", "demo_config", "DEMO_FIT", "DEMO_TAG", "DEMO_TASKS"]
 #: aminergic GPCRs) and thrombin (a protease), so related and unrelated pairs both appear.
 DEMO_TASKS = ("CHEMBL234_Ki", "CHEMBL219_Ki", "CHEMBL214_Ki", "CHEMBL204_Ki")
 
-#: Curve-fit settings of the demo: the library's defaults (NUTS, 4 chains started from SVI,
+#: Curve-fit settings of the demo: the library's defaults (NUTS, 4 chains from prior medians,
 #: family ``pow4``, logit likelihood with the nested-design effects integrated out, curve
 #: parameters' spread across tasks fixed: ``FitConfig.curve_pooling``), with
 #: ``target_accept=0.95`` so that the diagnostics pass on this design with either seed
@@ -133,5 +133,8 @@ def _inference_text(fit_options: dict) -> str:
     config = FitConfig(**{k: v for k, v in fit_options.items() if k in known})
     if config.method == "svi":
         return f"SVI ({config.svi_steps} steps, {config.num_samples} draws)"
+    start = (f"started from {config.init_steps} SVI steps" if config.init_steps else
+             {"median": "each started at the median of 15 prior draws",
+              "uniform": "each started at a random point"}[config.resolved_init_strategy()])
     return (f"NUTS ({config.num_chains} chains, {config.num_warmup} warm-up + "
-            f"{config.num_samples} draws each, started from {config.init_steps} SVI steps)")
+            f"{config.num_samples} draws each, {start})")

@@ -149,3 +149,13 @@ def test_default_demo_is_moleculeace_pairs_fitted_by_nuts_with_the_library_model
     assert set(DEMO_FIT) <= {"family", "transfer", "method", "target_accept", "num_samples",
                              "seed"}
     assert DEMO_FIT["family"] == FitConfig().family
+
+
+def test_the_demo_says_how_its_chains_start():
+    from lcurve.demo import _inference_text
+
+    assert _inference_text(DEMO_FIT).endswith("each started at the median of 15 prior draws)")
+    assert _inference_text({**DEMO_FIT, "init_steps": 300}).endswith(
+        "started from 300 SVI steps)")
+    assert _inference_text({**DEMO_FIT, "init_strategy": "uniform"}).endswith(
+        "each started at a random point)")

@@ -1,12 +1,17 @@
-"""Inference engines of :class:`~lcurve.curves.CurveFit`: SVI, and NUTS started from SVI.
+"""Inference engines of :class:`~lcurve.curves.CurveFit`: SVI, and NUTS.
 
 NUTS defaults follow the issue's "fast, honest" recipe:
 
-- *initialisation*: a short mean-field SVI run (``init_steps`` of Adam) gives every latent's
-  unconstrained location and scale; each chain starts at its own draw from that guide
-  (so chains start dispersed around the mode and R-hat still means something) and the
-  initial inverse mass matrix is the guide's variances, so warm-up starts near the typical set
-  with a sensible metric (Hoffman & Gelman 2014 warm-up then only refines it);
+- *initialisation*: each chain starts at the median of its own 15 prior draws (numpyro's
+  ``init_to_median``; ``FitConfig.init_strategy="auto"``) with an identity metric, which
+  warm-up adapts. Optionally (``init_steps > 0``, the default until the thirteenth session)
+  a short mean-field SVI run (``init_steps`` of Adam) first gives every latent's
+  unconstrained location and scale; each chain then starts at its own draw from that guide
+  and the initial inverse mass matrix is the guide's variances. The SVI start costs two
+  compiled programs (SVI's ``init`` and ``update``): a first fit of the 5-task benchmark took
+  18.6-19.0 s with it and 13.7-14.6 s without, with the same recovery, uniform SBC ranks and
+  as few divergences (``experiments/curves/RESULTS.md`` O; a uniform start without SVI
+  diverged more often, N3);
 - *metric*: one dense block for the small global sites (curve hyper-parameters and per-task
   curve parameters, transfer rates, noise scales) when it has at most ``DENSE_MAX`` dimensions,
   diagonal for the many nested-design random effects;
@@ -33,17 +38,17 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   passes the data as arguments and keeps the mapped program per sampler: a refit took 12.0-12.3
   s against 17.6-18.8 s (``bench_nuts.py --variants pmap=reused pmap=numpyro``, RESULTS.md K1);
   the log-likelihood of the draws is compiled once per model shape too;
-- *warm-up trees*: as deep as the draws' by default. The chains start with the guide's
-  diagonal metric, and the first ~250 warm-up iterations of the 5-task benchmark ran into the
+- *warm-up trees*: as deep as the draws' by default. With the SVI start (the chains started
+  with the guide's diagonal metric) the first ~250 warm-up iterations of the 5-task benchmark ran into the
   255-step cap (74,000-76,000 warm-up steps against 24,000-29,000 for the draws);
   ``FitConfig.warmup_tree_depth=6`` (numpyro's ``max_tree_depth=(d1, d2)``) took a compiled
   refit to 0.67-0.70x the time, but adapted slightly worse on real data, so it is an option
   (``experiments/curves/step_cost.py``, ``bench_nuts.py``; RESULTS.md L);
 - *warm-up windows*: Stan's (numpyro's) by default, the metric first re-estimated from 25
   draws; ``FitConfig.adapt_window`` sets that first window (:func:`adaptation_schedule`)
-  and ``FitConfig.init_strategy="median"`` starts the SVI guide at the prior median.
-  Together with 500 warm-up iterations they halve a fit's leapfrog steps, but on the demo's
-  design one seed in ten diverged, so they are options (RESULTS.md M);
+  and ``FitConfig.init_strategy="median"`` started the SVI guide at the prior median.
+  Together with 500 warm-up iterations (and the SVI start) they halved a fit's leapfrog
+  steps, but on the demo's design one seed in ten diverged, so they are options (RESULTS.md M);
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task
@@ -79,14 +84,16 @@ CHAIN_METHODS = ("auto", "sequential", "vectorized", "parallel")
 #: Largest dense mass-matrix block (dimensions); bigger blocks fall back to diagonal.
 DENSE_MAX = 200
 
-#: ``FitConfig.init_strategy`` values: where an SVI guide's means start (numpyro's
-#: ``init_to_uniform``, its autoguides' default, or ``init_to_median`` of 15 prior draws).
+#: ``FitConfig.init_strategy`` values: where an SVI guide's means start, or without SVI the
+#: chains (numpyro's ``init_to_uniform``, its default, or ``init_to_median`` of 15 prior
+#: draws).
 INIT_STRATEGIES = ("uniform", "median")
 
 #: Stan's (and numpyro's) first slow adaptation window, in warm-up iterations.
 STAN_WINDOW = 25
 #: numpyro's own schedule (Stan's with ``STAN_WINDOW``), kept while ours is installed.
 _NUMPYRO_SCHEDULE = numpyro.infer.hmc_util.build_adaptation_schedule
+_INIT_LOC_FNS = {"uniform": init_to_uniform, "median": init_to_median(num_samples=15)}
 _GUIDES = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal,
            "mvn": AutoMultivariateNormal}
 _CACHE: OrderedDict = OrderedDict()
@@ -228,11 +235,8 @@ def run_svi(model, kwargs, *, model_key, guide: str, steps: int, learning_rate: 
             init_strategy: str = "uniform"):
     """Fit a guide by SVI, its means started as ``init_strategy`` says
     (:data:`INIT_STRATEGIES`); return ``(guide, params, losses)``."""
-    init_loc_fn = {"uniform": init_to_uniform,
-                   "median": init_to_median(num_samples=15)}[init_strategy]
-
     def make():
-        g = _GUIDES[guide](model, init_loc_fn=init_loc_fn)
+        g = _GUIDES[guide](model, init_loc_fn=_INIT_LOC_FNS[init_strategy])
         svi = SVI(model, g, optax.adam(learning_rate), Trace_ELBO())
         # both jitted: run eagerly, init dispatches the model op by op (8-9 s for a 5-task
         # pairwise model the first time in a process); a Python loop of updates: XLA compiles
@@ -307,12 +311,14 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
              site_sizes: dict[str, int] | None = None, max_tree_depth: int = 8,
              warmup_tree_depth: int | None = None, chain_method: str = "auto",
              adapt_window: int = STAN_WINDOW, init_strategy: str = "uniform"):
-    """NUTS started from a mean-field SVI fit (module docstring); chains run as
+    """NUTS, started from a mean-field SVI fit of ``init_steps`` when > 0 (module docstring);
+    chains run as
     :func:`resolve_chain_method` says. Trajectories have at most ``2**max_tree_depth`` steps,
     during warm-up at most ``2**warmup_tree_depth`` (default: the same; capped at
     ``max_tree_depth``). Warm-up follows :func:`adaptation_schedule` with ``adapt_window``;
-    the SVI guide starts as ``init_strategy`` says. Without SVI (``init_steps=0``) chains
-    start at numpyro's default (``init_to_uniform``) with an identity metric, dense over
+    the SVI guide starts as ``init_strategy`` says (``"uniform"`` or ``"median"``). Without
+    SVI (``init_steps=0``) chains start where ``init_strategy`` says (numpyro's ``init_to_uniform``, or ``init_to_median``
+    of 15 prior draws) with an identity metric, dense over
     ``dense_sites`` when ``site_sizes`` (each site's size) keeps the block within
     :data:`DENSE_MAX`.
 
@@ -321,6 +327,7 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     method = resolve_chain_method(chain_method, num_chains)
     init_key, jitter_key, run_key = jax.random.split(key, 3)
     init_params, inverse_mass, dense = None, None, []
+    chain_start = _INIT_LOC_FNS[init_strategy]
     if init_steps == 0 and site_sizes:
         dense = _blocks(site_sizes, dense_sites)
     if init_steps > 0:
@@ -346,13 +353,15 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
                 inverse_mass[(name,)] = jnp.ravel(scales[name]) ** 2
     depths = (min(warmup_tree_depth or max_tree_depth, max_tree_depth), max_tree_depth)
     settings = (num_warmup, num_samples, num_chains, target_accept, depths,
-                tuple(dense), init_steps > 0, method, adapt_window)
+                tuple(dense), init_steps > 0, method, adapt_window,
+                None if init_steps > 0 else init_strategy)
 
     reuse_pmap = method == "parallel" and REUSE_PMAP
 
     def make():
         kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense or False,
-                      inverse_mass_matrix=inverse_mass, max_tree_depth=depths)
+                      inverse_mass_matrix=inverse_mass, max_tree_depth=depths,
+                      init_strategy=chain_start)
         return MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
                     num_chains=num_chains, chain_method=_ReusedPmap() if reuse_pmap else method,
                     progress_bar=False, jit_model_args=True)

@@ -77,14 +77,15 @@ class FitConfig(ConfigSection):
         ``"normal"`` (AutoNormal), ``"lowrank"`` or ``"mvn"`` (full-rank), then
         ``num_samples`` draws).
     init_steps, max_tree_depth, warmup_tree_depth
-        NUTS starts from a mean-field SVI fit of ``init_steps`` Adam steps (each chain at its
-        own draw of that guide, its variances as the initial metric; 0: numpyro's default
-        start, each chain its own uniform draw, and the same dense metric started at the
-        identity: two compiled programs fewer, so a first fit of the 5-task benchmark took
-        13.7-13.8 s instead of 19.4-19.8, with the same recovery, 30-task ``joint`` and
-        leave-future-out; not the default: its SBC failed one variance component of
-        ``none`` and it diverged slightly more often; ``experiments/curves/RESULTS.md`` N3)
-        and builds trajectories of at most ``2**max_tree_depth`` steps, during warm-up of at
+        NUTS starts (default ``init_steps=0``) each chain at the median of 15 prior draws of
+        its own (``init_strategy="auto"``) with an identity metric, dense over the global sites,
+        or, with ``init_steps > 0``, from a mean-field SVI fit of that many Adam steps (each
+        chain at its own draw of that guide, its variances as the initial metric; 500 was the
+        default until the thirteenth session). Without SVI a first fit compiles two programs
+        fewer: the 5-task benchmark took 13.7-14.6 s instead of 18.6-19.0, with the same
+        recovery, SBC uniform for every structure, and divergences as rare on 30 planted tables
+        and the demo's design (``experiments/curves/RESULTS.md`` O). NUTS builds
+        trajectories of at most ``2**max_tree_depth`` steps, during warm-up of at
         most ``2**warmup_tree_depth`` (numpyro's ``max_tree_depth=(d1, d2)``; capped at
         ``max_tree_depth``; 0, the default: the same as the draws). Warm-up draws are
         discarded; a shallower warm-up tree makes its first iterations cheaper (with the
@@ -99,12 +100,15 @@ class FitConfig(ConfigSection):
     adapt_window, init_strategy
         Warm-up's first slow window, in iterations (Stan's ``window``; later windows double;
         the mass matrix is re-estimated at each window's end from that window's draws;
-        default 25, Stan's and numpyro's) and where SVI guides start (``"uniform"``, numpyro's
-        autoguide default, or ``"median"`` of prior draws; for the guide that starts NUTS and
-        for ``method="svi"``). On the 5-task benchmark the 25-draw first estimate of the
+        default 25, Stan's and numpyro's) and where the chains (``init_steps=0``) or the SVI
+        guide's means start: ``"uniform"`` (numpyro's default, a random point in (-2, 2) on
+        the unconstrained scale), ``"median"`` (of 15 prior draws) or ``"auto"`` (default: the
+        median for NUTS without SVI, else uniform; a uniform start without SVI diverged more
+        often, RESULTS.md N3 and O). On the 5-task benchmark the 25-draw first estimate of the
         48 x 48 metric sent warm-up iterations 100-250 to the tree cap, and from the uniform
         start the 500-step SVI ended far from converged (loss -79 to -763 against -1,089 from
-        the median start). ``adapt_window=100, init_strategy="median", num_warmup=500`` took
+        the median start). With that SVI start (then the default),
+        ``adapt_window=100, init_strategy="median", num_warmup=500`` took
         0.44-0.51x the leapfrog steps of one chain and 0.47-0.59x the time of a compiled
         4-chain refit, with the same ESS and recovery. It is not the default: on the demo's
         design 1 of 10 seeds had 5 divergences (none with the defaults) and the 30-target
@@ -201,11 +205,11 @@ class FitConfig(ConfigSection):
     num_samples: int = 1000
     num_chains: int = 4
     target_accept: float = 0.9
-    init_steps: int = 500
+    init_steps: int = 0
     max_tree_depth: int = 8
     warmup_tree_depth: int = 0
     adapt_window: int = 25
-    init_strategy: str = "uniform"
+    init_strategy: str = "auto"
     chain_method: str = "auto"
     svi_steps: int = 3000
     guide: str = "normal"
@@ -231,13 +235,20 @@ class FitConfig(ConfigSection):
             return self.pairwise_prior
         return "hierarchical" if self.method == "nuts" else "fixed"
 
+    def resolved_init_strategy(self) -> str:
+        """``init_strategy`` with ``"auto"`` resolved: ``"median"`` for NUTS chains started
+        without SVI (``init_steps=0``), else ``"uniform"`` (numpyro's autoguide default)."""
+        if self.init_strategy != "auto":
+            return self.init_strategy
+        return "median" if self.method == "nuts" and self.init_steps == 0 else "uniform"
+
     def _validate(self) -> None:
         for name, valid in (("family", sorted(FAMILIES)), ("transfer", STRUCTURES),
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
                             ("likelihood", LIKELIHOODS), ("chain_method", CHAIN_METHODS),
                             ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE),
                             ("pairwise_prior", PAIRWISE_PRIORS),
-                            ("init_strategy", INIT_STRATEGIES),
+                            ("init_strategy", ("auto",) + INIT_STRATEGIES),
                             ("curve_pooling", CURVE_POOLINGS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
@@ -436,13 +447,13 @@ class CurveFit:
                 dense_sites=dense_sites, site_sizes=sizes,
                 max_tree_depth=cfg.max_tree_depth, warmup_tree_depth=cfg.warmup_tree_depth,
                 chain_method=cfg.chain_method, adapt_window=cfg.adapt_window,
-                init_strategy=cfg.init_strategy)
+                init_strategy=cfg.resolved_init_strategy())
         else:
             fit_key, draw_key = jax.random.split(key)
             guide, params, self.svi_losses = run_svi(
                 model, kwargs, model_key=model_key, guide=cfg.guide, steps=cfg.svi_steps,
                 learning_rate=cfg.learning_rate, key=fit_key,
-                init_strategy=cfg.init_strategy)
+                init_strategy=cfg.resolved_init_strategy())
             predictive = Predictive(model, guide=guide, params=params,
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)

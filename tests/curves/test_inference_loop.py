@@ -15,6 +15,7 @@ import warnings
 import jax
 import numpyro.util
 import pytest
+from numpyro.infer import init_to_median, init_to_uniform
 
 from lcurve.config import ConfigError
 from lcurve.curves import CurveFit, FitConfig, _inference, fit_curves, simulate_results
@@ -197,15 +198,15 @@ def test_warm_up_trees_are_as_deep_as_the_draws_unless_asked(monkeypatch, pairwi
 
 
 def test_without_the_svi_start_the_metric_is_still_dense_over_the_global_sites(monkeypatch):
-    """``init_steps=0``: no SVI program, chains at numpyro's start, and the same dense block
-    as with the SVI start (it used to fall back to a diagonal metric, RESULTS.md N3)."""
+    """``init_steps=0``: no SVI program, chains where ``init_strategy`` says, and the same
+    dense block as with the SVI start (it used to fall back to a diagonal metric, RESULTS.md N3)."""
     class Built(Exception):
         pass
 
     built = []
 
-    def nuts(*args, dense_mass, inverse_mass_matrix, **kwargs):
-        built.append((dense_mass, inverse_mass_matrix))
+    def nuts(*args, dense_mass, inverse_mass_matrix, init_strategy, **kwargs):
+        built.append((dense_mass, inverse_mass_matrix, init_strategy))
         raise Built
 
     def no_svi(*args, **kwargs):
@@ -217,11 +218,30 @@ def test_without_the_svi_start_the_metric_is_still_dense_over_the_global_sites(m
         fit_curves(table, init_steps=20, seed=0)
     monkeypatch.setattr(_inference, "run_svi", no_svi)
     with pytest.raises(Built):
-        fit_curves(table, init_steps=0, seed=0)
-    (with_svi, metric), (without, start) = built
+        fit_curves(table, init_steps=0, init_strategy="uniform", seed=0)
+    with pytest.raises(Built):
+        fit_curves(table, seed=0)  # the default: no SVI, the prior median
+    (with_svi, metric, _), (without, start, chains_at), (_, _, median_at) = built
     assert len(without) == len(with_svi) == 1 and set(without[0]) == set(with_svi[0])
     assert {"transfer_z", "c_z", "noise_sd"} <= set(without[0])
     assert metric is not None and start is None  # identity start, adapted in warm-up
+    # without SVI, init_strategy places the chains (numpyro's default, or prior medians)
+    assert chains_at is init_to_uniform
+    assert median_at.func is init_to_median and median_at.keywords == {"num_samples": 15}
+
+
+def test_the_default_start_is_the_prior_median_without_svi():
+    """``init_strategy="auto"``: NUTS without SVI (the default) starts at the prior median
+    (a uniform start diverged more often, RESULTS.md N3/O); SVI guides keep numpyro's
+    uniform start; an explicit choice is kept and a bad one named."""
+    assert FitConfig().init_steps == 0 and FitConfig().init_strategy == "auto"
+    assert FitConfig().resolved_init_strategy() == "median"
+    assert FitConfig(init_steps=500).resolved_init_strategy() == "uniform"
+    assert FitConfig(method="svi").resolved_init_strategy() == "uniform"
+    assert FitConfig(init_strategy="uniform").resolved_init_strategy() == "uniform"
+    assert FitConfig(init_steps=500, init_strategy="median").resolved_init_strategy() == "median"
+    with pytest.raises(ConfigError, match="init_strategy.*'auto', 'uniform', 'median'"):
+        FitConfig(init_strategy="mode")
 
 
 def test_warm_up_windows_follow_stan_with_the_first_window_asked():
