@@ -10,8 +10,8 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   and the initial inverse mass matrix is the guide's variances. The SVI start costs two
   compiled programs (SVI's ``init`` and ``update``): a first fit of the 5-task benchmark took
   18.6-19.0 s with it and 13.7-14.6 s without, with the same recovery, uniform SBC ranks and
-  as few divergences (``experiments/curves/RESULTS.md`` O; a uniform start without SVI
-  diverged more often, N3);
+  about as many diagnostics warnings (``experiments/curves/RESULTS.md`` O; a uniform start
+  without SVI diverged more often, N3);
 - *metric*: one dense block for the small global sites (curve hyper-parameters and per-task
   curve parameters, transfer rates, noise scales) when it has at most ``DENSE_MAX`` dimensions,
   diagonal for the many nested-design random effects;

@@ -83,8 +83,9 @@ class FitConfig(ConfigSection):
         chain at its own draw of that guide, its variances as the initial metric; 500 was the
         default until the thirteenth session). Without SVI a first fit compiles two programs
         fewer: the 5-task benchmark took 13.7-14.6 s instead of 18.6-19.0, with the same
-        recovery, SBC uniform for every structure, and divergences as rare on 30 planted tables
-        and the demo's design (``experiments/curves/RESULTS.md`` O). NUTS builds
+        recovery, SBC uniform for every structure, and about as many warnings on 30 planted
+        tables, the demo's design and real leave-future-out fits
+        (``experiments/curves/RESULTS.md`` O). NUTS builds
         trajectories of at most ``2**max_tree_depth`` steps, during warm-up of at
         most ``2**warmup_tree_depth`` (numpyro's ``max_tree_depth=(d1, d2)``; capped at
         ``max_tree_depth``; 0, the default: the same as the draws). Warm-up draws are
