@@ -78,8 +78,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument("--likelihood", default="logit", choices=["logit", "truncnormal"])
-    parser.add_argument("--family", default=None,
-                        help="curve family to fit (default: the library's default, pow4)")
+    parser.add_argument("--family", default=FitConfig.family,
+                        help="curve family to fit (default: the library's default)")
     parser.add_argument("--transfer", default="pairwise", choices=["pairwise", "joint"])
     parser.add_argument("--chain-methods", nargs="+", default=["auto"],
                         choices=["auto", "sequential", "vectorized", "parallel"])
@@ -145,7 +145,7 @@ def bench_table(args, table, truth, sim_seed) -> list:
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
-            chosen = {"transfer": args.transfer, "family": args.family or FitConfig.family}
+            chosen = {"transfer": args.transfer, "family": args.family}
             fit = fit_curves(table, method="nuts", seed=rep, likelihood=args.likelihood,
                              chain_method=method, **{**chosen, **options})
         seconds = time.perf_counter() - start

@@ -39,8 +39,8 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   s against 17.6-18.8 s (``bench_nuts.py --variants pmap=reused pmap=numpyro``, RESULTS.md K1);
   the log-likelihood of the draws is compiled once per model shape too;
 - *warm-up trees*: as deep as the draws' by default. With the SVI start (the chains started
-  with the guide's diagonal metric) the first ~250 warm-up iterations of the 5-task benchmark ran into the
-  255-step cap (74,000-76,000 warm-up steps against 24,000-29,000 for the draws);
+  with the guide's diagonal metric) the first ~250 warm-up iterations of the 5-task benchmark
+  ran into the 255-step cap (74,000-76,000 warm-up steps against 24,000-29,000 for the draws);
   ``FitConfig.warmup_tree_depth=6`` (numpyro's ``max_tree_depth=(d1, d2)``) took a compiled
   refit to 0.67-0.70x the time, but adapted slightly worse on real data, so it is an option
   (``experiments/curves/step_cost.py``, ``bench_nuts.py``; RESULTS.md L);
@@ -312,22 +312,20 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
              warmup_tree_depth: int | None = None, chain_method: str = "auto",
              adapt_window: int = STAN_WINDOW, init_strategy: str = "uniform"):
     """NUTS, started from a mean-field SVI fit of ``init_steps`` when > 0 (module docstring);
-    chains run as
-    :func:`resolve_chain_method` says. Trajectories have at most ``2**max_tree_depth`` steps,
-    during warm-up at most ``2**warmup_tree_depth`` (default: the same; capped at
-    ``max_tree_depth``). Warm-up follows :func:`adaptation_schedule` with ``adapt_window``;
-    the SVI guide starts as ``init_strategy`` says (``"uniform"`` or ``"median"``). Without
-    SVI (``init_steps=0``) chains start where ``init_strategy`` says (numpyro's ``init_to_uniform``, or ``init_to_median``
-    of 15 prior draws) with an identity metric, dense over
-    ``dense_sites`` when ``site_sizes`` (each site's size) keeps the block within
-    :data:`DENSE_MAX`.
+    chains run as :func:`resolve_chain_method` says. Trajectories have at most
+    ``2**max_tree_depth`` steps, during warm-up at most ``2**warmup_tree_depth`` (default: the
+    same; capped at ``max_tree_depth``). Warm-up follows :func:`adaptation_schedule` with
+    ``adapt_window``; the SVI guide starts as ``init_strategy`` says (``"uniform"`` or
+    ``"median"``). Without SVI (``init_steps=0``) chains start where ``init_strategy`` says
+    (numpyro's ``init_to_uniform``, or ``init_to_median`` of 15 prior draws) with an identity
+    metric, dense over ``dense_sites`` when ``site_sizes`` (each site's size) keeps the block
+    within :data:`DENSE_MAX`.
 
     Returns ``(samples by chain, sample stats)``.
     """
     method = resolve_chain_method(chain_method, num_chains)
     init_key, jitter_key, run_key = jax.random.split(key, 3)
     init_params, inverse_mass, dense = None, None, []
-    chain_start = _INIT_LOC_FNS[init_strategy]
     if init_steps == 0 and site_sizes:
         dense = _blocks(site_sizes, dense_sites)
     if init_steps > 0:
@@ -361,7 +359,7 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     def make():
         kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense or False,
                       inverse_mass_matrix=inverse_mass, max_tree_depth=depths,
-                      init_strategy=chain_start)
+                      init_strategy=_INIT_LOC_FNS[init_strategy])
         return MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
                     num_chains=num_chains, chain_method=_ReusedPmap() if reuse_pmap else method,
                     progress_bar=False, jit_model_args=True)
