@@ -5,7 +5,8 @@ Data:
 
 - ``synthetic``: :func:`lcurve.curves.simulate_results` with nested-design noise, 4 tasks,
   own sizes 32..2048, partners/context at 256 and 1024, 2 seeds; one table per (true family
-  in {exp3, pow3}, structure) so each family is also fitted to data it did not generate;
+  in ``TRUTHS``, structure), so the fitted families (``--families``) also meet curves they
+  did not generate;
 - ``moleculeace``: the cached sweeps of ``make_moleculeace_sweep.py`` (8 targets, 2 seeds,
   sizes 32..2048; ``pairs`` for ``none``/``pairwise``/``joint``, ``contextual`` for
   ``contextual``);
@@ -22,7 +23,13 @@ Predictions are :meth:`CurveFit.predict` for a new run (nested-design effects an
 included); coverage counts observed scores inside the 90% predictive HDI, ``width90`` is that
 interval's mean width. ``max_curve_gap`` is
 the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
-runs).
+runs). ``noise_mae`` is the MAE that a prediction of each task's *expected* score at the
+largest size would still have, from the held-out runs' own seed-to-seed noise
+(:func:`noise_mae`): about the lowest ``mae`` any prediction can expect on these runs.
+``--noise-only`` prints it for each data set without fitting.
+
+``--sim-seeds S ...`` simulates one synthetic table per seed and ends with the rows pooled
+over them (8 held-out runs per table).
 
 Usage::
 
@@ -44,7 +51,8 @@ from lcurve.design import size_columns, task_of_column
 from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
-FAMILIES = ("pow4", "exp3")  # the default family and the former one
+FAMILIES = ("pow4", "exp3")  # fitted: the default family and the former one
+TRUTHS = ("exp3", "pow3")  # the synthetic tables' true families (simulate_results has both)
 FIT = dict(method="nuts")  # the library's default NUTS (FitConfig: 4 chains, 1000 warm-up)
 
 
@@ -65,16 +73,45 @@ def split(table: pd.DataFrame, fraction: float = 0.25):
     return train, held
 
 
-def synthetic_tables():
-    for truth in FAMILIES:
+def noise_mae(held: pd.DataFrame) -> float:
+    """MAE of the held-out runs about their tasks' expected scores, estimated from the seeds.
+
+    A held-out run is ``v = mu_task + e``, ``e`` whatever varies between a task's runs
+    (training seed and subsample; on MoleculeACE all runs share one test set, whose error is
+    then in ``mu``; simulated runs draw their own test noise, in ``e``). Knowing ``mu``, a
+    prediction's MAE is ``E|e|``. With ``S`` runs of a task, ``E|v - mean(v)| = E|e| sqrt((S -
+    1) / S)`` for normal noise, so ``E|e|`` is estimated by ``mean |v - mean(v)| sqrt(S / (S -
+    1))`` over tasks with >= 2 runs (for ``S = 2``: ``|v1 - v2| / sqrt(2)``).
+
+    Example
+    -------
+    >>> held = pd.DataFrame({"task": ["a", "a", "b", "b"], "value": [0.80, 0.84, 0.70, 0.70]})
+    >>> round(noise_mae(held), 4)
+    0.0141
+    """
+    parts = []
+    for _, runs in held.groupby("task")["value"]:
+        if len(runs) >= 2:
+            size = len(runs)
+            parts.append(np.abs(runs - runs.mean()).to_numpy() * np.sqrt(size / (size - 1)))
+    if not parts:
+        raise ValueError("noise_mae needs a task with >= 2 held-out runs (seeds)")
+    return float(np.concatenate(parts).mean())
+
+
+def synthetic_tables(sim_seeds=(7,)):
+    """One simulated table per (true family, structure, simulation seed): new curves, rates
+    and noise for every simulation seed (``--sim-seeds``; 7, the one table used before)."""
+    for truth in TRUTHS:
         for structure in STRUCTURES:
             design = "context" if structure == "contextual" else "pairs"
-            table, _ = simulate_results(
-                n_tasks=4, family=truth, design=design,
-                structure="pairwise" if structure == "joint" else structure,
-                sizes=(32, 64, 128, 256, 512, 1024, 2048), source_sizes=(256, 1024),
-                seeds=(0, 1), seed=7)
-            yield f"synthetic-{truth}", structure, table
+            for sim_seed in sim_seeds:
+                table, _ = simulate_results(
+                    n_tasks=4, family=truth, design=design,
+                    structure="pairwise" if structure == "joint" else structure,
+                    sizes=(32, 64, 128, 256, 512, 1024, 2048), source_sizes=(256, 1024),
+                    seeds=(0, 1), seed=sim_seed)
+                yield f"synthetic-{truth}", structure, table.assign(sim_seed=sim_seed)
 
 
 def moleculeace_tables():
@@ -109,14 +146,37 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
     error = pred["mean"].to_numpy() - held["value"].to_numpy()
     inside = ((held["value"].to_numpy() >= pred["pred_low"].to_numpy())
               & (held["value"].to_numpy() <= pred["pred_high"].to_numpy()))
-    return {"data": data, "structure": structure, "family": family, "n_train": len(train),
+    sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
+    return {"data": data, "structure": structure, "family": family, "sim_seed": sim_seed,
+            "n_train": len(train),
             "n_held": len(held), "fraction": fraction, "bias": error.mean(),
-            "mae": np.abs(error).mean(),
+            "mae": np.abs(error).mean(), "noise_mae": noise_mae(held),
             "coverage90": inside.mean(),
             "width90": (pred["pred_high"] - pred["pred_low"]).to_numpy().mean(),
             "max_curve_gap": gap, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
             "seconds": seconds, "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
+
+
+def pooled(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the same (data, structure, family) over simulation seeds pooled: bias, MAE,
+    ``noise_mae``, coverage and width averaged over all their held-out runs; the worst R-hat
+    and ESS, divergences summed, and ``warned``, the fits with R-hat > 1.01, a bulk ESS < 400
+    or a divergence."""
+    rows = rows.assign(warned=(rows["max_rhat"] > 1.01) | (rows["min_ess_bulk"] < 400)
+                       | (rows["divergences"] > 0))
+    weighted = ["bias", "mae", "noise_mae", "coverage90", "width90"]
+    out = []
+    for key, group in rows.groupby(["data", "structure", "family"], sort=False):
+        w = group["n_held"].to_numpy(float)
+        out.append({**dict(zip(["data", "structure", "family"], key)), "fits": len(group),
+                    "n_held": int(w.sum()),
+                    **{c: float(np.average(group[c], weights=w)) for c in weighted},
+                    "max_rhat": group["max_rhat"].max(),
+                    "min_ess_bulk": group["min_ess_bulk"].min(),
+                    "divergences": int(group["divergences"].sum()),
+                    "warned": int(group["warned"].sum())})
+    return pd.DataFrame(out)
 
 
 def parse_options(items) -> dict:
@@ -154,10 +214,21 @@ def main() -> None:
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
+    parser.add_argument("--sim-seeds", nargs="+", type=int, default=[7],
+                        help="simulation seeds of the synthetic tables (one table each)")
+    parser.add_argument("--noise-only", action="store_true",
+                        help="print each data set's noise_mae (the MAE floor), fit nothing")
     args = parse_args(parser)
     options = parse_options(args.set)
-    sources = {"synthetic": synthetic_tables, "moleculeace": moleculeace_tables,
-               "moleculeace30": moleculeace30_tables}
+    sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds),
+               "moleculeace": moleculeace_tables, "moleculeace30": moleculeace30_tables}
+    if args.noise_only:
+        for name in args.data:
+            for data, structure, table in sources[name]():
+                train, held = split(table, args.fraction)
+                print(f"{data} {structure}: {len(held)} held-out runs of "
+                      f"{held['task'].nunique()} tasks, noise_mae {noise_mae(held):.4f}")
+        return
     rows = []
     for name in args.data:
         for data, structure, table in sources[name]():
@@ -170,6 +241,9 @@ def main() -> None:
                       flush=True)
                 pd.DataFrame(rows).to_csv(args.out, index=False)
     print(pd.DataFrame(rows).round(4).to_string(index=False))
+    if len(args.sim_seeds) > 1:
+        print("\npooled over simulation seeds:")
+        print(pooled(pd.DataFrame(rows)).round(4).to_string(index=False))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 # 2. simulation-based calibration, REPS (default 100) tables per structure, in processes of at
 #    most 50 replicates (longer ones ran out of JIT memory) -> sbc_runs/sbc_<structure>_<first>.csv,
 #    then their summary,
-# 3. leave-future-out on synthetic and MoleculeACE tables -> lfo.csv,
+# 3. leave-future-out on synthetic tables (5 simulation seeds), the 8-target and the 30-target
+#    MoleculeACE sweeps -> lfo.csv,
 # 4. the 5-task NUTS benchmark, chains in turn and in parallel (4 CPU devices),
 # 5. the 30-task joint fit on MoleculeACE -> joint30.csv.
 set -euo pipefail
@@ -22,6 +23,7 @@ for structure in none pairwise contextual joint; do
   done
 done
 python $HERE/sbc.py --summarise $HERE/sbc_runs/sbc_{none,pairwise,contextual,joint}_[0-9]*.csv
-(cd $HERE && python lfo.py --out lfo.csv)
+(cd $HERE && python lfo.py --data synthetic moleculeace moleculeace30 --families pow4 \
+  --sim-seeds 7 8 9 10 11 --cpu-devices 4 --out lfo.csv)
 python $HERE/bench_nuts.py --repeat 2 --cpu-devices 4 --chain-methods sequential parallel
 (cd $HERE && python joint30.py --cpu-devices 4 --out joint30.csv)
