@@ -10,7 +10,8 @@ imports ``lcurve.train`` or ``lcurve.sweep``.
   bounded likelihood with test-set noise.
 - :mod:`~lcurve.curves.fit`: :func:`fit_curves`, :class:`CurveFit` (NUTS or SVI),
   :func:`load_fit`.
-- :mod:`~lcurve.curves.planning`: posterior predictions and required sample sizes.
+- :mod:`~lcurve.curves.planning`: posterior predictions (of one fit, or a stacked mixture of
+  fits: :func:`predict_stacked`) and required sample sizes.
 - :mod:`~lcurve.curves.likelihood`: the stably normalised truncated normal, test-set noise.
 - :mod:`~lcurve.curves.checks`: prior predictive check.
 - :mod:`~lcurve.curves.simulate`: tables simulated from known curves, transfer and nested noise.
@@ -32,6 +33,7 @@ from lcurve.curves.families import (FAMILIES, SIZE_UNIT, CurveFamily, Param, get
                                     register_family)
 from lcurve.curves.fit import CurveFit, FitConfig, fit_curves, load_fit
 from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, effective_size, expected_score
+from lcurve.curves.planning import predict_stacked
 from lcurve.curves.simulate import simulate_results
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "fit_curves",
     "get_family",
     "load_fit",
+    "predict_stacked",
     "prior_predictive",
     "register_family",
     "request_cpu_devices",

@@ -155,6 +155,17 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
 COMPARE_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")
 
 
+def fit_names(fits, names=None) -> list[str]:
+    """Labels of ``fits``: ``names`` checked (one distinct label per fit) or
+    ``family/transfer/method``."""
+    if names is None:
+        names = [f"{f.config.family}/{f.config.transfer}/{f.config.method}" for f in fits]
+    names = list(names)
+    if len(names) != len(fits) or len(set(names)) != len(names):
+        raise ValueError(f"names must be {len(fits)} distinct labels, got {names}")
+    return names
+
+
 def compare_curves(fits, *, names=None, ic: str = "loo", method: str = "stacking") -> pd.DataFrame:
     """Rank fits by expected log predictive density (``az.compare``), best first.
 
@@ -181,11 +192,7 @@ def compare_curves(fits, *, names=None, ic: str = "loo", method: str = "stacking
         raise ValueError(f"compare_curves needs at least two fits, got {len(fits)}")
     for fit in fits:
         fit._require()
-    if names is None:
-        names = [f"{f.config.family}/{f.config.transfer}/{f.config.method}" for f in fits]
-    names = list(names)
-    if len(names) != len(fits) or len(set(names)) != len(names):
-        raise ValueError(f"names must be {len(fits)} distinct labels, got {names}")
+    names = fit_names(fits, names)
     reference = fits[0].idata.observed_data["score"].values
     for name, fit in zip(names, fits):
         observed = fit.idata.observed_data["score"].values

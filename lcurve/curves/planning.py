@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 from numpyro.infer import Predictive
 
-from lcurve.curves._summaries import _interval, posterior_draws
+from lcurve.curves._summaries import _interval, compare_curves, fit_names, posterior_draws
 from lcurve.curves._table import CurveData, CurveDataError
 from lcurve.curves.model import expected_score
 from lcurve.design import size_column
 
-__all__ = ["predict", "required_samples", "curve_gaps", "CURVE_GAP"]
+__all__ = ["predict", "predict_stacked", "required_samples", "curve_gaps", "CURVE_GAP"]
 
 #: Largest mean gap (score units) between a task's fitted runs and its curve that
 #: :func:`curve_gaps` calls a fit; beyond it the nested-design effects, not the curve, carry
@@ -88,6 +88,12 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
         The size table plus ``mean, hdi_low, hdi_high`` (the expected score, i.e. the curve)
         and ``pred_low, pred_high`` (interval of a new observed score, test-set noise included).
     """
+    table, curve, score = _predictive(fit, sizes, seed)
+    return _summarise(table, curve, score, curve.mean(0), hdi_prob)
+
+
+def _predictive(fit, sizes, seed: int | None):
+    """(size table, draws of the expected score, draws of a new observed score)."""
     fit._require()
     table = _size_table(fit, sizes)
     task = np.array([fit.tasks.index(t) for t in table["task"]], dtype=np.int32)
@@ -101,11 +107,70 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
     out = Predictive(fit.model(), posterior_samples=latent,
                      return_sites=["score", "expected_score"])(
         key, **fit.model_args(data, observed=False))
-    curve, score = np.asarray(out["expected_score"]), np.asarray(out["score"])
+    return table, np.asarray(out["expected_score"]), np.asarray(out["score"])
+
+
+def _summarise(table, curve, score, mean, hdi_prob: float) -> pd.DataFrame:
     result = table.reset_index(drop=True)
-    result["mean"] = curve.mean(0)
+    result["mean"] = mean
     result["hdi_low"], result["hdi_high"] = _interval(curve, hdi_prob)
     result["pred_low"], result["pred_high"] = _interval(score, hdi_prob)
+    return result
+
+
+def predict_stacked(fits, sizes, *, weights=None, names=None, hdi_prob: float = 0.9,
+                    seed: int | None = None) -> pd.DataFrame:
+    """Posterior predictive of a weighted mixture of fits: several curve families (or
+    structures) averaged instead of one chosen.
+
+    Stacking (Yao, Vehtari, Simpson & Gelman 2018, "Using stacking to average Bayesian
+    predictive distributions", Bayesian Analysis 13(3), eq. 4) picks the weights ``w_k`` that
+    maximise the leave-one-out log score of the mixture ``sum_k w_k p_k(y | data)``; the
+    prediction at new sizes is then that mixture of the fits' posterior predictive
+    distributions (section 2.2). Default ``weights``: :func:`compare_curves`'s stacking
+    weights (its ``method="stacking"``; the fits must share their observations). Pass your
+    own (e.g. from leave-future-out scores) as one non-negative number per fit.
+
+    The mixture's ``mean`` is ``sum_k w_k mean_k``; its intervals (HDIs, as :func:`predict`)
+    come from each fit's draws taken in proportion to its weight (as many draws in all as the
+    smallest fit has). Where the families disagree beyond the fitted sizes the intervals
+    widen to cover both: a single family's intervals do not carry the uncertainty of the
+    family choice.
+
+    Returns
+    -------
+    DataFrame
+        :func:`predict`'s columns; ``attrs["weights"]`` holds the weight of each fit by name.
+    """
+    fits = list(fits)
+    if len(fits) < 2:
+        raise ValueError(f"predict_stacked needs at least two fits, got {len(fits)}")
+    for fit in fits:
+        fit._require()
+    if any(fit.tasks != fits[0].tasks for fit in fits):
+        raise ValueError("predict_stacked needs fits of the same tasks; got "
+                         f"{[fit.tasks for fit in fits]}")
+    names = fit_names(fits, names)
+    if weights is None:
+        weights = compare_curves(fits, names=names, method="stacking")["weight"].reindex(names)
+    weights = np.asarray(weights, float)
+    if weights.shape != (len(fits),) or not np.isfinite(weights).all() or (weights < 0).any() \
+            or weights.sum() <= 0:
+        raise ValueError(f"weights must be {len(fits)} non-negative numbers, not all zero; "
+                         f"got {weights.tolist()}")
+    weights = weights / weights.sum()
+    draws = [_predictive(fit, sizes, seed) for fit in fits]
+    total = min(curve.shape[0] for _, curve, _ in draws)
+    counts = np.floor(weights * total).astype(int)
+    counts[np.argmax(weights - counts / total)] += total - counts.sum()  # largest remainder
+    rng = np.random.default_rng(fits[0].config.seed if seed is None else seed)
+    picks = [rng.choice(curve.shape[0], size=count, replace=False)
+             for (_, curve, _), count in zip(draws, counts)]
+    curve = np.concatenate([c[pick] for (_, c, _), pick in zip(draws, picks)])
+    score = np.concatenate([s[pick] for (_, _, s), pick in zip(draws, picks)])
+    mean = sum(w * c.mean(0) for w, (_, c, _) in zip(weights, draws))
+    result = _summarise(draws[0][0], curve, score, mean, hdi_prob)
+    result.attrs["weights"] = dict(zip(names, weights.tolist()))
     return result
 
 

@@ -1,0 +1,73 @@
+"""Predictions of a stacked mixture of fits (:func:`lcurve.curves.predict_stacked`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lcurve.curves import compare_curves, fit_curves, predict_stacked, simulate_results
+
+SIZES = {"task00": [64, 4096], "task01": [4096]}
+
+
+@pytest.fixture(scope="module")
+def two_families():
+    table, _ = simulate_results(n_tasks=2, seed=0)
+    return [fit_curves(table, family=family, transfer="pairwise", method="svi",
+                       svi_steps=300, num_samples=300) for family in ("exp3", "pow4")]
+
+
+def test_all_weight_on_one_fit_is_that_fits_prediction(two_families):
+    first, second = two_families
+    alone = first.predict(SIZES, seed=3)
+    stacked = predict_stacked(two_families, SIZES, weights=[1.0, 0.0], seed=3)
+    for column in ("mean", "hdi_low", "hdi_high", "pred_low", "pred_high"):
+        np.testing.assert_allclose(stacked[column], alone[column], rtol=1e-6)
+    assert stacked.attrs["weights"] == {"exp3/pairwise/svi": 1.0, "pow4/pairwise/svi": 0.0}
+
+
+def test_the_mixture_mean_is_the_weighted_mean_and_weights_are_normalised(two_families):
+    first, second = two_families
+    stacked = predict_stacked(two_families, SIZES, weights=[3, 1], names=["a", "b"], seed=3)
+    expected = (0.75 * first.predict(SIZES, seed=3)["mean"]
+                + 0.25 * second.predict(SIZES, seed=3)["mean"])
+    np.testing.assert_allclose(stacked["mean"], expected, rtol=1e-6)
+    assert stacked.attrs["weights"] == {"a": 0.75, "b": 0.25}
+    assert (stacked["pred_low"] <= stacked["mean"]).all()
+    assert (stacked["mean"] <= stacked["pred_high"]).all()
+
+
+def test_an_equal_mixture_spans_both_families_where_they_disagree(two_families):
+    first, second = two_families
+    a, b = (fit.predict(SIZES, seed=3) for fit in two_families)
+    stacked = predict_stacked(two_families, SIZES, weights=[1, 1], seed=3)
+    far = stacked["task"].eq("task00") & stacked["n_task00"].eq(4096)
+    low, high = (np.minimum(a["mean"], b["mean"])[far].item(),
+                 np.maximum(a["mean"], b["mean"])[far].item())
+    assert stacked.loc[far, "hdi_low"].item() <= low
+    assert stacked.loc[far, "hdi_high"].item() >= high
+
+
+def test_default_weights_are_the_stacking_weights(two_families):
+    weights = compare_curves(two_families, method="stacking")["weight"]
+    stacked = predict_stacked(two_families, SIZES, seed=3)
+    assert stacked.attrs["weights"] == pytest.approx(weights.to_dict())
+
+
+@pytest.mark.parametrize("weights, match", [([1.0], "2 non-negative"),
+                                            ([-1.0, 2.0], "non-negative"),
+                                            ([0.0, 0.0], "not all zero"),
+                                            ([np.nan, 1.0], "non-negative")])
+def test_bad_weights_are_refused(two_families, weights, match):
+    with pytest.raises(ValueError, match=match):
+        predict_stacked(two_families, SIZES, weights=weights)
+
+
+def test_one_fit_or_different_tasks_are_refused(two_families):
+    with pytest.raises(ValueError, match="at least two fits"):
+        predict_stacked(two_families[:1], SIZES)
+    other, _ = simulate_results(n_tasks=3, seed=1)
+    three = fit_curves(other, family="exp3", transfer="pairwise", method="svi", svi_steps=50,
+                       num_samples=50)
+    with pytest.raises(ValueError, match="same tasks"):
+        predict_stacked([two_families[0], three], SIZES, weights=[1, 1])
