@@ -28,7 +28,9 @@ largest size would still have, from the held-out runs' own seed-to-seed noise
 (:func:`noise_mae`): about the lowest ``mae`` any prediction can expect on these runs.
 ``--noise-only`` prints it for each data set without fitting.
 
-``--sim-seeds S ...`` simulates one synthetic table per seed and ends with the rows pooled
+``--stack`` also scores the stacked mixture of the fitted families
+(:func:`lcurve.curves.predict_stacked`; weights by LOO stacking on the fitted rows, printed in
+``options``). ``--sim-seeds S ...`` simulates one synthetic table per seed and ends with the rows pooled
 over them (8 held-out runs per table).
 
 Usage::
@@ -46,7 +48,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from lcurve.curves import fit_curves, request_cpu_devices, simulate_results
+from lcurve.curves import fit_curves, predict_stacked, request_cpu_devices, simulate_results
 from lcurve.design import size_columns, task_of_column
 from lcurve.sweep import read_results
 
@@ -132,7 +134,10 @@ def moleculeace30_tables():
 
 
 def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
-             options: dict | None = None, fraction: float = 0.25) -> dict:
+             options: dict | None = None, fraction: float = 0.25, keep: list | None = None) -> dict:
+    """Fit ``family`` to the rows of ``table`` <= ``fraction`` of each task's largest size and
+    score its predictions of the held-out runs (one row of the output). ``keep``, a list,
+    receives the fit."""
     train, held = split(table, fraction)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -141,30 +146,54 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
         diag = fit.diagnostics()
         gap = float(fit.curve_gaps()["gap"].abs().max())  # curve vs its own fitted runs
     seconds = time.perf_counter() - start
-    request = held[["task", *size_columns(held), "n_test", "n_test_pos"]]
-    pred = fit.predict(request)
-    error = pred["mean"].to_numpy() - held["value"].to_numpy()
-    inside = ((held["value"].to_numpy() >= pred["pred_low"].to_numpy())
-              & (held["value"].to_numpy() <= pred["pred_high"].to_numpy()))
-    sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
-    return {"data": data, "structure": structure, "family": family, "sim_seed": sim_seed,
-            "n_train": len(train),
-            "n_held": len(held), "fraction": fraction, "bias": error.mean(),
-            "mae": np.abs(error).mean(), "noise_mae": noise_mae(held),
-            "coverage90": inside.mean(),
-            "width90": (pred["pred_high"] - pred["pred_low"]).to_numpy().mean(),
+    if keep is not None:
+        keep.append(fit)
+    return {"data": data, "structure": structure, "family": family,
+            **score(fit.predict(_request(held)), table, len(train), held, fraction),
             "max_curve_gap": gap, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
             "seconds": seconds, "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
+
+
+def _request(held: pd.DataFrame) -> pd.DataFrame:
+    return held[["task", *size_columns(held), "n_test", "n_test_pos"]]
+
+
+def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFrame,
+          fraction: float) -> dict:
+    """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``."""
+    observed = held["value"].to_numpy()
+    error = pred["mean"].to_numpy() - observed
+    inside = ((observed >= pred["pred_low"].to_numpy())
+              & (observed <= pred["pred_high"].to_numpy()))
+    sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
+    return {"sim_seed": sim_seed, "n_train": n_train,
+            "n_held": len(held), "fraction": fraction, "bias": error.mean(),
+            "mae": np.abs(error).mean(), "noise_mae": noise_mae(held),
+            "coverage90": inside.mean(),
+            "width90": (pred["pred_high"] - pred["pred_low"]).to_numpy().mean()}
+
+
+def evaluate_stacked(data: str, structure: str, table: pd.DataFrame, fits: list,
+                     fraction: float = 0.25) -> dict:
+    """Score the stacked mixture of ``fits`` (:func:`lcurve.curves.predict_stacked`, weights
+    by LOO stacking on the fitted rows: the held-out runs are not seen)."""
+    train, held = split(table, fraction)
+    pred = predict_stacked(fits, _request(held))
+    weights = " ".join(f"{name.split('/')[0]}={w:.2f}" for name, w in pred.attrs["weights"].items())
+    return {"data": data, "structure": structure,
+            "family": "stacked:" + "+".join(f.config.family for f in fits),
+            **score(pred, table, len(train), held, fraction), "options": weights}
 
 
 def pooled(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows of the same (data, structure, family) over simulation seeds pooled: bias, MAE,
     ``noise_mae``, coverage and width averaged over all their held-out runs; the worst R-hat
     and ESS, divergences summed, and ``warned``, the fits with R-hat > 1.01, a bulk ESS < 400
-    or a divergence."""
-    rows = rows.assign(warned=(rows["max_rhat"] > 1.01) | (rows["min_ess_bulk"] < 400)
-                       | (rows["divergences"] > 0))
+    or a divergence (NaN for stacked rows: their fits are the families' rows)."""
+    warned = ((rows["max_rhat"] > 1.01) | (rows["min_ess_bulk"] < 400)
+              | (rows["divergences"] > 0)).astype(float)
+    rows = rows.assign(warned=warned.where(rows["max_rhat"].notna()))  # NaN: a stacked row
     weighted = ["bias", "mae", "noise_mae", "coverage90", "width90"]
     out = []
     for key, group in rows.groupby(["data", "structure", "family"], sort=False):
@@ -174,8 +203,8 @@ def pooled(rows: pd.DataFrame) -> pd.DataFrame:
                     **{c: float(np.average(group[c], weights=w)) for c in weighted},
                     "max_rhat": group["max_rhat"].max(),
                     "min_ess_bulk": group["min_ess_bulk"].min(),
-                    "divergences": int(group["divergences"].sum()),
-                    "warned": int(group["warned"].sum())})
+                    "divergences": group["divergences"].sum(min_count=1),
+                    "warned": group["warned"].sum(min_count=1)})
     return pd.DataFrame(out)
 
 
@@ -214,12 +243,16 @@ def main() -> None:
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
+    parser.add_argument("--stack", action="store_true",
+                        help="also score the families' stacked mixture (>= 2 --families)")
     parser.add_argument("--sim-seeds", nargs="+", type=int, default=[7],
                         help="simulation seeds of the synthetic tables (one table each)")
     parser.add_argument("--noise-only", action="store_true",
                         help="print each data set's noise_mae (the MAE floor), fit nothing")
     args = parse_args(parser)
     options = parse_options(args.set)
+    if args.stack and len(args.families) < 2:
+        parser.error("--stack needs at least two --families")
     sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds),
                "moleculeace": moleculeace_tables, "moleculeace30": moleculeace30_tables}
     if args.noise_only:
@@ -234,10 +267,16 @@ def main() -> None:
         for data, structure, table in sources[name]():
             if structure not in args.structures:
                 continue
+            fits = []
             for family in args.families:
                 rows.append(evaluate(data, structure, table, family, options,
-                                     fraction=args.fraction))
+                                     fraction=args.fraction, keep=fits))
                 print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1),
+                      flush=True)
+                pd.DataFrame(rows).to_csv(args.out, index=False)
+            if args.stack:
+                rows.append(evaluate_stacked(data, structure, table, fits, args.fraction))
+                print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=False),
                       flush=True)
                 pd.DataFrame(rows).to_csv(args.out, index=False)
     print(pd.DataFrame(rows).round(4).to_string(index=False))

@@ -97,11 +97,11 @@ def simulate_results(*, n_tasks: int = 3, family: str = "exp3", structure: str =
                      sizes=(16, 32, 64, 128, 256), source_sizes=(64, 256), seeds=(0, 1),
                      n_test: int = 200, positive_fraction: float = 0.3, noise_sd: float = 0.01,
                      subsample_sd: float = 0.01, trajectory_sd: float = 0.01,
-                     seed: int = 0) -> tuple[pd.DataFrame, dict]:
+                     chance: float | None = 0.5, seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Simulate an AUROC results table with known curves, transfer and nested-design noise.
 
-    Each score is ``f(n_eff) + u_traj[task, seed] + u_sub[task, seed, n_task] + e`` truncated to
-    [0, 1]: the seed trajectory and the shared nested subsample (the same for the single-task
+    Each score is ``max(f(n_eff), chance) + u_traj[task, seed] + u_sub[task, seed, n_task] +
+    e`` truncated to [0, 1]: the seed trajectory and the shared nested subsample (the same for the single-task
     run and every pair/context run of that task, seed and size) are the correlated parts, ``e``
     has Hanley–McNeil test-set variance plus ``noise_sd**2`` (run-level training noise).
 
@@ -121,6 +121,12 @@ def simulate_results(*, n_tasks: int = 3, family: str = "exp3", structure: str =
         Replicate seeds.
     subsample_sd, trajectory_sd, noise_sd : float
         Sds of the shared-subsample effect, the seed-trajectory effect and the run noise.
+    chance : float or None
+        Floor of the expected score (default 0.5, an AUROC at chance; ``None``: no floor).
+        Strong negative transfer shrinks ``n_eff`` towards 0, where some families' forms
+        fall far below chance (``pow3`` without bound: scores of 1e-5 at 32 samples beside a
+        harmful partner of 1,024), which no trained network shows: it gets no worse than
+        guessing.
 
     Returns
     -------
@@ -161,6 +167,8 @@ def simulate_results(*, n_tasks: int = 3, family: str = "exp3", structure: str =
     jparams = {k: jnp.asarray(v, dtype=jnp.float32) for k, v in model_params.items()}
     mean = np.asarray(expected_score(fam, structure, jparams, jnp.asarray(task),
                                      jnp.asarray(size_matrix)), dtype=float)
+    if chance is not None:
+        mean = np.maximum(mean, chance)
     own = size_matrix[np.arange(len(task)), task]
     subsample, trajectory = group_indices(task, run_seeds, own)
     shift = (rng.normal(0, subsample_sd, subsample.max() + 1)[subsample]

@@ -50,3 +50,18 @@ def test_pooled_rows_average_over_held_out_runs_and_count_warned_fits():
     assert out["fits"] == 2 and out["n_held"] == 32
     assert out["bias"] == pytest.approx(0.025) and out["coverage90"] == pytest.approx(0.9375)
     assert out["divergences"] == 2 and out["warned"] == 1 and out["min_ess_bulk"] == 350
+
+
+def test_simulated_scores_stay_near_chance_beside_a_harmful_partner():
+    """pow3 falls without bound as n_eff -> 0: a strongly negative partner used to give
+    simulated AUROCs of 1e-5; the expected score is floored at chance (0.5)."""
+    from lcurve.curves import simulate_results
+
+    harmful = np.array([[0.0, -0.5], [0.0, 0.0]])
+    options = dict(n_tasks=2, family="pow3", structure="pairwise", transfer=harmful,
+                   sizes=(32, 64), source_sizes=(1024,), seeds=(0,), seed=1)
+    table, truth = simulate_results(**options)
+    assert truth["mean"].min() == pytest.approx(0.5)
+    assert table["value"].min() > 0.3
+    _, raw = simulate_results(**options, chance=None)
+    assert raw["mean"].min() < 0.0  # the family's own form, without the floor
