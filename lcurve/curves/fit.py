@@ -157,6 +157,18 @@ class FitConfig(ConfigSection):
         divergences (``none``) where fixed ones gave 1.010 and none, with the same error
         (``experiments/curves/RESULTS.md`` section H). Whether 30 tasks identify a spread
         was not measured. Fits saved before the field load as ``"learned"``.
+    context_spread
+        ``contextual``: spread of the per-task context rates ``tau_i = mu + sd z_i`` around
+        their mean: ``"fixed"`` (default), ``sd = transfer_scale / sqrt(K-1)``, the prior
+        scale of ``mu``; ``"learned"``, ``sd ~ HalfNormal(transfer_scale / sqrt(K-1))`` (the
+        only behaviour before the fourteenth session; fits saved before load as such). As with
+        ``curve_pooling``, a few tasks cannot estimate a spread: on ten simulated 4-task
+        context tables (leave-future-out, ``experiments/curves/lfo.py --data synthetic``) the
+        learned spread gave 459 divergences (0-113 per fit; max R-hat 1.037, min ESS 183),
+        mostly where the spread was large and the non-centred rates sat on a narrow ridge;
+        the fixed one 29 (0-10 per fit; R-hat <= 1.009, ESS >= 801), with the same
+        predictions (bias and MAE within 0.002 in every table, coverage within one of eight
+        held-out runs) (``experiments/curves/RESULTS.md`` P).
     use_all_rows
         Disable the per-structure row selection (for LOO comparisons).
     random_effects
@@ -225,6 +237,7 @@ class FitConfig(ConfigSection):
     random_effects: bool = True
     centred_curves: bool = False
     zero_sum_curves: bool = True
+    context_spread: str = "fixed"
     likelihood: str = "logit"
     seed_effects: str = "independent"
     test_noise: str = "observed"
@@ -250,7 +263,8 @@ class FitConfig(ConfigSection):
                             ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE),
                             ("pairwise_prior", PAIRWISE_PRIORS),
                             ("init_strategy", ("auto",) + INIT_STRATEGIES),
-                            ("curve_pooling", CURVE_POOLINGS)):
+                            ("curve_pooling", CURVE_POOLINGS),
+                            ("context_spread", CURVE_POOLINGS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -387,6 +401,7 @@ class CurveFit:
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             max_cells=meta.get("max_cells", 0), random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves, zero_sum_curves=cfg.zero_sum_curves,
+            context_spread=cfg.context_spread,
             likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
             seed_effects=meta.get("seed_effects", "independent"),
             test_noise=meta.get("test_noise", "curve"))  # fits saved before "observed"
@@ -616,6 +631,7 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("pairwise_prior", "fixed")  # fits saved before the field: fixed scale
     meta.setdefault("pairwise_prior", "fixed")
     config.setdefault("curve_pooling", "learned")  # fits saved before the field: learned
+    config.setdefault("context_spread", "learned")  # likewise the context rates' spread
     config.setdefault("zero_sum_curves", False)  # fits saved before the field: iid z
     config.setdefault("warmup_tree_depth", 0)  # before the field: as deep as the draws'
     config.setdefault("adapt_window", 25)  # before these fields: numpyro's schedule and start

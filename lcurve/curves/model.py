@@ -25,7 +25,8 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    Priors are on the data's scale ``tau n_j / n_i``: pairwise ``tau_ij ~ Normal(0, s)``
    (``pairwise_prior="fixed"``: ``s = transfer_scale``; ``"hierarchical"``: the spread is
    learned, ``s ~ HalfNormal(transfer_scale)``); contextual ``tau_i = mu + sd z_i`` with
-   ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd ~ HalfNormal(s / sqrt(K-1))`` (the average of
+   ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd = s / sqrt(K-1)`` (``context_spread="fixed"``;
+   ``"learned"``: ``sd ~ HalfNormal(s / sqrt(K-1))``) (the average of
    K-1 pair rates, so a context of ~10^4 samples is not a priori worth 10^4 target samples)
    and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale; joint: a
    regularised horseshoe (Piironen & Vehtari 2017, eq. 2.8) with global scale
@@ -198,13 +199,15 @@ def _pooled(family: CurveFamily, n_tasks: int, centred: bool, pooling: str,
 
 
 def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_scale: float,
-              context_shift: bool, pairwise_prior: str = "fixed") -> dict:
+              context_shift: bool, pairwise_prior: str = "fixed",
+              context_spread: str = "fixed") -> dict:
     if structure == "none":
         return {}
     if structure == "contextual":
         scale = transfer_scale / math.sqrt(max(n_tasks - 1, 1))
         mu = numpyro.sample("transfer_context_mu", dist.Normal(0.0, scale))
-        sd = numpyro.sample("transfer_context_sd", dist.HalfNormal(scale))
+        sd = (scale if context_spread == "fixed"
+              else numpyro.sample("transfer_context_sd", dist.HalfNormal(scale)))
         z = numpyro.sample("transfer_context_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
         out = {"transfer_context": numpyro.deterministic("transfer_context", mu + sd * z)}
         if context_shift:
@@ -255,7 +258,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 pairwise_prior: str = "fixed", curve_pooling: str = "fixed",
                 random_effects: bool = True,
                 centred_curves: bool = False, zero_sum_curves: bool = False,
-                likelihood: str = "logit",
+                context_spread: str = "fixed", likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
@@ -294,6 +297,9 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         ``mu`` is their mean, so the data identify it directly instead of through a ridge
         on which ``mu`` and every ``z`` trade off (the slowest-mixing quantities of the
         30-task ``joint`` fit were ``a_mu`` and ``alpha_mu``).
+    context_spread : {"learned", "fixed"}
+        ``contextual``: spread of the per-task rates around their mean, ``tau_i = mu + sd
+        z_i``: ``sd ~ HalfNormal(s / sqrt(K-1))`` or ``sd = s / sqrt(K-1)``.
     seed_effects : {"independent", "sum_to_zero"}
         Logit likelihood only: the seed-trajectory effects of a task are independent, or sum to
         zero over its seeds (``traj_sd (z - mean z)``), so they cannot shift a task's level:
@@ -336,7 +342,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                             global_scale=global_scale,
                             context_shift=(context_shift and structure == "contextual")
                             or (pair_shift and structure in ("pairwise", "joint")),
-                            pairwise_prior=pairwise_prior))
+                            pairwise_prior=pairwise_prior, context_spread=context_spread))
     logit = likelihood == "logit"
     scales = LOGIT_SCALES if logit else SCORE_SCALES
     noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(scales["noise"]).expand([n_tasks]))
