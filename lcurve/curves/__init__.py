@@ -33,7 +33,7 @@ from lcurve.curves.families import (FAMILIES, SIZE_UNIT, CurveFamily, Param, get
                                     register_family)
 from lcurve.curves.fit import CurveFit, FitConfig, fit_curves, load_fit
 from lcurve.curves.model import LIKELIHOOD_SITE, curve_model, effective_size, expected_score
-from lcurve.curves.planning import predict_stacked
+from lcurve.curves.planning import predict_stacked, required_samples_stacked
 from lcurve.curves.simulate import simulate_results
 
 __all__ = [
@@ -57,6 +57,7 @@ __all__ = [
     "predict_stacked",
     "prior_predictive",
     "register_family",
+    "required_samples_stacked",
     "request_cpu_devices",
     "simulate_results",
 ]

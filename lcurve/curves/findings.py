@@ -167,8 +167,9 @@ def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
             # beyond the largest size trained the answer is the family's extrapolation: the
             # families agree inside the data and differ most there (experiments/curves/RESULTS.md)
             text += (f". This is an extrapolation of the {fit.config.family} curve beyond the "
-                     f"largest size trained (n={largest:g}): compare families "
-                     f"(lcurve.compare_curves) before relying on it")
+                     f"largest size trained (n={largest:g}): compare or stack families "
+                     f"(lcurve.compare_curves, lcurve.curves.required_samples_stacked) "
+                     f"before relying on it")
         for row in task_rows:
             row["sentence"] = text + "."
         rows += task_rows

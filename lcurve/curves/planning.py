@@ -25,7 +25,8 @@ from lcurve.curves._table import CurveData, CurveDataError
 from lcurve.curves.model import expected_score
 from lcurve.design import size_column
 
-__all__ = ["predict", "predict_stacked", "required_samples", "curve_gaps", "CURVE_GAP"]
+__all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
+           "stack_weights", "curve_gaps", "CURVE_GAP"]
 
 #: Largest mean gap (score units) between a task's fitted runs and its curve that
 #: :func:`curve_gaps` calls a fit; beyond it the nested-design effects, not the curve, carry
@@ -143,12 +144,28 @@ def predict_stacked(fits, sizes, *, weights=None, names=None, hdi_prob: float = 
         :func:`predict`'s columns; ``attrs["weights"]`` holds the weight of each fit by name.
     """
     fits = list(fits)
+    weights, names = stack_weights(fits, weights, names)
+    draws = [_predictive(fit, sizes, seed) for fit in fits]
+    rng = np.random.default_rng(fits[0].config.seed if seed is None else seed)
+    picks = _mixture_picks([curve.shape[0] for _, curve, _ in draws], weights, rng)
+    curve = np.concatenate([c[pick] for (_, c, _), pick in zip(draws, picks)])
+    score = np.concatenate([s[pick] for (_, _, s), pick in zip(draws, picks)])
+    mean = sum(w * c.mean(0) for w, (_, c, _) in zip(weights, draws))
+    result = _summarise(draws[0][0], curve, score, mean, hdi_prob)
+    result.attrs["weights"] = dict(zip(names, weights.tolist()))
+    return result
+
+
+def stack_weights(fits, weights=None, names=None) -> tuple[np.ndarray, list[str]]:
+    """Normalised weights of ``fits`` (two or more, of the same tasks) and their names: the
+    given non-negative ``weights`` or :func:`compare_curves`'s stacking weights."""
+    fits = list(fits)
     if len(fits) < 2:
-        raise ValueError(f"predict_stacked needs at least two fits, got {len(fits)}")
+        raise ValueError(f"stacking needs at least two fits, got {len(fits)}")
     for fit in fits:
         fit._require()
     if any(fit.tasks != fits[0].tasks for fit in fits):
-        raise ValueError("predict_stacked needs fits of the same tasks; got "
+        raise ValueError("stacking needs fits of the same tasks; got "
                          f"{[fit.tasks for fit in fits]}")
     names = fit_names(fits, names)
     if weights is None:
@@ -158,20 +175,16 @@ def predict_stacked(fits, sizes, *, weights=None, names=None, hdi_prob: float = 
             or weights.sum() <= 0:
         raise ValueError(f"weights must be {len(fits)} non-negative numbers, not all zero; "
                          f"got {weights.tolist()}")
-    weights = weights / weights.sum()
-    draws = [_predictive(fit, sizes, seed) for fit in fits]
-    total = min(curve.shape[0] for _, curve, _ in draws)
+    return weights / weights.sum(), names
+
+
+def _mixture_picks(n_draws: list[int], weights: np.ndarray, rng) -> list[np.ndarray]:
+    """Which draws of each fit make up a mixture of ``min(n_draws)`` draws in proportion to
+    ``weights`` (largest-remainder rounding, without replacement within a fit)."""
+    total = min(n_draws)
     counts = np.floor(weights * total).astype(int)
-    counts[np.argmax(weights - counts / total)] += total - counts.sum()  # largest remainder
-    rng = np.random.default_rng(fits[0].config.seed if seed is None else seed)
-    picks = [rng.choice(curve.shape[0], size=count, replace=False)
-             for (_, curve, _), count in zip(draws, counts)]
-    curve = np.concatenate([c[pick] for (_, c, _), pick in zip(draws, picks)])
-    score = np.concatenate([s[pick] for (_, _, s), pick in zip(draws, picks)])
-    mean = sum(w * c.mean(0) for w, (_, c, _) in zip(weights, draws))
-    result = _summarise(draws[0][0], curve, score, mean, hdi_prob)
-    result.attrs["weights"] = dict(zip(names, weights.tolist()))
-    return result
+    counts[np.argmax(weights - counts / total)] += total - counts.sum()
+    return [rng.choice(n, size=count, replace=False) for n, count in zip(n_draws, counts)]
 
 
 def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.DataFrame:
@@ -247,6 +260,54 @@ def required_samples(fit, task: str, target_score: float, *, context: Mapping | 
     >>> fit.required_samples("task00", 0.7)["scenario"].tolist()
     ['alone', 'with_context']
     """
+    return _required_table(task, target_score, _required_draws(
+        fit, task, target_score, context=context, max_samples=max_samples), interval)
+
+
+def required_samples_stacked(fits, task: str, target_score: float, *, weights=None,
+                             names=None, context: Mapping | None = None,
+                             max_samples: float = 1e7, interval: float = 0.9,
+                             seed: int | None = None) -> pd.DataFrame:
+    """:func:`required_samples` from a stacked mixture of fits (e.g. curve families): each
+    fit's draws of the required size, taken in proportion to its weight
+    (:func:`predict_stacked`'s weights and mixture), so the interval carries the uncertainty
+    of the family choice, which a far extrapolation depends on most. Fits of ``none`` give
+    only the ``alone`` scenario; a scenario enters the mixture only if every fit has it.
+
+    Returns
+    -------
+    DataFrame
+        :func:`required_samples`'s columns; ``attrs["weights"]`` holds the weights by name.
+    """
+    fits = list(fits)
+    weights, names = stack_weights(fits, weights, names)
+    per_fit = [dict(_required_draws(fit, task, target_score, context=context,
+                                    max_samples=max_samples)) for fit in fits]
+    rng = np.random.default_rng(fits[0].config.seed if seed is None else seed)
+    mixed = []
+    for scenario in per_fit[0]:
+        if all(scenario in draws for draws in per_fit):
+            parts = [draws[scenario] for draws in per_fit]
+            picks = _mixture_picks([len(n) for n in parts], weights, rng)
+            mixed.append((scenario, np.concatenate([n[p] for n, p in zip(parts, picks)])))
+    result = _required_table(task, target_score, mixed, interval)
+    result.attrs["weights"] = dict(zip(names, weights.tolist()))
+    return result
+
+
+def _required_table(task, target_score, draws, interval: float) -> pd.DataFrame:
+    tail = (1 - interval) / 2
+    return pd.DataFrame([{"task": task, "scenario": scenario, "target_score": target_score,
+                          "p_reachable": float(np.isfinite(n).mean()),
+                          "median": float(np.quantile(n, 0.5, method="inverted_cdf")),
+                          "low": float(np.quantile(n, tail, method="inverted_cdf")),
+                          "high": float(np.quantile(n, 1 - tail, method="inverted_cdf"))}
+                         for scenario, n in draws])
+
+
+def _required_draws(fit, task: str, target_score: float, *, context: Mapping | None,
+                    max_samples: float) -> list[tuple[str, np.ndarray]]:
+    """``[(scenario, posterior draws of the required size)]`` (:func:`required_samples`)."""
     fit._require()
     tasks = fit.tasks
     if task not in tasks:
@@ -286,16 +347,8 @@ def required_samples(fit, task: str, target_score: float, *, context: Mapping | 
         reachable = score(max_samples) >= target_score
         return jnp.where(reachable, jnp.expm1(hi), jnp.inf)
 
-    rows = []
     scenarios = [("alone", np.zeros(len(tasks)))]
     if structure != "none":
         scenarios.append(("with_context", other))
-    for scenario, background in scenarios:
-        n = np.asarray(jax.jit(jax.vmap(lambda d: solve(d, background)))(params))
-        tail = (1 - interval) / 2
-        rows.append({"task": task, "scenario": scenario, "target_score": target_score,
-                     "p_reachable": float(np.isfinite(n).mean()),
-                     "median": float(np.quantile(n, 0.5, method="inverted_cdf")),
-                     "low": float(np.quantile(n, tail, method="inverted_cdf")),
-                     "high": float(np.quantile(n, 1 - tail, method="inverted_cdf"))})
-    return pd.DataFrame(rows)
+    return [(scenario, np.asarray(jax.jit(jax.vmap(lambda d: solve(d, background)))(params)))
+            for scenario, background in scenarios]

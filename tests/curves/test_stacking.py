@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from lcurve.curves import compare_curves, fit_curves, predict_stacked, simulate_results
+from lcurve.curves import (compare_curves, fit_curves, predict_stacked, required_samples_stacked,
+                           simulate_results)
 
 SIZES = {"task00": [64, 4096], "task01": [4096]}
 
@@ -71,3 +73,22 @@ def test_one_fit_or_different_tasks_are_refused(two_families):
                        num_samples=50)
     with pytest.raises(ValueError, match="same tasks"):
         predict_stacked([two_families[0], three], SIZES, weights=[1, 1])
+
+
+def test_required_samples_with_all_weight_on_one_fit_are_that_fits(two_families):
+    for weights, fit in (([1.0, 0.0], two_families[0]), ([0.0, 2.0], two_families[1])):
+        alone = fit.required_samples("task00", 0.75)
+        stacked = required_samples_stacked(two_families, "task00", 0.75, weights=weights)
+        pd.testing.assert_frame_equal(stacked, alone)
+
+
+def test_required_samples_of_a_mixture_keep_the_scenarios_every_fit_has(two_families):
+    table, _ = simulate_results(n_tasks=2, seed=0)
+    alone_only = fit_curves(table, family="exp3", transfer="none", method="svi",
+                            svi_steps=100, num_samples=100)
+    stacked = required_samples_stacked([two_families[0], alone_only], "task00", 0.75,
+                                       weights=[1, 1])
+    assert stacked["scenario"].tolist() == ["alone"]
+    row = stacked.iloc[0]
+    assert row["low"] <= row["median"] <= row["high"]
+    assert stacked.attrs["weights"] == {"exp3/pairwise/svi": 0.5, "exp3/none/svi": 0.5}
