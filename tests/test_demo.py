@@ -88,8 +88,9 @@ def test_demo_pipeline_writes_everything_and_prints_the_findings(demo):
     folder, path, out, _ = demo
     assert path == folder / "report" / "index.html" and path.is_file()
     assert out.splitlines()[-1] == f"report: {path}"
-    for name in ("results.parquet", "fit.nc", "tag.csv", "config.toml"):
+    for name in ("results.parquet", "fit.nc", "fit_exp3.nc", "tag.csv", "config.toml"):
         assert (folder / name).is_file(), name
+    assert "and exp3, to stack with it where it extrapolates" in out
     tag = pd.read_csv(folder / "tag.csv")
     assert len(tag) == 6 and tag["affinity"].notna().all()
     # the terminal shows the report's findings, topic by topic, word for word

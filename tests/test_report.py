@@ -226,3 +226,26 @@ def test_protocol_line_says_how_runs_were_trained_and_flags_a_saturated_budget()
     calm = protocol_text(train, runs.assign(steps_used=[200, 200, 300, 400]))
     assert "hit the maximum" not in calm
     assert protocol_text(None, runs) == ""
+
+
+def test_other_families_fitted_in_the_folder_are_stacked_with_the_fit(tmp_path):
+    from lcurve.curves import fit_curves
+
+    folder = _sweep_folder(tmp_path / "run")
+    table = pd.read_parquet(folder / "results.parquet")
+    options = dict(method="svi", svi_steps=300, num_samples=200)
+    fit_curves(table, family="exp3", **options).save(folder / "fit.nc")
+    fit_curves(table, family="pow4", **options).save(folder / "fit_pow4.nc")
+    fit_curves(table, family="pow4", transfer="none", **options).save(folder / "fit_none.nc")
+    (folder / "junk.nc").write_text("not netcdf")
+    found = find_inputs(folder)
+    assert found.fit.config.family == "exp3"
+    # the same tasks, structure and metric in another family; not the 'none' fit
+    assert [fit.config.family for fit in found.alternatives] == ["pow4"]
+    assert any("junk.nc is not a readable lcurve fit" in p for p in found.problems)
+    findings = run_findings(found, target_score=0.9)
+    samples = [f.text for f in findings if f.topic == "Samples needed"]
+    assert len(samples) == 3 and not any("failed" in f.text for f in findings)
+    beyond = [text for text in samples if "extrapolation" in text]
+    assert beyond and all("stacking it with pow4 by LOO over the sizes trained" in text
+                          for text in beyond)

@@ -121,8 +121,61 @@ def _transfer_rows(fit, *, top: int, hdi_prob: float) -> list[dict]:
     return rows
 
 
-def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
-    """Two rows per task (alone, with partners) sharing one sentence."""
+def _stacking(fit, alternatives) -> tuple[list, np.ndarray, list[str], list[str]] | None:
+    """``(fits, weights, names, failed)`` of ``fit`` stacked with ``alternatives`` by LOO
+    (``failed``: alternatives whose sampler diagnostics did not pass), or ``None``."""
+    from lcurve.curves._summaries import CurveFitWarning
+    from lcurve.curves.planning import stack_weights
+
+    if not alternatives:
+        return None
+    fits = [fit, *alternatives]
+    families = [f.config.family for f in fits]
+    names = families if len(set(families)) == len(families) else None
+    try:
+        weights, names = stack_weights(fits, names=names)
+    except ValueError as err:  # e.g. fitted to other rows: LOO cannot weigh them
+        warnings.warn(f"findings: not stacking the alternative fits: {err}", UserWarning,
+                      stacklevel=3)
+        return None
+    failed = []
+    for name, alternative in zip(names[1:], alternatives):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CurveFitWarning)
+            if alternative.diagnostics().messages:
+                failed.append(name)
+    return fits, weights, names, failed
+
+
+def _stacked_text(stack, task: str, target_score: float, interval: float) -> str:
+    """What the stack of fits says about ``task``'s samples needed, for the extrapolation
+    sentence of :func:`_sample_rows`."""
+    from lcurve.curves.planning import required_samples_stacked
+
+    fits, weights, names, failed = stack
+    others = ", ".join(names[1:])
+    text = f"stacking it with {others} by LOO over the sizes trained"
+    if weights[0] >= 0.99:
+        text += f" gives {names[0]} weight {weights[0]:.2f}, so the stacked answer is the same"
+    else:
+        shares = ", ".join(f"{n} {w:.2f}" for n, w in zip(names, weights))
+        alone = required_samples_stacked(fits, task, target_score, weights=weights,
+                                         names=names, interval=interval).iloc[0]
+        text += f" (weights {shares}) "
+        if alone["p_reachable"] < 0.5:
+            text += (f"does not reach {target_score:g} alone in "
+                     f"{100 * (1 - alone['p_reachable']):.0f}% of draws")
+        else:
+            text += (f"gives about {_count(alone['median'])} samples alone (interval "
+                     f"{_count(alone['low'])} to {_count(alone['high'])})")
+    if failed:
+        text += f" ({', '.join(failed)} did not pass its sampler diagnostics)"
+    return text
+
+
+def _sample_rows(fit, target_score: float, interval: float, stack=None) -> list[dict]:
+    """Two rows per task (alone, with partners) sharing one sentence; ``stack``
+    (:func:`_stacking`) adds what the stacked families say where the answer extrapolates."""
     metric = fit.config.metric.upper()
     sizes = fit.idata.constant_data["sizes"].values
     fitted_max = sizes.max(axis=0)
@@ -167,9 +220,10 @@ def _sample_rows(fit, target_score: float, interval: float) -> list[dict]:
             # beyond the largest size trained the answer is the family's extrapolation: the
             # families agree inside the data and differ most there (experiments/curves/RESULTS.md)
             text += (f". This is an extrapolation of the {fit.config.family} curve beyond the "
-                     f"largest size trained (n={largest:g}): compare or stack families "
-                     f"(lcurve.compare_curves, lcurve.curves.required_samples_stacked) "
-                     f"before relying on it")
+                     f"largest size trained (n={largest:g}): ")
+            text += (_stacked_text(stack, task, target_score, interval) if stack else
+                     "compare or stack families (lcurve.compare_curves, "
+                     "lcurve.curves.required_samples_stacked) before relying on it")
         for row in task_rows:
             row["sentence"] = text + "."
         rows += task_rows
@@ -227,7 +281,7 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
 
 
 def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
-                 hdi_prob: float = 0.9) -> pd.DataFrame:
+                 hdi_prob: float = 0.9, alternatives=()) -> pd.DataFrame:
     """The findings of a fit as a tidy table (:data:`FINDING_COLUMNS`), in reading order.
 
     Parameters
@@ -242,6 +296,11 @@ def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
         (when none is credible in a direction, the strongest one is listed as not credible).
     hdi_prob : float
         Interval probability of the transfer and sample-size intervals.
+    alternatives : sequence of CurveFit
+        Fits of other curve families to the same rows (e.g. ``exp3`` beside ``pow4``). Where a
+        sample size lies beyond the largest size trained, the sentence then says what the
+        stack of ``fit`` and them gives (:func:`lcurve.curves.required_samples_stacked`, LOO
+        stacking weights) instead of advising to compare families.
 
     Returns
     -------
@@ -254,7 +313,8 @@ def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
     if target_score is None:
         target_score = choose_target_score(fit.idata.observed_data["score"].values)
     rows = [*_transfer_rows(fit, top=top, hdi_prob=hdi_prob),
-            *_sample_rows(fit, target_score, hdi_prob), *trust_findings(fit)]
+            *_sample_rows(fit, target_score, hdi_prob, _stacking(fit, list(alternatives))),
+            *trust_findings(fit)]
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
 
 

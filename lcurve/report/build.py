@@ -80,7 +80,7 @@ class _Context:
         self.fit_error = None
         if found.fit is not None:
             try:
-                self.fit_table = found.fit.findings(top=top)
+                self.fit_table = found.fit.findings(top=top, alternatives=found.alternatives)
             except Exception as err:  # noqa: BLE001 - reported in the findings
                 self.fit_error = err
         self.transfer, self.transfer_kind, self.transfer_note = transfer_for_findings(found)

@@ -266,7 +266,8 @@ def run_findings(found, *, target_score: float | None = None, top: int = 2,
                            f"{fit_error}.", "warning"))
     elif found.fit is not None and fit_table is None:
         try:
-            fit_table = found.fit.findings(target_score=target_score, top=top)
+            fit_table = found.fit.findings(target_score=target_score, top=top,
+                                              alternatives=found.alternatives)
         except Exception as err:  # noqa: BLE001 - a failing part must not sink the rest
             logger.warning("fit findings failed: %s", err)
             out.append(Finding("Trust", f"The fit's findings failed: {type(err).__name__}: "

@@ -40,6 +40,7 @@ class RunInputs:
     config_text: str | None = None
     fit: object | None = None
     fit_path: Path | None = None
+    alternatives: list = dataclasses.field(default_factory=list)
     tag: pd.DataFrame | None = None
     tag_path: Path | None = None
     latent_dir: Path | None = None
@@ -49,6 +50,29 @@ class RunInputs:
 
 def _read_table(path: Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def _alternatives(folder: Path, found: RunInputs) -> list:
+    """The folder's other lcurve fits of the same tasks, structure and metric as the main fit,
+    with another curve family (what the findings stack with it; ``fit_<family>.nc``)."""
+    from lcurve.curves import load_fit
+
+    fit, out = found.fit, []
+    for path in sorted(folder.glob("*.nc")):
+        if path == found.fit_path:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                other = load_fit(path)
+        except (ValueError, OSError, KeyError) as err:
+            found.problems.append(f"{path.name} is not a readable lcurve fit: {err}")
+            continue
+        same = (other.tasks == fit.tasks and other.config.transfer == fit.config.transfer
+                and other.config.metric == fit.config.metric)
+        if same and other.config.family != fit.config.family:
+            out.append(other)
+    return out
 
 
 def find_inputs(folder: str | Path) -> RunInputs:
@@ -87,6 +111,8 @@ def find_inputs(folder: str | Path) -> RunInputs:
             found.fit_path = candidates[0]
         except (ValueError, OSError, KeyError) as err:
             found.problems.append(f"{candidates[0].name} is not a readable lcurve fit: {err}")
+        else:
+            found.alternatives = _alternatives(folder, found)
     else:
         found.missing["fit"] = f"no {FIT_FILE} (run `lcurve fit {folder}/results.parquet " \
                                f"--out {folder}/{FIT_FILE}`)"

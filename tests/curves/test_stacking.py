@@ -92,3 +92,49 @@ def test_required_samples_of_a_mixture_keep_the_scenarios_every_fit_has(two_fami
     row = stacked.iloc[0]
     assert row["low"] <= row["median"] <= row["high"]
     assert stacked.attrs["weights"] == {"exp3/pairwise/svi": 0.5, "exp3/none/svi": 0.5}
+
+
+def _extrapolated_target(fit, task):
+    """A target score the fit reaches only beyond its largest size trained."""
+    largest = fit.idata.constant_data["sizes"].values.max()
+    for target in np.linspace(0.6, 0.97, 38):
+        need = fit.required_samples(task, float(target)).iloc[0]
+        if need["p_reachable"] >= 0.5 and need["median"] > 1.5 * largest:
+            return float(target)
+    pytest.skip("no target score extrapolates on this table")
+
+
+def test_findings_stack_the_alternatives_where_a_sample_size_extrapolates(two_families):
+    from lcurve.curves.findings import fit_findings
+
+    first, second = two_families
+    target = _extrapolated_target(first, "task00")
+    plain = fit_findings(first, target_score=target)
+    stacked = fit_findings(first, target_score=target, alternatives=[second])
+    sentence = lambda table: table.loc[(table["kind"] == "samples_alone")  # noqa: E731
+                                       & (table["target"] == "task00"), "sentence"].item()
+    assert "compare or stack families" in sentence(plain)
+    text = sentence(stacked)
+    assert "stacking it with pow4 by LOO over the sizes trained" in text
+    weight = compare_curves(two_families, names=["exp3", "pow4"])["weight"]["exp3"]
+    if weight >= 0.99:
+        assert f"gives exp3 weight {weight:.2f}, so the stacked answer is the same" in text
+    else:
+        assert f"(weights exp3 {weight:.2f}, pow4 {1 - weight:.2f})" in text
+    # the transfer and trust rows do not change
+    others = ~stacked["kind"].str.startswith("samples")
+    pd.testing.assert_frame_equal(stacked[others], plain[~plain["kind"].str.startswith("samples")])
+
+
+def test_the_stacked_sentence_gives_the_mixtures_answer_and_failed_diagnostics(two_families):
+    from lcurve.curves.findings import _stacked_text
+
+    first, second = two_families
+    target = _extrapolated_target(first, "task00")
+    stack = (two_families, np.array([0.5, 0.5]), ["exp3", "pow4"], ["pow4"])
+    text = _stacked_text(stack, "task00", target, 0.9)
+    need = required_samples_stacked(two_families, "task00", target, weights=[0.5, 0.5],
+                                    names=["exp3", "pow4"]).iloc[0]
+    assert "(weights exp3 0.50, pow4 0.50) gives about" in text
+    assert f"{need['median']:,.0f}" in text or need["p_reachable"] < 0.5
+    assert text.endswith("(pow4 did not pass its sampler diagnostics)")
