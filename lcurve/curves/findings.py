@@ -168,6 +168,15 @@ def _stacked_text(stack, task: str, target_score: float, interval: float) -> str
         else:
             text += (f"gives about {_count(alone['median'])} samples alone (interval "
                      f"{_count(alone['low'])} to {_count(alone['high'])})")
+    alone_answers = []
+    for name, other in zip(names[1:], fits[1:]):
+        need = other.required_samples(task, target_score, interval=interval).iloc[0]
+        alone_answers.append(
+            f"{name} alone: does not reach it in {100 * (1 - need['p_reachable']):.0f}% of "
+            f"draws" if need["p_reachable"] < 0.5 else
+            f"{name} alone: about {_count(need['median'])}, interval {_count(need['low'])} "
+            f"to {_count(need['high'])}")
+    text += f" ({'; '.join(alone_answers)})"
     if failed:
         text += f" ({', '.join(failed)} did not pass its sampler diagnostics)"
     return text

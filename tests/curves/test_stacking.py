@@ -116,6 +116,7 @@ def test_findings_stack_the_alternatives_where_a_sample_size_extrapolates(two_fa
     assert "compare or stack families" in sentence(plain)
     text = sentence(stacked)
     assert "stacking it with pow4 by LOO over the sizes trained" in text
+    assert "(pow4 alone: " in text  # what the other family alone says, beside the stack
     weight = compare_curves(two_families, names=["exp3", "pow4"])["weight"]["exp3"]
     if weight >= 0.99:
         assert f"gives exp3 weight {weight:.2f}, so the stacked answer is the same" in text
