@@ -2,7 +2,8 @@
 
 ``lcurve fit DIR/results.parquet --family exp3 --transfer pairwise --method nuts --out fit.nc``
 fits curves to a results table, writes the posterior as netCDF and prints the strongest
-transfers and the diagnostics. On a CPU it asks JAX for one device per chain first
+transfers, the diagnostics and the findings; ``--alternatives pow4`` also fits other families
+(``fit_pow4.nc``) and stacks them with the first where its sample sizes extrapolate. On a CPU it asks JAX for one device per chain first
 (:func:`lcurve.curves._inference.request_cpu_devices`), so NUTS chains run in parallel.
 """
 
@@ -38,6 +39,10 @@ def add_fit_parser(subparsers) -> None:
     p.add_argument("--num-samples", type=int, default=defaults.num_samples)
     p.add_argument("--num-chains", type=int, default=defaults.num_chains)
     p.add_argument("--svi-steps", type=int, default=defaults.svi_steps)
+    p.add_argument("--alternatives", nargs="+", default=[], choices=sorted(FAMILIES),
+                   metavar="FAMILY", help="other curve families to fit with the same settings "
+                   "(saved as OUT_<family>.nc, where `lcurve report` finds them) and stack "
+                   "with the main fit where its sample sizes extrapolate")
     p.add_argument("--top", type=int, default=10, help="how many transfers to print")
     p.add_argument("--out", type=Path, required=True, help="output netCDF, e.g. DIR/fit.nc")
 
@@ -57,16 +62,23 @@ def run_fit(args) -> int:
         return 2
     table = (pd.read_csv(args.results) if args.results.suffix == ".csv"
              else pd.read_parquet(args.results))
-    try:
-        fit = fit_curves(table, family=args.family, transfer=args.transfer, method=args.method,
-                         metric=args.metric, seed=args.seed, guide=args.guide,
-                         num_warmup=args.num_warmup, num_samples=args.num_samples,
-                         num_chains=args.num_chains, svi_steps=args.svi_steps)
-    except ValueError as err:
-        logger.error("cannot fit %s: %s", args.results, err)
-        return 2
-    fit.save(args.out)
-    print(f"fit: {fit!r} on {len(fit.tasks)} tasks -> {args.out}")
+    options = dict(transfer=args.transfer, method=args.method, metric=args.metric,
+                   seed=args.seed, guide=args.guide, num_warmup=args.num_warmup,
+                   num_samples=args.num_samples, num_chains=args.num_chains,
+                   svi_steps=args.svi_steps)
+    families = [args.family] + [f for f in dict.fromkeys(args.alternatives) if f != args.family]
+    fits = []
+    for family in families:
+        try:
+            fits.append(fit_curves(table, family=family, **options))
+        except ValueError as err:
+            logger.error("cannot fit %s: %s", args.results, err)
+            return 2
+        path = args.out if not fits[:-1] else args.out.with_name(
+            f"{args.out.stem}_{family}{args.out.suffix}")
+        fits[-1].save(path)
+        print(f"fit: {fits[-1]!r} on {len(fits[-1].tasks)} tasks -> {path}")
+    fit, alternatives = fits[0], fits[1:]
     if args.transfer != "none":
         rates = fit.transfer_matrix().sort_values("mean", key=abs, ascending=False)
         print(rates.head(args.top).round(3).to_string(index=False))
@@ -79,5 +91,6 @@ def run_fit(args) -> int:
         print(f"warning: {warning.message}")
     from lcurve.curves.findings import format_findings
 
-    print(f"findings (90% intervals):\n{format_findings(fit.findings())}")
+    print(f"findings (90% intervals):\n"
+          f"{format_findings(fit.findings(alternatives=alternatives))}")
     return 0

@@ -276,3 +276,23 @@ def test_centred_seed_effects_fit_and_prior_draws():
     score = np.asarray(draws["score"])
     assert "subsample_z" in draws and score.shape == (3, len(data.task))
     assert np.isfinite(score).all() and ((score >= 0) & (score <= 1)).all()
+
+
+def test_fit_command_fits_alternative_families_beside_the_first(pairwise_data, tmp_path, capsys,
+                                                                  monkeypatch):
+    table_path = tmp_path / "results.parquet"
+    pairwise_data[0].to_parquet(table_path)
+    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", lambda n: None)
+    parser = argparse.ArgumentParser()
+    add_fit_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["fit", str(table_path), "--family", "exp3", "--method", "svi",
+                              "--svi-steps", "100", "--num-samples", "100",
+                              "--alternatives", "pow4", "exp3", "--out", str(tmp_path / "fit.nc")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run_fit(args) == 0
+    assert load_fit(tmp_path / "fit.nc").config.family == "exp3"
+    assert load_fit(tmp_path / "fit_pow4.nc").config.family == "pow4"
+    assert not (tmp_path / "fit_exp3.nc").exists()  # the main family is not fitted twice
+    out = capsys.readouterr().out
+    assert out.count("fit: CurveFit(") == 2 and "findings" in out
