@@ -54,7 +54,8 @@ from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
 FAMILIES = ("pow4", "exp3")  # fitted: the default family and the former one
-TRUTHS = ("exp3", "pow3")  # the synthetic tables' true families (simulate_results has both)
+TRUTHS = ("exp3", "pow3")
+SHOW_ESS = False  # --show-ess: print each fit's three lowest-ESS sites  # the synthetic tables' true families (simulate_results has both)
 FIT = dict(method="nuts")  # the library's default NUTS (FitConfig: 4 chains, 1000 warm-up)
 
 
@@ -145,6 +146,10 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
         fit = fit_curves(train, family=family, transfer=structure, **{**FIT, **(options or {})})
         diag = fit.diagnostics()
         gap = float(fit.curve_gaps()["gap"].abs().max())  # curve vs its own fitted runs
+    if SHOW_ESS:
+        lowest = diag.table.nsmallest(3, "ess_bulk")
+        print(f"  lowest bulk ESS ({data} {structure} {family}): " + ", ".join(
+            f"{r.variable} {r.ess_bulk:.0f}" for r in lowest.itertuples()), flush=True)
     seconds = time.perf_counter() - start
     if keep is not None:
         keep.append(fit)
@@ -190,7 +195,8 @@ def pooled(rows: pd.DataFrame) -> pd.DataFrame:
     """Rows of the same (data, structure, family) over simulation seeds pooled: bias, MAE,
     ``noise_mae``, coverage and width averaged over all their held-out runs; the worst R-hat
     and ESS, divergences summed, and ``warned``, the fits with R-hat > 1.01, a bulk ESS < 400
-    or a divergence (NaN for stacked rows: their fits are the families' rows)."""
+    or a divergence (NaN for stacked rows: their fits are the families' rows), and for
+    stacked rows the stacking weights averaged over the tables (``mean_weights``)."""
     warned = ((rows["max_rhat"] > 1.01) | (rows["min_ess_bulk"] < 400)
               | (rows["divergences"] > 0)).astype(float)
     rows = rows.assign(warned=warned.where(rows["max_rhat"].notna()))  # NaN: a stacked row
@@ -198,13 +204,19 @@ def pooled(rows: pd.DataFrame) -> pd.DataFrame:
     out = []
     for key, group in rows.groupby(["data", "structure", "family"], sort=False):
         w = group["n_held"].to_numpy(float)
+        weights = ""
+        if key[2].startswith("stacked") and "options" in group:  # mean stacking weights
+            parsed = group["options"].str.extractall(r"(\w+)=([0-9.]+)")
+            weights = " ".join(f"{name}={value:.2f}" for name, value in
+                               parsed[1].astype(float).groupby(parsed[0], sort=False).mean()
+                               .items())
         out.append({**dict(zip(["data", "structure", "family"], key)), "fits": len(group),
                     "n_held": int(w.sum()),
                     **{c: float(np.average(group[c], weights=w)) for c in weighted},
                     "max_rhat": group["max_rhat"].max(),
                     "min_ess_bulk": group["min_ess_bulk"].min(),
                     "divergences": group["divergences"].sum(min_count=1),
-                    "warned": group["warned"].sum(min_count=1)})
+                    "warned": group["warned"].sum(min_count=1), "mean_weights": weights})
     return pd.DataFrame(out)
 
 
@@ -247,10 +259,14 @@ def main() -> None:
                         help="also score the families' stacked mixture (>= 2 --families)")
     parser.add_argument("--sim-seeds", nargs="+", type=int, default=[7],
                         help="simulation seeds of the synthetic tables (one table each)")
+    parser.add_argument("--show-ess", action="store_true",
+                        help="print each fit's three sites with the lowest bulk ESS")
     parser.add_argument("--noise-only", action="store_true",
                         help="print each data set's noise_mae (the MAE floor), fit nothing")
     args = parse_args(parser)
     options = parse_options(args.set)
+    global SHOW_ESS
+    SHOW_ESS = args.show_ess
     if args.stack and len(args.families) < 2:
         parser.error("--stack needs at least two --families")
     sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds),
