@@ -157,10 +157,13 @@ def _stacked_text(stack, task: str, target_score: float, interval: float) -> str
     text = f"stacking it with {others} by LOO over the sizes trained"
     if weights[0] >= 0.99:
         text += f" gives {names[0]} weight {weights[0]:.2f}, so the stacked answer is the same"
+        needs = [other.required_samples(task, target_score, interval=interval).iloc[0]
+                 for other in fits[1:]]
     else:
         shares = ", ".join(f"{n} {w:.2f}" for n, w in zip(names, weights))
-        alone = required_samples_stacked(fits, task, target_score, weights=weights,
-                                         names=names, interval=interval).iloc[0]
+        stacked = required_samples_stacked(fits, task, target_score, weights=weights,
+                                           names=names, interval=interval)
+        alone = stacked.iloc[0]
         text += f" (weights {shares}) "
         if alone["p_reachable"] < 0.5:
             text += (f"does not reach {target_score:g} alone in "
@@ -168,9 +171,9 @@ def _stacked_text(stack, task: str, target_score: float, interval: float) -> str
         else:
             text += (f"gives about {_count(alone['median'])} samples alone (interval "
                      f"{_count(alone['low'])} to {_count(alone['high'])})")
+        needs = [stacked.attrs["per_fit"][name][0] for name in names[1:]]  # "alone" first
     alone_answers = []
-    for name, other in zip(names[1:], fits[1:]):
-        need = other.required_samples(task, target_score, interval=interval).iloc[0]
+    for name, need in zip(names[1:], needs):
         alone_answers.append(
             f"{name} alone: does not reach it in {100 * (1 - need['p_reachable']):.0f}% of "
             f"draws" if need["p_reachable"] < 0.5 else

@@ -277,7 +277,9 @@ def required_samples_stacked(fits, task: str, target_score: float, *, weights=No
     Returns
     -------
     DataFrame
-        :func:`required_samples`'s columns; ``attrs["weights"]`` holds the weights by name.
+        :func:`required_samples`'s columns; ``attrs["weights"]`` holds the weights by name and
+        ``attrs["per_fit"]`` each fit's own :func:`required_samples` rows as records (from the
+        same draws, so no fit is solved twice).
     """
     fits = list(fits)
     weights, names = stack_weights(fits, weights, names)
@@ -292,6 +294,9 @@ def required_samples_stacked(fits, task: str, target_score: float, *, weights=No
             mixed.append((scenario, np.concatenate([n[p] for n, p in zip(parts, picks)])))
     result = _required_table(task, target_score, mixed, interval)
     result.attrs["weights"] = dict(zip(names, weights.tolist()))
+    result.attrs["per_fit"] = {  # records, not frames: pandas compares attrs when concatenating
+        name: _required_table(task, target_score, list(draws.items()), interval)
+        .to_dict("records") for name, draws in zip(names, per_fit)}
     return result
 
 

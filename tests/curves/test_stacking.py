@@ -80,6 +80,10 @@ def test_required_samples_with_all_weight_on_one_fit_are_that_fits(two_families)
         alone = fit.required_samples("task00", 0.75)
         stacked = required_samples_stacked(two_families, "task00", 0.75, weights=weights)
         pd.testing.assert_frame_equal(stacked, alone)
+    # each fit's own answer comes with the stack, from the same draws
+    for name, fit in zip(stacked.attrs["weights"], two_families):
+        pd.testing.assert_frame_equal(pd.DataFrame(stacked.attrs["per_fit"][name]),
+                                      fit.required_samples("task00", 0.75))
 
 
 def test_required_samples_of_a_mixture_keep_the_scenarios_every_fit_has(two_families):
