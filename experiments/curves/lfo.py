@@ -54,8 +54,7 @@ from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
 FAMILIES = ("pow4", "exp3")  # fitted: the default family and the former one
-TRUTHS = ("exp3", "pow3")
-SHOW_ESS = False  # --show-ess: print each fit's three lowest-ESS sites  # the synthetic tables' true families (simulate_results has both)
+TRUTHS = ("exp3", "pow3")  # the synthetic tables' true families (simulate_results has both)
 FIT = dict(method="nuts")  # the library's default NUTS (FitConfig: 4 chains, 1000 warm-up)
 
 
@@ -135,10 +134,11 @@ def moleculeace30_tables():
 
 
 def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
-             options: dict | None = None, fraction: float = 0.25, keep: list | None = None) -> dict:
+             options: dict | None = None, fraction: float = 0.25, keep: list | None = None,
+             show_ess: bool = False) -> dict:
     """Fit ``family`` to the rows of ``table`` <= ``fraction`` of each task's largest size and
     score its predictions of the held-out runs (one row of the output). ``keep``, a list,
-    receives the fit."""
+    receives the fit; ``show_ess`` prints the fit's three sites with the lowest bulk ESS."""
     train, held = split(table, fraction)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -146,7 +146,7 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
         fit = fit_curves(train, family=family, transfer=structure, **{**FIT, **(options or {})})
         diag = fit.diagnostics()
         gap = float(fit.curve_gaps()["gap"].abs().max())  # curve vs its own fitted runs
-    if SHOW_ESS:
+    if show_ess:
         lowest = diag.table.nsmallest(3, "ess_bulk")
         print(f"  lowest bulk ESS ({data} {structure} {family}): " + ", ".join(
             f"{r.variable} {r.ess_bulk:.0f}" for r in lowest.itertuples()), flush=True)
@@ -265,8 +265,6 @@ def main() -> None:
                         help="print each data set's noise_mae (the MAE floor), fit nothing")
     args = parse_args(parser)
     options = parse_options(args.set)
-    global SHOW_ESS
-    SHOW_ESS = args.show_ess
     if args.stack and len(args.families) < 2:
         parser.error("--stack needs at least two --families")
     sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds),
@@ -279,22 +277,23 @@ def main() -> None:
                       f"{held['task'].nunique()} tasks, noise_mae {noise_mae(held):.4f}")
         return
     rows = []
+
+    def add(row: dict) -> None:  # print it as it comes and keep the CSV current
+        rows.append(row)
+        print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1),
+              flush=True)
+        pd.DataFrame(rows).to_csv(args.out, index=False)
+
     for name in args.data:
         for data, structure, table in sources[name]():
             if structure not in args.structures:
                 continue
             fits = []
             for family in args.families:
-                rows.append(evaluate(data, structure, table, family, options,
-                                     fraction=args.fraction, keep=fits))
-                print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1),
-                      flush=True)
-                pd.DataFrame(rows).to_csv(args.out, index=False)
+                add(evaluate(data, structure, table, family, options, fraction=args.fraction,
+                             keep=fits, show_ess=args.show_ess))
             if args.stack:
-                rows.append(evaluate_stacked(data, structure, table, fits, args.fraction))
-                print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=False),
-                      flush=True)
-                pd.DataFrame(rows).to_csv(args.out, index=False)
+                add(evaluate_stacked(data, structure, table, fits, args.fraction))
     print(pd.DataFrame(rows).round(4).to_string(index=False))
     if len(args.sim_seeds) > 1:
         print("\npooled over simulation seeds:")

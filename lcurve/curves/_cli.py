@@ -3,7 +3,8 @@
 ``lcurve fit DIR/results.parquet --family exp3 --transfer pairwise --method nuts --out fit.nc``
 fits curves to a results table, writes the posterior as netCDF and prints the strongest
 transfers, the diagnostics and the findings; ``--alternatives pow4`` also fits other families
-(``fit_pow4.nc``) and stacks them with the first where its sample sizes extrapolate. On a CPU it asks JAX for one device per chain first
+(``fit_pow4.nc``) and stacks them with the first where its sample sizes extrapolate. On a CPU
+it asks JAX for one device per chain first
 (:func:`lcurve.curves._inference.request_cpu_devices`), so NUTS chains run in parallel.
 """
 
@@ -68,13 +69,13 @@ def run_fit(args) -> int:
                    svi_steps=args.svi_steps)
     families = [args.family] + [f for f in dict.fromkeys(args.alternatives) if f != args.family]
     fits = []
-    for family in families:
+    for i, family in enumerate(families):
         try:
             fits.append(fit_curves(table, family=family, **options))
         except ValueError as err:
             logger.error("cannot fit %s: %s", args.results, err)
             return 2
-        path = args.out if not fits[:-1] else args.out.with_name(
+        path = args.out if i == 0 else args.out.with_name(
             f"{args.out.stem}_{family}{args.out.suffix}")
         fits[-1].save(path)
         print(f"fit: {fits[-1]!r} on {len(fits[-1].tasks)} tasks -> {path}")
