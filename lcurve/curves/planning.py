@@ -13,6 +13,7 @@ Example
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -331,29 +332,41 @@ def _required_draws(fit, task: str, target_score: float, *, context: Mapping | N
     for t, n in context.items():
         other[tasks.index(t)] = float(n)
     params = _curve_params(fit)
-    family, structure, n_ref = fit.family, fit.config.transfer, fit._meta["n_ref"]
-    index = jnp.array([k], dtype=jnp.int32)
-    hi_u = float(np.log1p(max_samples))
     sizes_k = fit.idata.constant_data["sizes"].values[:, k]
-    lo_u = float(np.log1p(sizes_k[sizes_k > 0].min()))
+    bounds = dict(k=jnp.int32(k), target=jnp.float32(target_score),
+                  lo_u=jnp.float32(np.log1p(sizes_k[sizes_k > 0].min())),
+                  hi_u=jnp.float32(np.log1p(max_samples)), max_samples=jnp.float32(max_samples),
+                  n_ref=jnp.float32(fit._meta["n_ref"]))
+    scenarios = [("alone", np.zeros(len(tasks)))]
+    if fit.config.transfer != "none":
+        scenarios.append(("with_context", other))
+    return [(scenario, np.asarray(_solve_sizes(
+        params, jnp.asarray(background, jnp.float32), **bounds, family=fit.family,
+        structure=fit.config.transfer))) for scenario, background in scenarios]
 
-    def solve(draw, background):
+
+@partial(jax.jit, static_argnames=("family", "structure"))
+def _solve_sizes(params, background, k, target, lo_u, hi_u, max_samples, n_ref, *, family,
+                 structure):
+    """Each draw's size at which task ``k``'s expected score reaches ``target`` (bisection in
+    ``log1p(n)`` between ``lo_u`` and ``hi_u``; ``inf`` if not reached by ``max_samples``)
+    beside the other tasks' sizes ``background``. Compiled once per (family, structure,
+    shapes): everything else is an argument, so repeated calls do not recompile."""
+    index = k[None]
+
+    def solve(draw):
         def score(n_own):
-            sizes = jnp.asarray(background).at[k].set(n_own)[None, :]
+            sizes = background.at[k].set(n_own)[None, :]
             return expected_score(family, structure, draw, index, sizes, n_ref)[0]
 
         def step(_, bounds):
             lo, hi = bounds
             mid = 0.5 * (lo + hi)
-            below = score(jnp.expm1(mid)) < target_score
+            below = score(jnp.expm1(mid)) < target
             return jnp.where(below, mid, lo), jnp.where(below, hi, mid)
 
         lo, hi = jax.lax.fori_loop(0, 60, step, (lo_u, hi_u))
-        reachable = score(max_samples) >= target_score
+        reachable = score(max_samples) >= target
         return jnp.where(reachable, jnp.expm1(hi), jnp.inf)
 
-    scenarios = [("alone", np.zeros(len(tasks)))]
-    if structure != "none":
-        scenarios.append(("with_context", other))
-    return [(scenario, np.asarray(jax.jit(jax.vmap(lambda d: solve(d, background)))(params)))
-            for scenario, background in scenarios]
+    return jax.vmap(solve)(params)

@@ -155,6 +155,17 @@ def test_required_samples_with_context_need_fewer(pairwise_fit):
         pairwise_fit.required_samples("task00", 1.5)
 
 
+def test_required_samples_compiles_its_bisection_once_per_model_shape(pairwise_fit):
+    from lcurve.curves.planning import _solve_sizes
+
+    pairwise_fit.required_samples("task00", 0.7)
+    compiled = _solve_sizes._cache_size()
+    other = [t for t in pairwise_fit.tasks if t != "task00"][0]
+    for task, target in ((other, 0.8), ("task00", 0.6)):
+        pairwise_fit.required_samples(task, target, context={}, max_samples=1e6)
+    assert _solve_sizes._cache_size() == compiled  # task, target, context, bounds are arguments
+
+
 def test_save_and_load_round_trip(pairwise_fit, tmp_path):
     path = pairwise_fit.save(tmp_path / "fit.nc")
     loaded = load_fit(path)
