@@ -60,7 +60,8 @@ def demo_config():
 
 def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
              fit_options: dict | None = None, tag_options: dict | None = None,
-             alternative: str | None = DEMO_ALTERNATIVE) -> Path:
+             alternative: str | None = DEMO_ALTERNATIVE, lfo_fraction: float | None = 0.25
+             ) -> Path:
     """Run sweep -> fit -> TAG -> report into ``out_dir``; print and return the report path.
 
     Parameters
@@ -79,6 +80,10 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
     alternative : str or None
         A second curve family fitted with the same settings (``fit_<family>.nc``), which the
         report stacks with the first where its sample sizes extrapolate; ``None``: none.
+    lfo_fraction : float or None
+        Refit the first family on each task's sizes up to this fraction of its largest and
+        predict the largest (:func:`lcurve.curves.leave_future_out`, ``fit_lfo.csv``; the
+        report says how far off it was); ``None``: skip.
     """
     import matplotlib
 
@@ -86,7 +91,8 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
     import jax
 
     from lcurve.affinity import TagConfig, tag_affinity
-    from lcurve.curves import fit_curves
+    from lcurve.curves import fit_curves, leave_future_out
+    from lcurve.curves.checks import lfo_path
     from lcurve.datasets import load_data
     from lcurve.design import design_from_config
     from lcurve.report import FINDINGS_FILE, write_report
@@ -127,6 +133,24 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
         other.save(out / f"fit_{alternative}.nc")
         print(f"    and {alternative}, to stack with it where it extrapolates: done in "
               f"{time.perf_counter() - step:.0f} s -> {out / f'fit_{alternative}.nc'}")
+    if lfo_fraction:
+        step = time.perf_counter()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                lfo = leave_future_out(results, fraction=lfo_fraction, **fit_options)
+        except ValueError as err:  # e.g. too few sizes below the fraction: say so, go on
+            print(f"    leave-future-out skipped: {err}")
+        else:
+            lfo.to_csv(lfo_path(out / "fit.nc"), index=False)
+            found = lfo.attrs["summary"]
+            left = (f" ({', '.join(found['left_out'])}: too few sizes to refit, left out)"
+                    if found["left_out"] else "")
+            print(f"    and refitted on sizes <= {found['fitted_max']} to predict the "
+                  f"{found['n_held']} runs at {'/'.join(map(str, found['sizes']))}{left}: mean "
+                  f"error {found['bias']:+.3f}, {found['n_inside']}/{found['n_held']} inside "
+                  f"their 90% intervals, in {time.perf_counter() - step:.0f} s -> "
+                  f"{lfo_path(out / 'fit.nc')}")
 
     step = time.perf_counter()
     print(f"3/4 TAG: {tag_options['steps']} steps, lookahead every {tag_options['every']}, "

@@ -78,7 +78,8 @@ def demo(tmp_path_factory):
         path = run_demo(folder, progress=False, top=2, config=config,
                         fit_options={"method": "svi", "svi_steps": 200, "num_samples": 50},
                         tag_options={"hidden": (8,), "steps": 20, "every": 5, "seeds": (0,),
-                                     "max_size": None})
+                                     "max_size": None},
+                        lfo_fraction=0.5)  # the toy sizes have one size below a quarter
     # on a CPU the sweep runs on one device (extra CPU devices are for NUTS chains)
     assert sweep_devices == [jax.local_devices()[:1]]
     return folder, path, out.getvalue(), overlaps
@@ -88,9 +89,11 @@ def test_demo_pipeline_writes_everything_and_prints_the_findings(demo):
     folder, path, out, _ = demo
     assert path == folder / "report" / "index.html" and path.is_file()
     assert out.splitlines()[-1] == f"report: {path}"
-    for name in ("results.parquet", "fit.nc", "fit_exp3.nc", "tag.csv", "config.toml"):
+    for name in ("results.parquet", "fit.nc", "fit_exp3.nc", "fit_lfo.csv", "tag.csv",
+                 "config.toml"):
         assert (folder / name).is_file(), name
     assert "and exp3, to stack with it where it extrapolates" in out
+    assert "and refitted on sizes <= " in out  # leave-future-out on the demo's own runs
     tag = pd.read_csv(folder / "tag.csv")
     assert len(tag) == 6 and tag["affinity"].notna().all()
     # the terminal shows the report's findings, topic by topic, word for word
@@ -99,6 +102,7 @@ def test_demo_pipeline_writes_everything_and_prints_the_findings(demo):
     for topic in ("Transfer:", "Task groups:", "Samples needed:", "TAG vs curves:", "Trust:"):
         assert topic in findings
     assert re.search(r"One sample of task0\d (is worth|costs) ", findings)
+    assert "Leave-future-out on these runs: refitted on sizes up to" in findings
     assert "SVI" in findings  # the trust line says the posterior is approximate ...
     assert "one seed" in findings  # ... and that seeds were not replicated
     html = unescape(path.read_text())

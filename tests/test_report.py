@@ -249,3 +249,24 @@ def test_other_families_fitted_in_the_folder_are_stacked_with_the_fit(tmp_path):
     beyond = [text for text in samples if "extrapolation" in text]
     assert beyond and all("stacking it with pow4 by LOO over the sizes trained" in text
                           for text in beyond)
+
+
+def test_the_fits_leave_future_out_table_qualifies_the_sample_sizes(tmp_path):
+    from lcurve.curves import fit_curves, leave_future_out
+    from lcurve.curves.checks import lfo_path
+
+    folder = _sweep_folder(tmp_path / "run")
+    table = pd.read_parquet(folder / "results.parquet")
+    options = dict(family="exp3", method="svi", svi_steps=300, num_samples=200)
+    fit_curves(table, **options).save(folder / "fit.nc")
+    lfo = leave_future_out(table, fraction=0.5, **options)
+    lfo.to_csv(lfo_path(folder / "fit.nc"), index=False)
+    found = find_inputs(folder)
+    assert found.lfo is not None and len(found.lfo) == len(lfo) and not found.problems
+    samples = [f for f in run_findings(found) if f.topic == "Samples needed"]
+    (check,) = [f for f in samples if f.text.startswith("Leave-future-out on these runs")]
+    assert f"{len(lfo)} single-task runs" in check.text
+    lfo.assign(family="pow4").to_csv(lfo_path(folder / "fit.nc"), index=False)
+    other = find_inputs(folder)
+    assert other.lfo is None
+    assert any("checks another model (pow4, pairwise)" in p for p in other.problems)

@@ -25,7 +25,7 @@ interval's mean width. ``max_curve_gap`` is
 the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
 runs). ``noise_mae`` is the MAE that a prediction of each task's *expected* score at the
 largest size would still have, from the held-out runs' own seed-to-seed noise
-(:func:`noise_mae`): about the lowest ``mae`` any prediction can expect on these runs.
+(:func:`lcurve.curves.checks.noise_mae`): about the lowest ``mae`` any prediction can expect on these runs.
 ``--noise-only`` prints it for each data set without fitting.
 
 ``--stack`` also scores the stacked mixture of the fitted families
@@ -49,7 +49,8 @@ import numpy as np
 import pandas as pd
 
 from lcurve.curves import fit_curves, predict_stacked, request_cpu_devices, simulate_results
-from lcurve.design import size_columns, task_of_column
+from lcurve.curves.checks import noise_mae, split_future, summarise_future
+from lcurve.design import size_columns
 from lcurve.sweep import read_results
 
 STRUCTURES = ("none", "contextual", "pairwise", "joint")
@@ -58,47 +59,10 @@ TRUTHS = ("exp3", "pow3")  # the synthetic tables' true families (simulate_resul
 FIT = dict(method="nuts")  # the library's default NUTS (FitConfig: 4 chains, 1000 warm-up)
 
 
-def _own(table: pd.DataFrame) -> np.ndarray:
-    columns = {task_of_column(c): c for c in size_columns(table)}
-    return np.array([row[columns[t]] for t, (_, row) in zip(table["task"], table.iterrows())])
-
-
 def split(table: pd.DataFrame, fraction: float = 0.25):
-    """(training rows, held-out single-task rows at each task's largest size)."""
-    table = table[table["metric"] == "auroc"].dropna(subset=["value"]).reset_index(drop=True)
-    own = _own(table)
-    largest = pd.Series(own).groupby(table["task"].to_numpy()).transform("max").to_numpy()
-    columns = size_columns(table)
-    single = (table[columns] > 0).sum(axis=1).to_numpy() == 1
-    held = table[single & (own == largest)]
-    train = table[own <= fraction * largest]
-    return train, held
-
-
-def noise_mae(held: pd.DataFrame) -> float:
-    """MAE of the held-out runs about their tasks' expected scores, estimated from the seeds.
-
-    A held-out run is ``v = mu_task + e``, ``e`` whatever varies between a task's runs
-    (training seed and subsample; on MoleculeACE all runs share one test set, whose error is
-    then in ``mu``; simulated runs draw their own test noise, in ``e``). Knowing ``mu``, a
-    prediction's MAE is ``E|e|``. With ``S`` runs of a task, ``E|v - mean(v)| = E|e| sqrt((S -
-    1) / S)`` for normal noise, so ``E|e|`` is estimated by ``mean |v - mean(v)| sqrt(S / (S -
-    1))`` over tasks with >= 2 runs (for ``S = 2``: ``|v1 - v2| / sqrt(2)``).
-
-    Example
-    -------
-    >>> held = pd.DataFrame({"task": ["a", "a", "b", "b"], "value": [0.80, 0.84, 0.70, 0.70]})
-    >>> round(noise_mae(held), 4)
-    0.0141
-    """
-    parts = []
-    for _, runs in held.groupby("task")["value"]:
-        if len(runs) >= 2:
-            size = len(runs)
-            parts.append(np.abs(runs - runs.mean()).to_numpy() * np.sqrt(size / (size - 1)))
-    if not parts:
-        raise ValueError("noise_mae needs a task with >= 2 held-out runs (seeds)")
-    return float(np.concatenate(parts).mean())
+    """(training rows, held-out single-task rows at each task's largest size): the library's
+    :func:`lcurve.curves.checks.split_future` on AUROC."""
+    return split_future(table, fraction, metric="auroc")
 
 
 def synthetic_tables(sim_seeds=(7,)):
@@ -167,16 +131,14 @@ def _request(held: pd.DataFrame) -> pd.DataFrame:
 def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFrame,
           fraction: float) -> dict:
     """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``."""
-    observed = held["value"].to_numpy()
-    error = pred["mean"].to_numpy() - observed
-    inside = ((observed >= pred["pred_low"].to_numpy())
-              & (observed <= pred["pred_high"].to_numpy()))
+    runs = pd.DataFrame({"task": held["task"].to_numpy(), "observed": held["value"].to_numpy(),
+                         "mean": pred["mean"].to_numpy(), "low": pred["pred_low"].to_numpy(),
+                         "high": pred["pred_high"].to_numpy(), "size": 0, "fitted_max": 0})
+    found = summarise_future(runs)  # the library's summary of a leave-future-out table
     sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
-    return {"sim_seed": sim_seed, "n_train": n_train,
-            "n_held": len(held), "fraction": fraction, "bias": error.mean(),
-            "mae": np.abs(error).mean(), "noise_mae": noise_mae(held),
-            "coverage90": inside.mean(),
-            "width90": (pred["pred_high"] - pred["pred_low"]).to_numpy().mean()}
+    return {"sim_seed": sim_seed, "n_train": n_train, "n_held": len(held), "fraction": fraction,
+            "bias": found["bias"], "mae": found["mae"], "noise_mae": found["noise_mae"],
+            "coverage90": found["coverage"], "width90": found["width"]}
 
 
 def evaluate_stacked(data: str, structure: str, table: pd.DataFrame, fits: list,

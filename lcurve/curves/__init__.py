@@ -13,7 +13,8 @@ imports ``lcurve.train`` or ``lcurve.sweep``.
 - :mod:`~lcurve.curves.planning`: posterior predictions (of one fit, or a stacked mixture of
   fits: :func:`predict_stacked`) and required sample sizes.
 - :mod:`~lcurve.curves.likelihood`: the stably normalised truncated normal, test-set noise.
-- :mod:`~lcurve.curves.checks`: prior predictive check.
+- :mod:`~lcurve.curves.checks`: prior predictive check; leave-future-out on one's own runs
+  (:func:`leave_future_out`: how far off the curves' extrapolation was).
 - :mod:`~lcurve.curves.simulate`: tables simulated from known curves, transfer and nested noise.
 
 Example
@@ -28,7 +29,7 @@ Example
 from lcurve.curves._inference import request_cpu_devices
 from lcurve.curves._summaries import CurveFitWarning, Diagnostics, compare_curves
 from lcurve.curves._table import CurveDataError
-from lcurve.curves.checks import prior_predictive
+from lcurve.curves.checks import leave_future_out, prior_predictive
 from lcurve.curves.families import (FAMILIES, SIZE_UNIT, CurveFamily, Param, get_family,
                                     register_family)
 from lcurve.curves.fit import CurveFit, FitConfig, fit_curves, load_fit
@@ -53,6 +54,7 @@ __all__ = [
     "expected_score",
     "fit_curves",
     "get_family",
+    "leave_future_out",
     "load_fit",
     "predict_stacked",
     "prior_predictive",

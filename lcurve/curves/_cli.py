@@ -3,7 +3,9 @@
 ``lcurve fit DIR/results.parquet --family exp3 --transfer pairwise --method nuts --out fit.nc``
 fits curves to a results table, writes the posterior as netCDF and prints the strongest
 transfers, the diagnostics and the findings; ``--alternatives pow4`` also fits other families
-(``fit_pow4.nc``) and stacks them with the first where its sample sizes extrapolate. On a CPU
+(``fit_pow4.nc``) and stacks them with the first where its sample sizes extrapolate;
+``--leave-future-out`` refits on the smaller sizes and predicts the largest
+(``fit_lfo.csv``, :func:`lcurve.curves.leave_future_out`). On a CPU
 it asks JAX for one device per chain first
 (:func:`lcurve.curves._inference.request_cpu_devices`), so NUTS chains run in parallel.
 """
@@ -44,6 +46,11 @@ def add_fit_parser(subparsers) -> None:
                    metavar="FAMILY", help="other curve families to fit with the same settings "
                    "(saved as OUT_<family>.nc, where `lcurve report` finds them) and stack "
                    "with the main fit where its sample sizes extrapolate")
+    p.add_argument("--leave-future-out", type=float, nargs="?", const=0.25, default=None,
+                   metavar="FRACTION", help="also refit on each task's sizes <= FRACTION "
+                   "(default 0.25) of its largest and predict the largest (saved as "
+                   "OUT_lfo.csv, where `lcurve report` finds it): how far off the curves' "
+                   "extrapolation was on these runs")
     p.add_argument("--top", type=int, default=10, help="how many transfers to print")
     p.add_argument("--out", type=Path, required=True, help="output netCDF, e.g. DIR/fit.nc")
 
@@ -80,6 +87,18 @@ def run_fit(args) -> int:
         fits[-1].save(path)
         print(f"fit: {fits[-1]!r} on {len(fits[-1].tasks)} tasks -> {path}")
     fit, alternatives = fits[0], fits[1:]
+    lfo = None
+    if args.leave_future_out is not None:
+        from lcurve.curves.checks import leave_future_out, lfo_path
+
+        try:
+            lfo = leave_future_out(table, fraction=args.leave_future_out,
+                                   family=args.family, **options)
+        except ValueError as err:
+            logger.error("cannot run leave-future-out on %s: %s", args.results, err)
+            return 2
+        lfo.to_csv(lfo_path(args.out), index=False)
+        print(f"leave-future-out: {len(lfo)} held-out runs -> {lfo_path(args.out)}")
     if args.transfer != "none":
         rates = fit.transfer_matrix().sort_values("mean", key=abs, ascending=False)
         print(rates.head(args.top).round(3).to_string(index=False))
@@ -93,5 +112,5 @@ def run_fit(args) -> int:
     from lcurve.curves.findings import format_findings
 
     print(f"findings (90% intervals):\n"
-          f"{format_findings(fit.findings(alternatives=alternatives))}")
+          f"{format_findings(fit.findings(alternatives=alternatives, lfo=lfo))}")
     return 0

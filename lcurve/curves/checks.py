@@ -1,4 +1,4 @@
-"""Model checks before and after fitting: the prior predictive check.
+"""Model checks before and after fitting: the prior predictive check and leave-future-out.
 
 A prior predictive check draws parameters from the priors and scores from the likelihood at
 the table's own observations (same sizes, test sets and nested-design groups) and asks
@@ -14,9 +14,16 @@ Example
 >>> check = prior_predictive(table, family="exp3", transfer="pairwise", num_samples=50)
 >>> list(check.columns[-5:])
 ['observed', 'mean', 'low', 'high', 'pit']
+
+Leave-future-out (:func:`leave_future_out`) refits a model on each task's sizes up to a
+fraction of its largest and predicts the single-task runs at the largest size: how far off the
+curves' extrapolation was on the user's own runs, which is what "samples needed" beyond the
+data rests on.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -25,8 +32,10 @@ from numpyro import handlers
 
 from lcurve.curves._summaries import _interval
 from lcurve.curves.model import LIKELIHOOD_SITE
+from lcurve.design import size_columns, task_of_column
 
-__all__ = ["prior_predictive", "prior_draws"]
+__all__ = ["prior_predictive", "prior_draws", "leave_future_out", "lfo_path", "split_future",
+           "noise_mae", "summarise_future"]
 
 
 def prior_draws(model, kwargs: dict, key, *, num_samples: int) -> dict:
@@ -83,3 +92,165 @@ def prior_predictive(results, *, num_samples: int = 200, hdi_prob: float = 0.9,
     table["low"], table["high"] = _interval(score, hdi_prob)
     table["pit"] = (score < data.value[None, :]).mean(0)
     return table
+
+
+def lfo_path(fit_path) -> Path:
+    """Where a fit's :func:`leave_future_out` table is kept: ``<fit stem>_lfo.csv`` beside the
+    fit's file (``lcurve demo``, ``lcurve fit --leave-future-out``; the report reads it)."""
+    fit_path = Path(fit_path)
+    return fit_path.with_name(f"{fit_path.stem}_lfo.csv")
+
+
+def _own_sizes(table: pd.DataFrame) -> np.ndarray:
+    """Each row's own training size (its task's ``n_<task>``)."""
+    columns = {task_of_column(c): c for c in size_columns(table)}
+    unknown = sorted(set(table["task"]) - set(columns))
+    if unknown:
+        raise ValueError(f"no size column for tasks {unknown}")
+    return np.array([table[columns[t]].iat[i] for i, t in enumerate(table["task"])])
+
+
+def split_future(results: pd.DataFrame, fraction: float = 0.25, *, metric: str = "auroc"):
+    """``(training rows, held-out rows)`` of one metric for leave-future-out: training rows are
+    every run (single or multi-task) whose own size is at most ``fraction`` of its task's
+    largest size; held out are the single-task runs at each task's largest size."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction must be in (0, 1), got {fraction}")
+    missing = {"task", "metric", "value"} - set(results.columns)
+    if missing:
+        raise ValueError(f"results table lacks columns {sorted(missing)}")
+    table = results[results["metric"] == metric].dropna(subset=["value"]).reset_index(drop=True)
+    if table.empty:
+        raise ValueError(f"no {metric!r} scores in the results table")
+    own = _own_sizes(table)
+    largest = pd.Series(own).groupby(table["task"].to_numpy()).transform("max").to_numpy()
+    single = (table[size_columns(table)] > 0).sum(axis=1).to_numpy() == 1
+    return table[own <= fraction * largest], table[single & (own == largest)]
+
+
+def noise_mae(held: pd.DataFrame) -> float:
+    """MAE of held-out runs about their tasks' expected scores, estimated from the seeds.
+
+    A held-out run is ``v = mu_task + e``, ``e`` whatever varies between a task's runs
+    (training seed and subsample; when all runs share one test set its error is in ``mu``).
+    Knowing ``mu``, a prediction's MAE is ``E|e|``. With ``S`` runs of a task, ``E|v -
+    mean(v)| = E|e| sqrt((S - 1) / S)`` for normal noise, so ``E|e|`` is estimated by ``mean
+    |v - mean(v)| sqrt(S / (S - 1))`` over tasks with >= 2 runs (for ``S = 2``: ``|v1 - v2| /
+    sqrt(2)``). ``nan`` when no task has two runs.
+
+    Example
+    -------
+    >>> held = pd.DataFrame({"task": ["a", "a", "b", "b"], "value": [0.80, 0.84, 0.70, 0.70]})
+    >>> round(noise_mae(held), 4)
+    0.0141
+    """
+    parts = []
+    for _, runs in held.groupby("task")["value"]:
+        if len(runs) >= 2:
+            size = len(runs)
+            parts.append(np.abs(runs - runs.mean()).to_numpy() * np.sqrt(size / (size - 1)))
+    return float(np.concatenate(parts).mean()) if parts else float("nan")
+
+
+def summarise_future(runs: pd.DataFrame) -> dict:
+    """Bias, MAE, ``noise_mae``, coverage and mean interval width of a
+    :func:`leave_future_out` table (read back from CSV too: it needs only its columns)."""
+    need = {"task", "observed", "mean", "low", "high", "fitted_max", "size"}
+    missing = need - set(runs.columns)
+    if missing:
+        raise ValueError(f"not a leave-future-out table: no columns {sorted(missing)}")
+    error = runs["mean"].to_numpy() - runs["observed"].to_numpy()
+    inside = (runs["observed"] >= runs["low"]) & (runs["observed"] <= runs["high"])
+    return {"n_held": len(runs), "bias": float(error.mean()), "mae": float(np.abs(error).mean()),
+            "noise_mae": noise_mae(runs.rename(columns={"observed": "value"})),
+            "coverage": float(inside.mean()), "n_inside": int(inside.sum()),
+            "width": float((runs["high"] - runs["low"]).mean()),
+            "fitted_max": int(runs["fitted_max"].max()),
+            "sizes": sorted(int(n) for n in runs["size"].unique()),
+            **{k: float(runs[k].iloc[0]) for k in ("max_rhat", "min_ess_bulk", "divergences")
+               if k in runs.columns}}
+
+
+def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, config=None,
+                     **options) -> pd.DataFrame:
+    """How well the curves extrapolated on these runs: refit on each task's sizes up to
+    ``fraction`` of its largest, predict the single-task runs at the largest size.
+
+    The harness of ``experiments/curves/lfo.py`` (issue 12's calibration target), for one's
+    own results: the distance from the refitted sizes to the largest (two doublings at the
+    default 1/4) is the kind of extrapolation a "samples needed" answer beyond the data makes.
+
+    Parameters
+    ----------
+    results : DataFrame or CurveFit
+        A results table (``config``/``options`` as for :func:`lcurve.curves.fit_curves`) or a
+        :class:`~lcurve.curves.CurveFit` (its table and settings are used; it need not be
+        fitted).
+    fraction : float
+        Refit on own sizes ``<= fraction x`` each task's largest size.
+    hdi_prob : float
+        Mass of each prediction's ``low, high`` interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per held-out run: ``task, seed, size, fitted_max`` (the largest size refitted),
+        ``observed``, the posterior predictive ``mean, low, high``, ``inside``, and the
+        settings ``interval`` (``hdi_prob``), ``fraction``, ``family``, ``transfer`` and the
+        refit's ``max_rhat, min_ess_bulk, divergences`` (so that the table read back from a
+        CSV file says what it checked). ``attrs["summary"]``: :func:`summarise_future`,
+        ``n_train`` and ``left_out``, the tasks with fewer than two sizes to refit (warned
+        about; a ``ValueError`` if that is every task).
+
+    Example
+    -------
+    >>> from lcurve.curves import simulate_results
+    >>> table, _ = simulate_results(n_tasks=2, sizes=(32, 64, 128, 256, 512), seed=0)
+    >>> lfo = leave_future_out(table, transfer="none", method="svi", svi_steps=200)
+    >>> summary = lfo.attrs["summary"]
+    >>> summary["sizes"], summary["fitted_max"], summary["n_held"]
+    ([512], 128, 4)
+    """
+    import warnings
+
+    from lcurve.curves.fit import CurveFit
+
+    if isinstance(results, CurveFit):
+        config, results = results.config, results.results
+        if results is None or len(results) == 0:
+            raise ValueError("this CurveFit has no results table (a loaded fit?): pass the "
+                             "table and the fit's settings instead")
+    base = CurveFit(results, config, **options).config
+    train, held = split_future(results, fraction, metric=base.metric)
+    own = pd.Series(_own_sizes(train), index=train.index)
+    thin = sorted(t for t in held["task"].unique() if own[train["task"] == t].nunique() < 2)
+    if len(thin) == held["task"].nunique():
+        raise ValueError(f"every task has fewer than two sizes <= {fraction} of its largest: "
+                         f"no curve can be refitted to extrapolate (use a larger fraction)")
+    if thin:
+        warnings.warn(f"tasks {thin} have fewer than two sizes <= {fraction} of their largest: "
+                      f"their runs at the largest size are left out of the check",
+                      UserWarning, stacklevel=2)
+        held = held[~held["task"].isin(thin)]
+    fit = CurveFit(train, base)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the refit's diagnostics are reported in the summary
+        fit.fit()
+        diag = fit.diagnostics()
+    request = held[["task", *size_columns(held),
+                    *[c for c in ("n_test", "n_test_pos") if c in held.columns]]]
+    pred = fit.predict(request, hdi_prob=hdi_prob)
+    fitted_max = own.groupby(train["task"]).max()
+    out = pd.DataFrame({
+        "task": held["task"].to_numpy(),
+        "seed": held["seed"].to_numpy() if "seed" in held.columns else 0,
+        "size": _own_sizes(held), "fitted_max": fitted_max.reindex(held["task"]).to_numpy(),
+        "observed": held["value"].to_numpy(), "mean": pred["mean"].to_numpy(),
+        "low": pred["pred_low"].to_numpy(), "high": pred["pred_high"].to_numpy()})
+    out["inside"] = (out["observed"] >= out["low"]) & (out["observed"] <= out["high"])
+    out["interval"], out["fraction"] = hdi_prob, fraction
+    out["family"], out["transfer"] = base.family, base.transfer
+    out["max_rhat"], out["min_ess_bulk"] = diag.max_rhat, diag.min_ess_bulk
+    out["divergences"] = diag.n_divergent
+    out.attrs["summary"] = {**summarise_future(out), "n_train": len(train), "left_out": thin}
+    return out

@@ -11,6 +11,10 @@ per finding, each with the numbers it rests on and a sentence a scientist can re
 ``samples_alone`` / ``samples_with_partners``
     samples of each task needed to reach a target expected score, alone and with the other
     tasks' data at their largest fitted size (:meth:`~lcurve.curves.CurveFit.required_samples`);
+``extrapolation``
+    (given a :func:`~lcurve.curves.checks.leave_future_out` table) how far off the curves
+    were when refitted on the smaller sizes and asked for the largest: what sample sizes
+    beyond the data rest on;
 ``trust``
     whether the sampler diagnostics passed, and if not why and what to do.
 
@@ -32,8 +36,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["FINDING_COLUMNS", "choose_target_score", "fit_findings", "format_findings",
-           "transfer_sentence", "trust_findings"]
+__all__ = ["FINDING_COLUMNS", "choose_target_score", "extrapolation_findings", "fit_findings",
+           "format_findings", "transfer_sentence", "trust_findings"]
 
 #: Columns of a findings table.
 FINDING_COLUMNS = ("kind", "source", "target", "estimate", "low", "high", "p_positive",
@@ -242,6 +246,49 @@ def _sample_rows(fit, target_score: float, interval: float, stack=None) -> list[
     return rows
 
 
+def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list[dict]:
+    """One row of kind ``extrapolation`` from a :func:`~lcurve.curves.checks.leave_future_out`
+    table: the refit's error at the largest size, against the runs' own noise, and what it
+    means for sample sizes beyond the data (under-predicted by more than ``max_bias``: they are
+    more likely too high; over-predicted: too optimistic; intervals that held fewer runs than
+    their mass less 0.15: too narrow)."""
+    from lcurve.curves.checks import summarise_future
+
+    if lfo is None or len(lfo) == 0:
+        return []
+    found = summarise_future(lfo)
+    interval = float(lfo["interval"].iloc[0]) if "interval" in lfo else 0.9
+    fraction = float(lfo["fraction"].iloc[0]) if "fraction" in lfo else float("nan")
+    family = f"{lfo['family'].iloc[0]} " if "family" in lfo else ""
+    share = (f" ({fraction:g} of each task's largest)" if np.isfinite(fraction) else "")
+    sizes = ", ".join(_count(n) for n in found["sizes"])
+    noise = (f"; the runs' own seed-to-seed spread alone gives {found['noise_mae']:.3f}"
+             if np.isfinite(found["noise_mae"]) else "")
+    text = (f"Leave-future-out on these runs: refitted on sizes up to "
+            f"{_count(found['fitted_max'])}{share}, the {family}curves predicted the "
+            f"{found['n_held']} single-task runs at {sizes} with mean error "
+            f"{found['bias']:+.3f} (MAE {found['mae']:.3f}{noise}); {found['n_inside']} of "
+            f"{found['n_held']} fell inside their {interval:.0%} intervals.")
+    if found["bias"] < -max_bias:
+        text += (" The curves under-predicted that far out, so sample sizes well beyond the "
+                 "largest size trained are more likely too high than too low.")
+    elif found["bias"] > max_bias:
+        text += (" The curves over-predicted that far out, so sample sizes well beyond the "
+                 "largest size trained may be too optimistic.")
+    else:
+        text += " No sign of bias over that distance."
+    if found["coverage"] < interval - 0.15:
+        text += " Their intervals were too narrow there: read extrapolated intervals as too short."
+    rhat, ess = found.get("max_rhat", np.nan), found.get("min_ess_bulk", np.nan)
+    divergences = found.get("divergences", 0)
+    if (np.isfinite(rhat) and rhat > 1.01) or divergences > 0 or ess < 400:
+        text += (f" The refit's sampler warned (max R-hat {rhat:.3f}, min bulk ESS {ess:.0f}, "
+                 f"{divergences:.0f} divergent transitions): treat this check as provisional.")
+    if found["n_held"] < 20:
+        text += f" (A rough check: {found['n_held']} runs.)"
+    return [_row("extrapolation", text, estimate=found["bias"])]
+
+
 def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> list[dict]:
     """Rows of kind ``trust``: diagnostics passed or not, the reason and the fix."""
     with warnings.catch_warnings():
@@ -293,7 +340,8 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
 
 
 def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
-                 hdi_prob: float = 0.9, alternatives=()) -> pd.DataFrame:
+                 hdi_prob: float = 0.9, alternatives=(), lfo: pd.DataFrame | None = None
+                 ) -> pd.DataFrame:
     """The findings of a fit as a tidy table (:data:`FINDING_COLUMNS`), in reading order.
 
     Parameters
@@ -313,20 +361,23 @@ def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
         sample size lies beyond the largest size trained, the sentence then says what the
         stack of ``fit`` and them gives (:func:`lcurve.curves.required_samples_stacked`, LOO
         stacking weights) instead of advising to compare families.
+    lfo : DataFrame, optional
+        A :func:`~lcurve.curves.checks.leave_future_out` table of the same runs: adds the
+        ``extrapolation`` row (:func:`extrapolation_findings`).
 
     Returns
     -------
     pandas.DataFrame
         ``kind, source, target, estimate, low, high, p_positive, sentence``: transfer rows
         first (``estimate`` is ``tau``), then samples (``estimate`` is the median number of
-        samples), then ``trust`` rows.
+        samples), then the ``extrapolation`` row, then ``trust`` rows.
     """
     fit._require()
     if target_score is None:
         target_score = choose_target_score(fit.idata.observed_data["score"].values)
     rows = [*_transfer_rows(fit, top=top, hdi_prob=hdi_prob),
             *_sample_rows(fit, target_score, hdi_prob, _stacking(fit, list(alternatives))),
-            *trust_findings(fit)]
+            *extrapolation_findings(lfo), *trust_findings(fit)]
     return pd.DataFrame(rows, columns=list(FINDING_COLUMNS))
 
 

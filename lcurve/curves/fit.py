@@ -574,13 +574,14 @@ class CurveFit:
         return planning.required_samples(self, task, target_score, **options)
 
     def findings(self, *, target_score: float | None = None, top: int = 2,
-                 hdi_prob: float = 0.9, alternatives=()) -> pd.DataFrame:
+                 hdi_prob: float = 0.9, alternatives=(), lfo=None) -> pd.DataFrame:
         """What the fit says in plain sentences, one row per finding (:mod:`.findings`;
-        ``alternatives``: fits of other families to stack with it where it extrapolates)."""
+        ``alternatives``: fits of other families to stack with it where it extrapolates;
+        ``lfo``: a :func:`~lcurve.curves.checks.leave_future_out` table of the same runs)."""
         from lcurve.curves.findings import fit_findings
 
         return fit_findings(self, target_score=target_score, top=top, hdi_prob=hdi_prob,
-                            alternatives=alternatives)
+                            alternatives=alternatives, lfo=lfo)
 
     def __repr__(self) -> str:
         state = "fitted" if self.idata is not None else "not fitted"

@@ -80,7 +80,8 @@ class _Context:
         self.fit_error = None
         if found.fit is not None:
             try:
-                self.fit_table = found.fit.findings(top=top, alternatives=found.alternatives)
+                self.fit_table = found.fit.findings(top=top, alternatives=found.alternatives,
+                                                   lfo=found.lfo)
             except Exception as err:  # noqa: BLE001 - reported in the findings
                 self.fit_error = err
         self.transfer, self.transfer_kind, self.transfer_note = transfer_for_findings(found)

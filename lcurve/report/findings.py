@@ -167,7 +167,11 @@ def _samples(found, fit_table) -> list[Finding]:
                         f"`lcurve fit {found.folder}/results.parquet --out "
                         f"{found.folder}/fit.nc`.", "note")]
     rows = fit_table[fit_table["kind"] == "samples_alone"]
-    return [Finding("Samples needed", s) for s in dict.fromkeys(rows["sentence"])]
+    out = [Finding("Samples needed", s) for s in dict.fromkeys(rows["sentence"])]
+    for sentence in fit_table.loc[fit_table["kind"] == "extrapolation", "sentence"]:
+        plain = "No sign of bias" in sentence and "too narrow" not in sentence
+        out.append(Finding("Samples needed", sentence, "info" if plain else "warning"))
+    return out
 
 
 def _tag(found, table, kind) -> list[Finding]:
@@ -267,7 +271,7 @@ def run_findings(found, *, target_score: float | None = None, top: int = 2,
     elif found.fit is not None and fit_table is None:
         try:
             fit_table = found.fit.findings(target_score=target_score, top=top,
-                                              alternatives=found.alternatives)
+                                           alternatives=found.alternatives, lfo=found.lfo)
         except Exception as err:  # noqa: BLE001 - a failing part must not sink the rest
             logger.warning("fit findings failed: %s", err)
             out.append(Finding("Trust", f"The fit's findings failed: {type(err).__name__}: "

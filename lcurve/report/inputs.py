@@ -41,6 +41,7 @@ class RunInputs:
     fit: object | None = None
     fit_path: Path | None = None
     alternatives: list = dataclasses.field(default_factory=list)
+    lfo: pd.DataFrame | None = None
     tag: pd.DataFrame | None = None
     tag_path: Path | None = None
     latent_dir: Path | None = None
@@ -73,6 +74,32 @@ def _alternatives(folder: Path, found: RunInputs) -> list:
         if same and other.config.family != fit.config.family:
             out.append(other)
     return out
+
+
+def _lfo(found: RunInputs) -> pd.DataFrame | None:
+    """The main fit's leave-future-out table, if one of the same family and structure is
+    beside it (:func:`lcurve.curves.leave_future_out`, written by ``lcurve demo`` and
+    ``lcurve fit --leave-future-out``)."""
+    from lcurve.curves.checks import lfo_path
+
+    path = lfo_path(found.fit_path)
+    if not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path)
+    except (ValueError, OSError) as err:
+        found.problems.append(f"{path.name} is not a readable table: {err}")
+        return None
+    fit = found.fit
+    if not {"family", "transfer", "observed", "mean"} <= set(table.columns):
+        found.problems.append(f"{path.name} is not a leave-future-out table")
+        return None
+    if (table["family"].iloc[0], table["transfer"].iloc[0]) != (fit.config.family,
+                                                               fit.config.transfer):
+        found.problems.append(f"{path.name} checks another model ({table['family'].iloc[0]}, "
+                              f"{table['transfer'].iloc[0]}) than {found.fit_path.name}; left out")
+        return None
+    return table
 
 
 def find_inputs(folder: str | Path) -> RunInputs:
@@ -113,6 +140,7 @@ def find_inputs(folder: str | Path) -> RunInputs:
             found.problems.append(f"{candidates[0].name} is not a readable lcurve fit: {err}")
         else:
             found.alternatives = _alternatives(folder, found)
+            found.lfo = _lfo(found)
     else:
         found.missing["fit"] = f"no {FIT_FILE} (run `lcurve fit {folder}/results.parquet " \
                                f"--out {folder}/{FIT_FILE}`)"

@@ -28,17 +28,6 @@ def test_every_synthetic_table_is_simulated_and_splits():
     assert not np.allclose(first[0]["value"], first[1]["value"])  # new noise per seed
 
 
-def test_noise_mae_is_the_mean_absolute_run_noise():
-    rng = np.random.default_rng(0)
-    sd, tasks, seeds = 0.02, 400, 3
-    mu = rng.uniform(0.7, 0.9, tasks)
-    held = pd.DataFrame({"task": np.repeat(np.arange(tasks), seeds),
-                         "value": np.repeat(mu, seeds) + rng.normal(0, sd, tasks * seeds)})
-    assert lfo.noise_mae(held) == pytest.approx(sd * np.sqrt(2 / np.pi), rel=0.05)
-    with pytest.raises(ValueError, match=">= 2 held-out runs"):
-        lfo.noise_mae(held.drop_duplicates("task"))
-
-
 def test_pooled_rows_average_over_held_out_runs_and_count_warned_fits():
     base = dict(data="synthetic-exp3", structure="none", family="pow4")
     rows = pd.DataFrame([

@@ -1,0 +1,149 @@
+"""Leave-future-out on one's own runs (:func:`lcurve.curves.leave_future_out`): the split, the
+noise floor, the summary, the findings sentence, the CLI option and the report."""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lcurve.curves import fit_curves, leave_future_out, load_fit, simulate_results
+from lcurve.curves._cli import add_fit_parser, run_fit
+from lcurve.curves.checks import lfo_path, noise_mae, split_future, summarise_future
+from lcurve.curves.findings import extrapolation_findings
+
+SVI = dict(method="svi", svi_steps=200, num_samples=200)
+SIZES = (32, 64, 128, 256, 512)
+
+
+@pytest.fixture(scope="module")
+def table():
+    table, _ = simulate_results(n_tasks=2, sizes=SIZES, source_sizes=(256,), seed=0)
+    return table
+
+
+def test_split_refits_sizes_up_to_the_fraction_and_holds_out_the_largest_single_runs(table):
+    train, held = split_future(table, 0.25)
+    own = lambda t: np.array([row[f"n_{task}"] for task, (_, row)  # noqa: E731
+                              in zip(t["task"], t.iterrows())])
+    assert own(train).max() == 128 and set(own(held)) == {512}
+    assert (held.filter(like="n_task") > 0).sum(axis=1).eq(1).all()  # single-task runs only
+    assert len(held) == 2 * table["seed"].nunique()  # every task, every seed
+    assert (train.filter(like="n_task") > 0).sum(axis=1).max() == 2  # pair runs refitted too
+    _, half = split_future(table, 0.5)
+    assert len(half) == len(held)
+    with pytest.raises(ValueError, match="fraction"):
+        split_future(table, 1.0)
+    with pytest.raises(ValueError, match="no 'loss' scores"):
+        split_future(table, 0.25, metric="loss")
+    with pytest.raises(ValueError, match="lacks columns"):
+        split_future(table.drop(columns="metric"))
+
+
+def test_noise_mae_is_the_mean_absolute_run_noise():
+    rng = np.random.default_rng(0)
+    sd, tasks, seeds = 0.02, 400, 3
+    mu = rng.uniform(0.7, 0.9, tasks)
+    held = pd.DataFrame({"task": np.repeat(np.arange(tasks), seeds),
+                         "value": np.repeat(mu, seeds) + rng.normal(0, sd, tasks * seeds)})
+    assert noise_mae(held) == pytest.approx(sd * np.sqrt(2 / np.pi), rel=0.05)
+    assert np.isnan(noise_mae(held.drop_duplicates("task")))  # one run per task: unknown
+
+
+def _runs(observed, mean, half_width=0.02):
+    observed, mean = np.asarray(observed, float), np.asarray(mean, float)
+    return pd.DataFrame({"task": ["a", "a", "b", "b"][:len(observed)], "seed": 0, "size": 1024,
+                         "fitted_max": 256, "observed": observed, "mean": mean,
+                         "low": mean - half_width, "high": mean + half_width,
+                         "interval": 0.9, "fraction": 0.25, "family": "pow4",
+                         "transfer": "pairwise"})
+
+
+def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
+    runs = _runs([0.90, 0.92, 0.80, 0.84], [0.87, 0.89, 0.79, 0.79])
+    found = summarise_future(runs)
+    assert found["bias"] == pytest.approx(-0.03) and found["mae"] == pytest.approx(0.03)
+    assert found["n_inside"] == 1 and found["coverage"] == 0.25
+    assert found["noise_mae"] == pytest.approx((0.01 + 0.02) / 2 * np.sqrt(2))  # |v - mean| x sqrt 2
+    (row,) = extrapolation_findings(runs)
+    text = row["sentence"]
+    assert row["kind"] == "extrapolation" and row["estimate"] == pytest.approx(-0.03)
+    assert "refitted on sizes up to 256 (0.25 of each task's largest)" in text
+    assert ("4 single-task runs at 1,024 with mean error -0.030 (MAE 0.030; the runs' own "
+            "seed-to-seed spread alone gives 0.021); 1 of 4 fell inside their 90% intervals."
+            in text)
+    assert "more likely too high than too low" in text and "too narrow" in text
+    assert "A rough check: 4 runs" in text
+    over = extrapolation_findings(_runs([0.80, 0.80], [0.83, 0.83]))[0]["sentence"]
+    assert "may be too optimistic" in over
+    fine = extrapolation_findings(_runs([0.80, 0.81], [0.805, 0.805]))[0]["sentence"]
+    assert "No sign of bias" in fine and "too narrow" not in fine
+    assert "sampler warned" not in fine  # no diagnostics in the table: nothing to say
+    warned = _runs([0.80, 0.81], [0.805, 0.805]).assign(max_rhat=1.002, min_ess_bulk=900,
+                                                         divergences=3)
+    assert "sampler warned (max R-hat 1.002, min bulk ESS 900, 3 divergent" in \
+        extrapolation_findings(warned)[0]["sentence"]
+    assert extrapolation_findings(None) == []
+    with pytest.raises(ValueError, match="not a leave-future-out table"):
+        summarise_future(runs.drop(columns="fitted_max"))
+
+
+def test_leave_future_out_refits_and_predicts_the_largest_size(table):
+    lfo = leave_future_out(table, transfer="pairwise", family="exp3", **SVI)
+    assert set(lfo["size"]) == {512} and set(lfo["fitted_max"]) == {128}
+    assert len(lfo) == 4 and set(lfo["task"]) == {"task00", "task01"}
+    assert ((lfo["low"] <= lfo["mean"]) & (lfo["mean"] <= lfo["high"])).all()
+    assert lfo["inside"].equals((lfo["observed"] >= lfo["low"]) & (lfo["observed"] <= lfo["high"]))
+    summary = lfo.attrs["summary"]
+    assert summary["n_held"] == 4 and summary["n_train"] == len(split_future(table)[0])
+    assert np.isfinite(summary["min_ess_bulk"]) and summary["mae"] >= abs(summary["bias"])
+    assert summary["min_ess_bulk"] == lfo["min_ess_bulk"].iloc[0]  # the refit's, in the table
+    assert (lfo["family"].iloc[0], lfo["transfer"].iloc[0]) == ("exp3", "pairwise")
+    with pytest.raises(ValueError, match="every task has fewer than two sizes"):
+        leave_future_out(table, fraction=0.1, **SVI)  # only 32 <= 51.2 is left to refit
+
+
+def test_tasks_that_cannot_be_refitted_are_left_out_with_a_warning(table):
+    capped = table[~((table["task"] == "task01") & table["n_task01"].isin([64, 128, 256]))]
+    with pytest.warns(UserWarning, match=r"\['task01'\] have fewer than two sizes"):
+        lfo = leave_future_out(capped, transfer="none", family="exp3", **SVI)
+    assert set(lfo["task"]) == {"task00"} and lfo.attrs["summary"]["left_out"] == ["task01"]
+
+
+def test_leave_future_out_takes_a_fit_but_not_a_loaded_one(table, tmp_path):
+    fit = fit_curves(table, family="exp3", transfer="none", **SVI)
+    lfo = leave_future_out(fit)
+    assert (lfo["family"].iloc[0], lfo["transfer"].iloc[0]) == ("exp3", "none")
+    fit.save(tmp_path / "fit.nc")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        loaded = load_fit(tmp_path / "fit.nc")
+    with pytest.raises(ValueError, match="no results table"):
+        leave_future_out(loaded)
+    findings = fit.findings(lfo=lfo)
+    kinds = findings["kind"].tolist()
+    assert kinds.index("extrapolation") < kinds.index("trust")
+
+
+def test_fit_command_writes_the_leave_future_out_table(table, tmp_path, capsys, monkeypatch):
+    table_path = tmp_path / "results.parquet"
+    table.to_parquet(table_path)
+    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", lambda n: None)
+    parser = argparse.ArgumentParser()
+    add_fit_parser(parser.add_subparsers(dest="command"))
+    base = ["fit", str(table_path), "--family", "exp3", "--method", "svi", "--svi-steps", "100",
+            "--num-samples", "100", "--out", str(tmp_path / "fit.nc")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run_fit(parser.parse_args([*base, "--leave-future-out"])) == 0
+    saved = pd.read_csv(lfo_path(tmp_path / "fit.nc"))
+    assert lfo_path(tmp_path / "fit.nc").name == "fit_lfo.csv"
+    assert set(saved["fitted_max"]) == {128} and saved["family"].iloc[0] == "exp3"
+    out = capsys.readouterr().out
+    assert "leave-future-out: 4 held-out runs" in out and "Leave-future-out on these runs" in out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run_fit(parser.parse_args([*base, "--leave-future-out", "0.1"])) == 2
