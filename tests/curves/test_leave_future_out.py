@@ -126,6 +126,8 @@ def test_leave_future_out_takes_a_fit_but_not_a_loaded_one(table, tmp_path):
     findings = fit.findings(lfo=lfo)
     kinds = findings["kind"].tolist()
     assert kinds.index("extrapolation") < kinds.index("trust")
+    with pytest.raises(ValueError, match=r"checks \('pow4', 'none'\), not this fit's"):
+        fit.findings(lfo=lfo.assign(family="pow4"))
 
 
 def test_fit_command_writes_the_leave_future_out_table(table, tmp_path, capsys, monkeypatch):
