@@ -250,8 +250,9 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
     """One row of kind ``extrapolation`` from a :func:`~lcurve.curves.checks.leave_future_out`
     table: the refit's error at the largest size, against the runs' own noise, and what it
     means for sample sizes beyond the data (under-predicted by more than ``max_bias``: they are
-    more likely too high; over-predicted: too optimistic; intervals that held fewer runs than
-    their mass less 0.15: too narrow)."""
+    more likely too high; over-predicted: too optimistic). The intervals are called too narrow
+    (too wide) when as few (as many) runs fell inside as a calibrated interval would give with
+    probability below 0.05 (binomial), so a handful of runs is not over-read."""
     from lcurve.curves.checks import summarise_future
 
     if lfo is None or len(lfo) == 0:
@@ -277,8 +278,13 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
                  "largest size trained may be too optimistic.")
     else:
         text += " No sign of bias over that distance."
-    if found["coverage"] < interval - 0.15:
+    from scipy.stats import binom
+
+    n, k = found["n_held"], found["n_inside"]
+    if binom.cdf(k, n, interval) < 0.05:  # fewer inside than a calibrated interval would hold
         text += " Their intervals were too narrow there: read extrapolated intervals as too short."
+    elif binom.sf(k - 1, n, interval) < 0.05:
+        text += " Their intervals were wider than needed there."
     rhat, ess = found.get("max_rhat", np.nan), found.get("min_ess_bulk", np.nan)
     divergences = found.get("divergences", 0)
     if (np.isfinite(rhat) and rhat > 1.01) or divergences > 0 or ess < 400:

@@ -67,7 +67,7 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
     found = summarise_future(runs)
     assert found["bias"] == pytest.approx(-0.03) and found["mae"] == pytest.approx(0.03)
     assert found["n_inside"] == 1 and found["coverage"] == 0.25
-    assert found["noise_mae"] == pytest.approx((0.01 + 0.02) / 2 * np.sqrt(2))  # |v - mean| x sqrt 2
+    assert found["noise_mae"] == pytest.approx((0.01 + 0.02) / 2 * np.sqrt(2))  # |v - mean| x rt 2
     (row,) = extrapolation_findings(runs)
     text = row["sentence"]
     assert row["kind"] == "extrapolation" and row["estimate"] == pytest.approx(-0.03)
@@ -87,6 +87,15 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
     assert "sampler warned (max R-hat 1.002, min bulk ESS 900, 3 divergent" in \
         extrapolation_findings(warned)[0]["sentence"]
     assert extrapolation_findings(None) == []
+    # too narrow / too wide only when a calibrated 90% interval would rarely give that count
+    many = pd.concat([_runs([0.80, 0.81], [0.805, 0.805])] * 30, ignore_index=True)
+    assert "wider than needed" in extrapolation_findings(many)[0]["sentence"]  # 60 of 60
+    most = many.assign(high=np.r_[[0.80] * 6, many["high"].to_numpy()[6:]])
+    text = extrapolation_findings(most)[0]["sentence"]  # 57 of 60: as calibrated
+    assert "wider than needed" not in text and "too narrow" not in text
+    three = _runs([0.80, 0.81, 0.80, 0.81], [0.805] * 4).assign(high=[0.79, 0.82, 0.82, 0.82])
+    assert summarise_future(three)["n_inside"] == 3
+    assert "too narrow" not in extrapolation_findings(three)[0]["sentence"]  # 3 of 4: p 0.34
     with pytest.raises(ValueError, match="not a leave-future-out table"):
         summarise_future(runs.drop(columns="fitted_max"))
 
