@@ -253,6 +253,8 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
     more likely too high; over-predicted: too optimistic). The intervals are called too narrow
     (too wide) when as few (as many) runs fell inside as a calibrated interval would give with
     probability below 0.05 (binomial), so a handful of runs is not over-read."""
+    from scipy.stats import binom
+
     from lcurve.curves.checks import summarise_future
 
     if lfo is None or len(lfo) == 0:
@@ -278,8 +280,6 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
                  "largest size trained may be too optimistic.")
     else:
         text += " No sign of bias over that distance."
-    from scipy.stats import binom
-
     n, k = found["n_held"], found["n_inside"]
     if binom.cdf(k, n, interval) < 0.05:  # fewer inside than a calibrated interval would hold
         text += " Their intervals were too narrow there: read extrapolated intervals as too short."
