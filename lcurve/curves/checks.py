@@ -196,8 +196,8 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
     DataFrame
         One row per held-out run: ``task, seed, size, fitted_max`` (the largest size refitted),
         ``observed``, the posterior predictive ``mean, low, high``, ``inside``, and the
-        settings ``interval`` (``hdi_prob``), ``fraction``, ``family``, ``transfer`` and the
-        refit's ``max_rhat, min_ess_bulk, divergences`` (so that the table read back from a
+        settings ``interval`` (``hdi_prob``), ``fraction``, ``family``, ``transfer``,
+        ``method`` and the refit's ``max_rhat, min_ess_bulk, divergences`` (so that the table read back from a
         CSV file says what it checked). ``attrs["summary"]``: :func:`summarise_future`,
         ``n_train`` and ``left_out``, the tasks with fewer than two sizes to refit (warned
         about; a ``ValueError`` if that is every task).
@@ -249,7 +249,7 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
         "low": pred["pred_low"].to_numpy(), "high": pred["pred_high"].to_numpy()})
     out["inside"] = (out["observed"] >= out["low"]) & (out["observed"] <= out["high"])
     out["interval"], out["fraction"] = hdi_prob, fraction
-    out["family"], out["transfer"] = base.family, base.transfer
+    out["family"], out["transfer"], out["method"] = base.family, base.transfer, base.method
     out["max_rhat"], out["min_ess_bulk"] = diag.max_rhat, diag.min_ess_bulk
     out["divergences"] = diag.n_divergent
     out.attrs["summary"] = {**summarise_future(out), "n_train": len(train), "left_out": thin}

@@ -287,7 +287,10 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
         text += " Their intervals were wider than needed there."
     rhat, ess = found.get("max_rhat", np.nan), found.get("min_ess_bulk", np.nan)
     divergences = found.get("divergences", 0)
-    if (np.isfinite(rhat) and rhat > 1.01) or divergences > 0 or ess < 400:
+    if "method" in lfo and lfo["method"].iloc[0] == "svi":
+        text += (" The refit is an SVI approximation (its intervals may be too narrow and its "
+                 "convergence cannot be checked): treat this check as provisional.")
+    elif (np.isfinite(rhat) and rhat > 1.01) or divergences > 0 or ess < 400:
         text += (f" The refit's sampler warned (max R-hat {rhat:.3f}, min bulk ESS {ess:.0f}, "
                  f"{divergences:.0f} divergent transitions): treat this check as provisional.")
     if found["n_held"] < 20:

@@ -86,6 +86,8 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
                                                          divergences=3)
     assert "sampler warned (max R-hat 1.002, min bulk ESS 900, 3 divergent" in \
         extrapolation_findings(warned)[0]["sentence"]
+    svi = extrapolation_findings(warned.assign(method="svi", max_rhat=np.nan))[0]["sentence"]
+    assert "SVI approximation" in svi and "sampler warned" not in svi
     assert extrapolation_findings(None) == []
     # too narrow / too wide only when a calibrated 90% interval would rarely give that count
     many = pd.concat([_runs([0.80, 0.81], [0.805, 0.805])] * 30, ignore_index=True)
@@ -111,6 +113,7 @@ def test_leave_future_out_refits_and_predicts_the_largest_size(table):
     assert np.isfinite(summary["min_ess_bulk"]) and summary["mae"] >= abs(summary["bias"])
     assert summary["min_ess_bulk"] == lfo["min_ess_bulk"].iloc[0]  # the refit's, in the table
     assert (lfo["family"].iloc[0], lfo["transfer"].iloc[0]) == ("exp3", "pairwise")
+    assert lfo["method"].iloc[0] == "svi"
     with pytest.raises(ValueError, match="every task has fewer than two sizes"):
         leave_future_out(table, fraction=0.1, **SVI)  # only 32 <= 51.2 is left to refit
 
