@@ -34,8 +34,8 @@ from lcurve.curves._summaries import _interval
 from lcurve.curves.model import LIKELIHOOD_SITE
 from lcurve.design import size_columns, task_of_column
 
-__all__ = ["prior_predictive", "prior_draws", "leave_future_out", "lfo_path", "split_future",
-           "noise_mae", "summarise_future"]
+__all__ = ["prior_predictive", "prior_draws", "leave_future_out", "lfo_path", "lfo_mismatch",
+           "split_future", "noise_mae", "summarise_future"]
 
 
 def prior_draws(model, kwargs: dict, key, *, num_samples: int) -> dict:
@@ -99,6 +99,15 @@ def lfo_path(fit_path) -> Path:
     fit's file (``lcurve demo``, ``lcurve fit --leave-future-out``; the report reads it)."""
     fit_path = Path(fit_path)
     return fit_path.with_name(f"{fit_path.stem}_lfo.csv")
+
+
+def lfo_mismatch(lfo: pd.DataFrame, fit) -> tuple[str, str] | None:
+    """The ``(family, transfer)`` a :func:`leave_future_out` table checked when that is not
+    ``fit``'s model; ``None`` when it is (or the table does not say)."""
+    if len(lfo) == 0 or not {"family", "transfer"} <= set(lfo.columns):
+        return None
+    checked = (lfo["family"].iloc[0], lfo["transfer"].iloc[0])
+    return None if checked == (fit.config.family, fit.config.transfer) else checked
 
 
 def _own_sizes(table: pd.DataFrame) -> np.ndarray:

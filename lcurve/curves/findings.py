@@ -382,11 +382,12 @@ def fit_findings(fit, *, target_score: float | None = None, top: int = 2,
         samples), then the ``extrapolation`` row, then ``trust`` rows.
     """
     fit._require()
-    if lfo is not None and len(lfo) and {"family", "transfer"} <= set(lfo.columns):
-        checked = (lfo["family"].iloc[0], lfo["transfer"].iloc[0])
-        if checked != (fit.config.family, fit.config.transfer):
-            raise ValueError(f"the leave-future-out table checks {checked}, not this fit's "
-                             f"({fit.config.family!r}, {fit.config.transfer!r})")
+    from lcurve.curves.checks import lfo_mismatch
+
+    checked = None if lfo is None else lfo_mismatch(lfo, fit)
+    if checked:
+        raise ValueError(f"the leave-future-out table checks {checked}, not this fit's "
+                         f"({fit.config.family!r}, {fit.config.transfer!r})")
     if target_score is None:
         target_score = choose_target_score(fit.idata.observed_data["score"].values)
     rows = [*_transfer_rows(fit, top=top, hdi_prob=hdi_prob),

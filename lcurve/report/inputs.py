@@ -80,7 +80,7 @@ def _lfo(found: RunInputs) -> pd.DataFrame | None:
     """The main fit's leave-future-out table, if one of the same family and structure is
     beside it (:func:`lcurve.curves.leave_future_out`, written by ``lcurve demo`` and
     ``lcurve fit --leave-future-out``)."""
-    from lcurve.curves.checks import lfo_path
+    from lcurve.curves.checks import lfo_mismatch, lfo_path
 
     path = lfo_path(found.fit_path)
     if not path.is_file():
@@ -90,14 +90,13 @@ def _lfo(found: RunInputs) -> pd.DataFrame | None:
     except (ValueError, OSError) as err:
         found.problems.append(f"{path.name} is not a readable table: {err}")
         return None
-    fit = found.fit
     if not {"family", "transfer", "observed", "mean"} <= set(table.columns):
         found.problems.append(f"{path.name} is not a leave-future-out table")
         return None
-    if (table["family"].iloc[0], table["transfer"].iloc[0]) != (fit.config.family,
-                                                               fit.config.transfer):
-        found.problems.append(f"{path.name} checks another model ({table['family'].iloc[0]}, "
-                              f"{table['transfer'].iloc[0]}) than {found.fit_path.name}; left out")
+    other = lfo_mismatch(table, found.fit)
+    if other:
+        found.problems.append(f"{path.name} checks another model ({other[0]}, {other[1]}) "
+                              f"than {found.fit_path.name}; left out")
         return None
     return table
 
