@@ -132,7 +132,8 @@ def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFr
           fraction: float) -> dict:
     """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``."""
     runs = pd.DataFrame({"task": held["task"].to_numpy(), "observed": held["value"].to_numpy(),
-                         "mean": pred["mean"].to_numpy(), "low": pred["pred_low"].to_numpy(),
+                         "mean": pred.get("test_mean", pred["mean"]).to_numpy(),
+                         "low": pred["pred_low"].to_numpy(),
                          "high": pred["pred_high"].to_numpy(), "size": 0, "fitted_max": 0})
     found = summarise_future(runs)  # the library's summary of a leave-future-out table
     sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
@@ -189,7 +190,8 @@ def parse_options(items) -> dict:
     options = {}
     for item in items:
         field, value = item.split("=", 1)
-        kind = type(getattr(FitConfig(), field))
+        default = getattr(FitConfig(), field)
+        kind = float if default is None else type(default)  # None: a number left "auto"
         options[field] = value.lower() in ("1", "true", "yes") if kind is bool else kind(value)
     return options
 

@@ -38,6 +38,7 @@ from scipy import stats
 from lcurve.curves import CurveFit, simulate_results
 from lcurve.curves.checks import prior_draws
 from lcurve.curves.families import FAMILIES, get_family
+from lcurve.curves.planning import _predictive
 from lfo import parse_options
 
 BINS = 10
@@ -61,17 +62,23 @@ def tracked(structure: str, family: str = "pow4") -> dict[str, tuple]:
         names.update({"transfer_sd": ()})
     if structure == "joint":
         names.update({"hs_global": ()})
+    names.update({"test_z": (0,)})  # only where test_shared > 0 (else not in the posterior)
+    names.update({"curve_max": ()})  # the first task's curve at its largest size
     if structure == "contextual":
         names.update({"transfer_context": (0,), "context_shift": (0,)})
     return names
 
 
 def one_replicate(structure: str, rep: int, family: str = "pow4",
-                  options: dict | None = None, inspect: bool = False) -> dict:
+                  options: dict | None = None, inspect: bool = False,
+                  truth_options: dict | None = None) -> dict:
+    """One replicate's ranks. ``truth_options`` (FitConfig fields) change the model the truth
+    is drawn from (default: the fitted one), to see what a misspecified fit does."""
     table, _ = simulate_results(**DESIGNS[structure], sizes=(32, 128, 512), seeds=(0, 1),
                                 seed=rep)  # only the design is used: scores are redrawn below
     fit_options = {**FIT, **(options or {})}
-    fit = CurveFit(table, transfer=structure, seed=rep, family=family, **fit_options)
+    fit = CurveFit(table, transfer=structure, seed=rep, family=family,
+                   **{**fit_options, **(truth_options or {})})
     fit._prepared()
     key = jax.random.fold_in(jax.random.PRNGKey(20261123), rep)
     truth = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
@@ -94,15 +101,25 @@ def one_replicate(structure: str, rep: int, family: str = "pow4",
         print(f"max R-hat {fitted.diagnostics().max_rhat:.3f}")
     post = fitted.idata.posterior
     row = {"structure": structure, "family": family, "rep": rep,
-           "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
+           "options": " ".join([f"{k}={v}" for k, v in (options or {}).items()]
+                               + [f"truth:{k}={v}" for k, v in (truth_options or {}).items()])}
     for name, index in tracked(structure, family).items():
-        if name not in post:  # e.g. transfer_sd under pairwise_prior=fixed
-            continue
+        if name not in post or name not in truth:  # e.g. transfer_sd under pairwise_prior=fixed
+            continue  # (and curve_max, ranked below)
         draws = post[name].values.reshape((-1,) + post[name].shape[2:])
         draws = draws[(slice(None),) + index]
         draws = draws[np.linspace(0, len(draws) - 1, THIN_TO).astype(int)]
         true = np.asarray(truth[name][0])[index]
         row[name] = int((draws < true).sum())
+    # the first task's curve at the largest size: what its runs there pin down, so it is the
+    # quantity a test set's shared error would move (the curve's parameters are looser)
+    own = fitted._data.sizes[np.arange(fitted._data.n_obs), fitted._data.task]
+    largest = own[fitted._data.task == 0].max()
+    single = np.flatnonzero((fitted._data.task == 0) & (own == largest)
+                            & (fitted._data.sizes.sum(1) == largest))[0]
+    _, curve, _ = _predictive(fitted, {fitted.tasks[0]: [float(largest)]}, rep)
+    curve = curve[np.linspace(0, len(curve) - 1, THIN_TO).astype(int), 0]
+    row["curve_max"] = int((curve < float(np.asarray(truth["expected_score"][0])[single])).sum())
     row["divergences"] = int(fitted.idata.sample_stats["diverging"].values.sum())
     return row
 
@@ -147,6 +164,9 @@ def main() -> None:
                              "truth against posterior quantiles")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields of the fit, e.g. test_noise=curve")
+    parser.add_argument("--truth", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="FitConfig fields of the model the truth is drawn from (default: "
+                             "the fitted model's), e.g. test_shared=0.8")
     parser.add_argument("--out", default="experiments/curves/sbc.csv")
     parser.add_argument("--summarise", nargs="+", metavar="CSV",
                         help="only summarise rank tables written earlier")
@@ -171,7 +191,8 @@ def main() -> None:
     for structure in args.structures:
         start = time.perf_counter()
         for rep in range(args.first, args.first + args.reps):
-            rows.append(one_replicate(structure, rep, args.family, parse_options(args.set)))
+            rows.append(one_replicate(structure, rep, args.family, parse_options(args.set),
+                                      truth_options=parse_options(args.truth)))
             if rep % 5 == 4:
                 print(f"{structure}: {rep + 1 - args.first} reps, {time.perf_counter() - start:.0f} s",
                       flush=True)

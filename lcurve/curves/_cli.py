@@ -42,6 +42,11 @@ def add_fit_parser(subparsers) -> None:
     p.add_argument("--num-samples", type=int, default=defaults.num_samples)
     p.add_argument("--num-chains", type=int, default=defaults.num_chains)
     p.add_argument("--svi-steps", type=int, default=defaults.svi_steps)
+    p.add_argument("--test-shared", type=float, default=defaults.test_shared, metavar="RHO",
+                   help="share of a run's test-set variance common to all runs of its task "
+                        "(one test set per task), so that the curve is the score expected on "
+                        "a new test set (FitConfig.test_shared; default: auto, 0.55 where "
+                        "the table has n_test; 0 lets the curve absorb it)")
     p.add_argument("--alternatives", nargs="+", default=[], choices=sorted(FAMILIES),
                    metavar="FAMILY", help="other curve families to fit with the same settings "
                    "(saved as OUT_<family>.nc, where `lcurve report` finds them) and stack "
@@ -73,7 +78,7 @@ def run_fit(args) -> int:
     options = dict(transfer=args.transfer, method=args.method, metric=args.metric,
                    seed=args.seed, guide=args.guide, num_warmup=args.num_warmup,
                    num_samples=args.num_samples, num_chains=args.num_chains,
-                   svi_steps=args.svi_steps)
+                   svi_steps=args.svi_steps, test_shared=args.test_shared)
     families = [args.family] + [f for f in dict.fromkeys(args.alternatives) if f != args.family]
     fits = []
     for i, family in enumerate(families):

@@ -204,7 +204,9 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
     -------
     DataFrame
         One row per held-out run: ``task, seed, size, fitted_max`` (the largest size refitted),
-        ``observed``, the posterior predictive ``mean, low, high``, ``inside``, and the
+        ``observed``, ``mean`` (the curve's posterior mean on the task's test set: with
+        ``test_shared > 0``, the curve plus the test set's offset), the posterior predictive
+        interval ``low, high`` of the run, ``inside``, and the
         settings ``interval`` (``hdi_prob``), ``fraction``, ``family``, ``transfer``,
         ``method`` and the refit's ``max_rhat, min_ess_bulk, divergences`` (so that the table read back from a
         CSV file says what it checked). ``attrs["summary"]``: :func:`summarise_future`,
@@ -254,7 +256,7 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
         "task": held["task"].to_numpy(),
         "seed": held["seed"].to_numpy() if "seed" in held.columns else 0,
         "size": _own_sizes(held), "fitted_max": fitted_max.reindex(held["task"]).to_numpy(),
-        "observed": held["value"].to_numpy(), "mean": pred["mean"].to_numpy(),
+        "observed": held["value"].to_numpy(), "mean": pred["test_mean"].to_numpy(),
         "low": pred["pred_low"].to_numpy(), "high": pred["pred_high"].to_numpy()})
     out["inside"] = (out["observed"] >= out["low"]) & (out["observed"] <= out["high"])
     out["interval"], out["fraction"] = hdi_prob, fraction

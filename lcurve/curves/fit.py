@@ -46,7 +46,13 @@ __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
 METHODS = ("nuts", "svi")
 GUIDES = ("normal", "lowrank", "mvn")
-_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift"}
+#: ``FitConfig.test_shared="auto"``: the share of a run's test-set (Hanley-McNeil) AUROC
+#: variance common to all runs of a MoleculeACE target, measured by
+#: ``experiments/curves/test_set_share.py`` (0.57 over 8 targets, 0.42-0.66 per target; 0.47
+#: between runs 8x or more apart in size, 0.67 at 2x).
+TEST_SHARED = 0.55
+
+_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift", "test_z"}
 _GROUP_SITES = {"subsample_z": ["subsample"], "trajectory_z": ["trajectory"]}
 
 
@@ -201,6 +207,20 @@ class FitConfig(ConfigSection):
         MoleculeACE pairs 0.3 below their runs);
         ``"none"``: no per-run test-set term (runs scored on one shared test set). See
         :func:`lcurve.curves.model.curve_model`.
+    test_shared
+        Share (in [0, 1)) of a run's test-set variance that all runs of its task have in
+        common, because they are scored on the task's one test set: a per-task offset that
+        shifts every run of the task and is not part of the curve, so the curve (and
+        ``required_samples``) is the score expected on a new test set, with the uncertainty
+        of a finite test set in its interval, and ``predict``'s ``pred_low, pred_high`` are
+        for a new run on the task's own test set (``test_mean`` its centre). ``None``
+        (default, "auto"): :data:`TEST_SHARED` where the table has test-set sizes
+        (``n_test``) and ``test_noise != "none"``, else 0. ``0`` gives every run its own
+        test-set error and lets the curve's level absorb the common part: the curve is then
+        the test set's, and its interval leaves out that set's uncertainty (the only
+        behaviour before 2026-12-06; fits saved before load as such). An explicit value
+        above 0 needs ``n_test`` and ``test_noise != "none"``. See
+        :func:`lcurve.curves.model.curve_model` and ``experiments/curves/RESULTS.md`` R.
 
     Raises
     ------
@@ -241,6 +261,7 @@ class FitConfig(ConfigSection):
     likelihood: str = "logit"
     seed_effects: str = "independent"
     test_noise: str = "observed"
+    test_shared: float | None = None
 
     def resolved_pairwise_prior(self) -> str:
         """``pairwise_prior`` with ``"auto"`` resolved: ``"hierarchical"`` under NUTS, else
@@ -248,6 +269,13 @@ class FitConfig(ConfigSection):
         if self.pairwise_prior != "auto":
             return self.pairwise_prior
         return "hierarchical" if self.method == "nuts" else "fixed"
+
+    def resolved_test_shared(self, has_n_test: bool) -> float:
+        """``test_shared`` with ``None`` resolved: :data:`TEST_SHARED` for a table with
+        test-set sizes and a test-set term (``test_noise != "none"``), else 0."""
+        if self.test_shared is not None:
+            return float(self.test_shared)
+        return TEST_SHARED if has_n_test and self.test_noise != "none" else 0.0
 
     def resolved_init_strategy(self) -> str:
         """``init_strategy`` with ``"auto"`` resolved: ``"median"`` for NUTS chains started
@@ -287,6 +315,11 @@ class FitConfig(ConfigSection):
                 raise ConfigError(f"fit.{name} must be >= 1, got {getattr(self, name)}")
         require_positive("fit", learning_rate=self.learning_rate,
                          transfer_scale=self.transfer_scale, global_scale=self.global_scale)
+        if self.test_shared is not None and not 0 <= self.test_shared < 1:
+            raise ConfigError(f"fit.test_shared must be in [0, 1), got {self.test_shared}")
+        if (self.test_shared or 0) > 0 and self.test_noise == "none":
+            raise ConfigError("fit.test_shared > 0 splits the test-set variance, which "
+                              "test_noise='none' leaves out: use test_noise='observed'")
         if not 0 < self.target_accept < 1:
             raise ConfigError(f"fit.target_accept must be in (0, 1), got {self.target_accept}")
 
@@ -366,6 +399,9 @@ class CurveFit:
             cfg = self.config
             data = prepare(self.results, metric=cfg.metric, transfer=cfg.transfer,
                            use_all_rows=cfg.use_all_rows)
+            if (cfg.test_shared or 0) > 0 and data.n_test is None:
+                raise ConfigError("fit.test_shared > 0 needs each run's test-set size: the "
+                                  "table has no n_test, n_test_pos columns")
             self._data = data
             self._meta = dict(tasks=list(data.tasks), n_ref=SIZE_UNIT,
                               has_n_test=data.n_test is not None, method=cfg.method,
@@ -373,6 +409,7 @@ class CurveFit:
                               max_cells=data.max_cells, random_effects=cfg.random_effects,
                               likelihood=cfg.likelihood, seed_effects=cfg.seed_effects,
                               test_noise=cfg.test_noise,
+                              test_shared=cfg.resolved_test_shared(data.n_test is not None),
                               pairwise_prior=cfg.resolved_pairwise_prior(),
                               curve_pooling=cfg.curve_pooling)
         return self._meta
@@ -404,7 +441,8 @@ class CurveFit:
             context_spread=cfg.context_spread,
             likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
             seed_effects=meta.get("seed_effects", "independent"),
-            test_noise=meta.get("test_noise", "curve"))  # fits saved before "observed"
+            test_noise=meta.get("test_noise", "curve"),  # fits saved before "observed"
+            test_shared=meta.get("test_shared", 0.0))
 
     def _model_key(self) -> tuple:
         """Key of the compiled programs of this fit's model (with the data's shapes): its
@@ -640,6 +678,8 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("adapt_window", 25)  # before these fields: numpyro's schedule and start
     config.setdefault("init_strategy", "uniform")
     meta.setdefault("curve_pooling", "learned")
+    if "test_shared" not in meta:  # fits saved before the field: no shared offset
+        meta["test_shared"] = config["test_shared"] = 0.0
     fit = CurveFit(pd.DataFrame(), FitConfig.from_dict(config))
     fit.idata, fit._meta = idata, meta
     return fit

@@ -62,8 +62,13 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    ``likelihood="truncnormal"``: ``Normal(f(x_eff) + u_sub + u_traj, sd)`` truncated to
    [0, 1] on the score scale (:class:`~lcurve.curves.likelihood.UnitTruncatedNormal`), the
    effects sampled non-centred (prior sds 0.05 and 0.02), log-likelihood per row.
-   A task's test set is shared by all its runs; the part of its error common to all runs is
-   absorbed by the asymptote (predictions are for the same test set). Predicting a *new* run
+   A task's test set is shared by all its runs. By default (``test_shared=0``) the part of
+   its error common to all runs is absorbed by the asymptote (the curve is that test set's);
+   ``test_shared=rho`` models it instead: a per-task offset with variance ``rho v_test``
+   shifts all the task's runs and is left out of the curve, so the curve is the score
+   expected on a new test set (its posterior wider by that set's uncertainty), predictions of
+   runs on the task's own test set include the offset, and each run keeps ``(1 - rho) v_test``
+   of its own. Predicting a *new* run
    (no group indices) adds ``subsample_sd^2 + trajectory_sd^2`` to the variance: a new seed
    draws new subsamples.
 """
@@ -84,7 +89,8 @@ from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTrunca
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
-           "SIZE_UNIT", "TEST_NOISE", "PAIRWISE_PRIORS", "CURVE_POOLINGS", "observed_test_score"]
+           "SIZE_UNIT", "TEST_NOISE", "PAIRWISE_PRIORS", "CURVE_POOLINGS", "observed_test_score",
+           "scaled_test_variance", "test_set_shift", "curve_on_test_set"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -248,6 +254,29 @@ def _logit_mean(mean, edge: float = 0.01):
     return jnp.log(m) - jnp.log1p(-m) + (mean - m) / slope, slope
 
 
+def scaled_test_variance(at, n_test, n_test_pos, metric: str, *, likelihood: str = "logit"):
+    """Test-set variance of a score at ``at`` (:func:`test_variance`) on the likelihood's
+    scale: carried to the logit by the delta method (slope ``m (1 - m)`` at the clipped
+    ``at``) for ``likelihood="logit"``."""
+    v_test = test_variance(at, n_test, n_test_pos, metric)
+    return v_test / _logit_mean(at)[1] ** 2 if likelihood == "logit" else v_test
+
+
+def test_set_shift(v_test, test_z, test_shared: float):
+    """The offset a task's one test set adds to each of its runs (``FitConfig.test_shared``):
+    ``sqrt(test_shared v_test) test_z``, on the likelihood's scale (``v_test`` on that scale,
+    ``test_z`` the run's task's standard-normal offset)."""
+    return jnp.sqrt(test_shared * v_test) * test_z
+
+
+def curve_on_test_set(mean, shift, *, likelihood: str = "logit"):
+    """The curve ``mean`` (score expected on a new test set) moved by a task's test-set
+    ``shift`` (:func:`test_set_shift`): where runs on that test set centre."""
+    if likelihood == "logit":
+        return jax.nn.sigmoid(_logit_mean(mean)[0] + shift)
+    return mean + shift
+
+
 def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample=None,
                 trajectory=None, test_score=None, *, family: CurveFamily, structure: str,
                 n_tasks: int,
@@ -259,7 +288,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 random_effects: bool = True,
                 centred_curves: bool = False, zero_sum_curves: bool = False,
                 context_spread: str = "fixed", likelihood: str = "logit",
-                seed_effects: str = "independent", test_noise: str = "observed"):
+                seed_effects: str = "independent", test_noise: str = "observed",
+                test_shared: float = 0.0):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -330,6 +360,17 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         ``noise_sd`` carries all run-level variation): when every run of a task is scored on
         one shared test set, that set's error is common to the runs (absorbed by the
         asymptote), not independent per run.
+    test_shared : float in [0, 1)
+        Share of each run's test-set variance ``v_test`` that is common to all runs of its
+        task, because every run of a task is scored on the task's one test set: a per-task
+        offset ``sqrt(test_shared v_test) * test_z[task]``, ``test_z ~ Normal(0, 1)``, shifts
+        every run of the task, and only ``(1 - test_shared) v_test`` is independent per run.
+        The offset is not part of the curve: ``expected_score`` is the score expected on a
+        new test set drawn like this one, so its posterior carries the uncertainty of a
+        finite test set, which the data of one test set cannot remove; predicted scores
+        (``score``) are runs scored on the task's own test set and include the offset's
+        posterior. ``0`` (default): each run's test-set error is independent and the curve's
+        level absorbs what the runs share.
     likelihood : {"logit", "truncnormal"}
         ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
         the logit scale and, for observed scores, are integrated out exactly
@@ -349,14 +390,22 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     mean = expected_score(family, structure, params, task, sizes, n_ref)
     if value is None:
         numpyro.deterministic("expected_score", mean)
-    loc, slope = _logit_mean(mean) if logit else (mean, 1.0)
+    loc = _logit_mean(mean)[0] if logit else mean
     var = noise_sd[task] ** 2
     if n_test is not None and test_noise != "none":  # delta method onto the logit scale
         at = mean
         if value is not None and test_noise == "observed":
             at = jnp.asarray(value if test_score is None else test_score, mean.dtype)
-            slope = _logit_mean(at)[1] if logit else 1.0
-        var = var + test_variance(at, n_test, n_test_pos, metric) / slope**2
+        v_test = scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
+        if test_shared > 0:  # one test set per task: that share of its error is common
+            test_z = numpyro.sample("test_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
+            shift = test_set_shift(v_test, test_z[task], test_shared)
+            loc = loc + shift
+            v_test = (1.0 - test_shared) * v_test
+            if value is None:  # the curve on the task's own test set (its runs' centre)
+                numpyro.deterministic("test_set_score",
+                                      curve_on_test_set(mean, shift, likelihood=likelihood))
+        var = var + v_test
     grouped = subsample is not None and n_subsample > 0
     if random_effects:
         sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))

@@ -23,7 +23,8 @@ from numpyro.infer import Predictive
 
 from lcurve.curves._summaries import _interval, compare_curves, fit_names, posterior_draws
 from lcurve.curves._table import CurveData, CurveDataError
-from lcurve.curves.model import expected_score
+from lcurve.curves.model import (curve_on_test_set, expected_score, observed_test_score,
+                                 scaled_test_variance, test_set_shift)
 from lcurve.design import size_column
 
 __all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
@@ -87,15 +88,22 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
     Returns
     -------
     DataFrame
-        The size table plus ``mean, hdi_low, hdi_high`` (the expected score, i.e. the curve)
-        and ``pred_low, pred_high`` (interval of a new observed score, test-set noise included).
+        The size table plus ``mean, hdi_low, hdi_high`` (the expected score, i.e. the curve),
+        ``pred_low, pred_high`` (interval of a new observed score, test-set noise included)
+        and ``test_mean``, the curve's mean on the task's own test set, where such runs
+        centre: with ``FitConfig.test_shared > 0`` the curve (``mean``) is the score expected
+        on a new test set and ``test_mean`` adds the posterior of the task's test-set offset;
+        otherwise the two are equal.
     """
-    table, curve, score = _predictive(fit, sizes, seed)
-    return _summarise(table, curve, score, curve.mean(0), hdi_prob)
+    table, curve, score, on_test = _predictive(fit, sizes, seed, test_set=True)
+    result = _summarise(table, curve, score, curve.mean(0), hdi_prob)
+    result["test_mean"] = on_test.mean(0)
+    return result
 
 
-def _predictive(fit, sizes, seed: int | None):
-    """(size table, draws of the expected score, draws of a new observed score)."""
+def _predictive(fit, sizes, seed: int | None, *, test_set: bool = False):
+    """(size table, draws of the expected score, draws of a new observed score[, draws of the
+    curve on the task's own test set if ``test_set``])."""
     fit._require()
     table = _size_table(fit, sizes)
     task = np.array([fit.tasks.index(t) for t in table["task"]], dtype=np.int32)
@@ -107,9 +115,13 @@ def _predictive(fit, sizes, seed: int | None):
     latent = {k: jnp.asarray(v) for k, v in posterior_draws(fit, fit._meta["latent"]).items()}
     key = jax.random.fold_in(jax.random.PRNGKey(fit.config.seed if seed is None else seed), 1)
     out = Predictive(fit.model(), posterior_samples=latent,
-                     return_sites=["score", "expected_score"])(
+                     return_sites=["score", "expected_score", "test_set_score"])(
         key, **fit.model_args(data, observed=False))
-    return table, np.asarray(out["expected_score"]), np.asarray(out["score"])
+    curve = np.asarray(out["expected_score"])
+    drawn = (table, curve, np.asarray(out["score"]))
+    if not test_set:
+        return drawn
+    return (*drawn, np.asarray(out["test_set_score"]) if "test_set_score" in out else curve)
 
 
 def _summarise(table, curve, score, mean, hdi_prob: float) -> pd.DataFrame:
@@ -193,7 +205,8 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
 
     For every fitted row the posterior mean of the expected score (the curve at the row's
     sizes, transfer included, no nested-design effects: the ``mean`` that :func:`predict`
-    returns for a new run) is compared with the observed score; per task, ``gap`` is the mean of observed minus curve over its
+    returns for a new run; with ``FitConfig.test_shared > 0``, moved by the task's
+    test-set offset: ``test_mean``) is compared with the observed score; per task, ``gap`` is the mean of observed minus curve over its
     rows. A curve family that cannot follow the runs (or effects confounded with the level,
     e.g. with two seeds) leaves the level to the subsample and seed effects: the runs are
     fitted but the curve, and every prediction and sample count read from it, is off by
@@ -217,6 +230,7 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
     curves = jax.vmap(lambda d: expected_score(family, structure, d, task, sizes, n_ref))(
         {k: v[pick] for k, v in draws.items()})
     observed = np.asarray(fit.idata.observed_data["score"].values, float)
+    curves = _on_test_sets(fit, curves, pick, task, sizes, observed)
     own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]
     rows = pd.DataFrame({"task": [fit.tasks[i] for i in np.asarray(task)], "size": own,
                          "observed": observed, "curve": np.asarray(curves).mean(0)})
@@ -227,6 +241,27 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
     out["gap"] = out["observed"] - out["curve"]
     out["ok"] = out["gap"].abs() <= max_gap
     return out
+
+
+def _on_test_sets(fit, curves, pick, task, sizes, observed):
+    """Draws of the curve at the fitted rows moved to each task's own test set (the offset
+    of ``FitConfig.test_shared``, evaluated as the fit did), where the runs centre."""
+    meta = fit._meta
+    share = meta.get("test_shared", 0.0)
+    if share == 0:
+        return curves
+    const = fit.idata.constant_data
+    likelihood = meta.get("likelihood", "truncnormal")
+    at = curves
+    if meta.get("test_noise") == "observed":
+        at = jnp.asarray(observed_test_score(np.asarray(task), np.asarray(sizes), observed),
+                         curves.dtype)
+    v_test = scaled_test_variance(at, jnp.asarray(const["n_test"].values),
+                                  jnp.asarray(const["n_test_pos"].values), fit.config.metric,
+                                  likelihood=likelihood)
+    test_z = jnp.asarray(posterior_draws(fit, ["test_z"])["test_z"])[pick]
+    return curve_on_test_set(curves, test_set_shift(v_test, test_z[:, task], share),
+                             likelihood=likelihood)
 
 
 def _curve_params(fit) -> dict:

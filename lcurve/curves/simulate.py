@@ -97,7 +97,8 @@ def simulate_results(*, n_tasks: int = 3, family: str = "exp3", structure: str =
                      sizes=(16, 32, 64, 128, 256), source_sizes=(64, 256), seeds=(0, 1),
                      n_test: int = 200, positive_fraction: float = 0.3, noise_sd: float = 0.01,
                      subsample_sd: float = 0.01, trajectory_sd: float = 0.01,
-                     chance: float | None = 0.5, seed: int = 0) -> tuple[pd.DataFrame, dict]:
+                     chance: float | None = 0.5, test_shared: float = 0.0,
+                     seed: int = 0) -> tuple[pd.DataFrame, dict]:
     """Simulate an AUROC results table with known curves, transfer and nested-design noise.
 
     Each score is ``max(f(n_eff), chance) + u_traj[task, seed] + u_sub[task, seed, n_task] +
@@ -127,6 +128,13 @@ def simulate_results(*, n_tasks: int = 3, family: str = "exp3", structure: str =
         fall far below chance (``pow3`` without bound: scores of 1e-5 at 32 samples beside a
         harmful partner of 1,024), which no trained network shows: it gets no worse than
         guessing.
+    test_shared : float in [0, 1)
+        Share of the test-set variance common to all runs of a task, as when every run of a
+        task is scored on its one test set (:class:`lcurve.curves.FitConfig` ``test_shared``):
+        a per-task offset ``sqrt(test_shared v_test) z_task``, ``z_task ~ Normal(0, 1)``, is
+        added to every run of the task, and the runs' own test-set variance is ``(1 -
+        test_shared) v_test``. ``0`` (default): independent per run. The truth's ``mean`` is
+        the curve without the offset (the score expected on a new test set).
 
     Returns
     -------
@@ -174,8 +182,12 @@ def simulate_results(*, n_tasks: int = 3, family: str = "exp3", structure: str =
     shift = (rng.normal(0, subsample_sd, subsample.max() + 1)[subsample]
              + rng.normal(0, trajectory_sd, trajectory.max() + 1)[trajectory])
     n_pos = round(n_test * positive_fraction)
-    sd = np.sqrt(np.asarray(test_variance(jnp.asarray(mean), n_test, n_pos, "auroc"))
-                 + noise_sd**2)
+    if not 0 <= test_shared < 1:
+        raise ValueError(f"test_shared must be in [0, 1), got {test_shared}")
+    v_test = np.asarray(test_variance(jnp.asarray(mean), n_test, n_pos, "auroc"), float)
+    if test_shared > 0:  # drawn only then, so tables without it are unchanged
+        shift = shift + np.sqrt(test_shared * v_test) * rng.normal(0, 1, n_tasks)[task]
+    sd = np.sqrt((1 - test_shared) * v_test + noise_sd**2)
     loc = mean + shift
     value = truncnorm.rvs((0 - loc) / sd, (1 - loc) / sd, loc=loc, scale=sd, random_state=rng)
     table = pd.DataFrame({"run_id": run_ids, "seed": run_seeds, "kind": kind,

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.stats import multivariate_normal, norm
 
+from lcurve.curves.fit import TEST_SHARED
 from lcurve.curves.likelihood import LogitNormal, NestedLogitNormal
 
 
@@ -116,7 +117,7 @@ def test_centred_seed_effects_equal_dense_normal():
     assert np.isfinite(grad)
 
 
-def _score_variance(test_noise, seed):
+def _score_variance(test_noise, seed, test_shared=0.0):
     """The per-row variance the model hands the likelihood, at a prior draw with no run noise."""
     from numpyro import handlers
 
@@ -124,7 +125,8 @@ def _score_variance(test_noise, seed):
 
     table, _ = simulate_results(n_tasks=2, structure="pairwise", source_sizes=(256,),
                                 sizes=(32, 512), seeds=(0, 1), seed=3)
-    fit = CurveFit(table, family="exp3", transfer="pairwise", test_noise=test_noise)
+    fit = CurveFit(table, family="exp3", transfer="pairwise", test_noise=test_noise,
+                   test_shared=test_shared)
     fit._prepared()
     model = handlers.substitute(handlers.seed(fit.model(), seed),
                                 data={"noise_sd": jnp.zeros(2)})
@@ -149,5 +151,8 @@ def test_observed_test_noise_does_not_depend_on_the_curve():
         np.testing.assert_allclose(at[cell], data.value[cell].mean())
     expected = np.asarray(test_variance(jnp.asarray(at), data.n_test, data.n_test_pos, "auroc"))
     np.testing.assert_allclose(first, expected / (at * (1 - at)) ** 2, rtol=1e-4)
+    # with a shared test set (the default), a run keeps (1 - test_shared) of it as its own
+    own_part, _ = _score_variance("observed", 0, test_shared=None)
+    np.testing.assert_allclose(own_part, (1 - TEST_SHARED) * first, rtol=1e-4)
     curve_a, curve_b = _score_variance("curve", 0)[0], _score_variance("curve", 1)[0]
     assert np.abs(curve_a - curve_b).max() > 1e-3

@@ -1,0 +1,167 @@
+"""The shared test set: ``FitConfig.test_shared`` and ``simulate_results(test_shared=...)``."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from lcurve.config import ConfigError
+from lcurve.curves import CurveFit, leave_future_out, load_fit, simulate_results
+from lcurve.curves.fit import TEST_SHARED
+from tests.curves.conftest import latent_sites, saved_before
+
+SIZES = (32, 64, 128, 256, 512)
+
+
+@pytest.fixture(scope="module")
+def shared_table():
+    """Three tasks whose runs share most of their test-set error (one test set per task)."""
+    return simulate_results(n_tasks=3, family="exp3", structure="none", sizes=SIZES,
+                            source_sizes=(), test_shared=0.8, noise_sd=0.005, seed=3)[0]
+
+
+#: short NUTS: the mean-field and full-rank SVI guides both understate the ridge between a
+#: task's asymptote and its test-set offset (the curve's interval widened 1.19x under the
+#: full-rank guide, 1.39x under NUTS on this table)
+NUTS = dict(num_warmup=300, num_samples=300, num_chains=2)
+
+
+def _fit(table, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return CurveFit(table, family="exp3", transfer="none", **{**NUTS, **options}).fit()
+
+
+@pytest.fixture(scope="module")
+def fits(shared_table):
+    return {share: _fit(shared_table, test_shared=share) for share in (0.0, 0.8)}
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(test_shared=1.0), "must be in"), (dict(test_shared=-0.1), "must be in"),
+    (dict(test_shared=0.5, test_noise="none"), "test_noise='none'")])
+def test_bad_test_shared_is_refused(shared_table, options, message):
+    with pytest.raises(ConfigError, match=message):
+        CurveFit(shared_table, **options)._prepared()
+
+
+def test_test_shared_needs_test_set_sizes(shared_table):
+    table = shared_table.drop(columns=["n_test", "n_test_pos"])
+    with pytest.raises(ConfigError, match="n_test"):
+        CurveFit(table, transfer="none", test_shared=0.5)._prepared()
+
+
+def test_the_offset_is_modelled_by_default_where_there_are_test_sets(shared_table):
+    """``test_shared=None`` ("auto"): the measured share where the table has test-set sizes
+    and a test-set term, else none; an explicit 0 turns it off."""
+    assert "test_z" in latent_sites(shared_table, transfer="none")
+    assert "test_z" not in latent_sites(shared_table, transfer="none", test_shared=0.0)
+    assert "test_z" not in latent_sites(shared_table, transfer="none", test_noise="none")
+    bare = shared_table.drop(columns=["n_test", "n_test_pos"])
+    assert "test_z" not in latent_sites(bare, transfer="none")
+    fit = CurveFit(shared_table, transfer="none")
+    assert fit._prepared()["test_shared"] == TEST_SHARED
+    assert CurveFit(bare, transfer="none")._prepared()["test_shared"] == 0.0
+
+
+def test_simulated_runs_of_a_task_share_an_offset():
+    """With the shared part, a task's mean residual varies across tasks by ~sqrt(rho v_test);
+    without it, by ~sqrt(v_test / runs)."""
+    spread = {}
+    for share in (0.0, 0.9):
+        table, truth = simulate_results(n_tasks=40, family="exp3", structure="none",
+                                        sizes=SIZES, source_sizes=(), seeds=(0, 1, 2),
+                                        noise_sd=0.0, subsample_sd=0.0, trajectory_sd=0.0,
+                                        test_shared=share, seed=5)
+        residual = (table["value"] - truth["mean"]).groupby(table["task"]).mean()
+        spread[share] = residual.std()
+    assert spread[0.9] > 2.5 * spread[0.0]
+
+
+def test_simulation_without_the_shared_part_is_unchanged():
+    a = simulate_results(n_tasks=2, structure="none", source_sizes=(), seed=1)[0]
+    b = simulate_results(n_tasks=2, structure="none", source_sizes=(), seed=1,
+                         test_shared=0.0)[0]
+    assert np.array_equal(a["value"], b["value"])
+    with pytest.raises(ValueError, match="test_shared"):
+        simulate_results(n_tasks=2, structure="none", source_sizes=(), test_shared=1.2)
+
+
+def test_the_curve_carries_the_test_sets_uncertainty(fits):
+    """The curve (score on a new test set) is wider when the test set's offset is modelled,
+    while runs on the task's own test set are predicted no less sharply."""
+    at = {task: [512] for task in fits[0.0].tasks}
+    narrow, wide = (fits[s].predict(at) for s in (0.0, 0.8))
+    curve_width = lambda p: (p["hdi_high"] - p["hdi_low"]).mean()  # noqa: E731
+    run_width = lambda p: (p["pred_high"] - p["pred_low"]).mean()  # noqa: E731
+    assert curve_width(wide) > 1.25 * curve_width(narrow)
+    assert run_width(wide) < 1.1 * run_width(narrow)
+    assert np.allclose(narrow["test_mean"], narrow["mean"])
+    assert not np.allclose(wide["test_mean"], wide["mean"], atol=1e-3)
+
+
+def test_leave_future_out_centres_on_the_tasks_test_set(shared_table, fits):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lfo = leave_future_out(fits[0.8], fraction=0.5)
+    pred = _fit(shared_table[shared_table[[c for c in shared_table if c.startswith("n_task")]]
+                             .max(axis=1) <= 256], test_shared=0.8)
+    assert lfo["mean"].between(0, 1).all()
+    assert len(lfo) == 6 and lfo["transfer"].eq("none").all()
+    # the refit is the same model; its own-test-set centre is what the table reports
+    held = pred.predict({task: [512] for task in pred.tasks})
+    assert np.allclose(np.sort(lfo["mean"].unique()), np.sort(held["test_mean"]), atol=0.02)
+
+
+def test_fits_saved_before_the_option_load_without_it(fits, tmp_path):
+    loaded = saved_before(fits[0.0], tmp_path / "old.nc", "test_shared")
+    assert loaded.config.test_shared == 0.0
+    assert loaded.model().keywords["test_shared"] == 0.0
+
+
+def test_fit_command_takes_test_shared(shared_table, tmp_path, monkeypatch):
+    import argparse
+
+    from lcurve.curves import load_fit
+    from lcurve.curves._cli import add_fit_parser, run_fit
+
+    path = tmp_path / "results.parquet"
+    shared_table.to_parquet(path)
+    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", lambda n: None)
+    parser = argparse.ArgumentParser()
+    add_fit_parser(parser.add_subparsers(dest="command"))
+    base = ["fit", str(path), "--family", "exp3", "--transfer", "none", "--method", "svi",
+            "--svi-steps", "100", "--num-samples", "50", "--out", str(tmp_path / "fit.nc")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run_fit(parser.parse_args([*base, "--test-shared", "0.5"])) == 0
+        assert run_fit(parser.parse_args([*base, "--test-shared", "1.5"])) == 2
+    loaded = load_fit(tmp_path / "fit.nc")
+    assert loaded.config.test_shared == 0.5 and "test_z" in loaded.idata.posterior
+
+
+def test_curve_gaps_compare_runs_with_their_test_sets_curve(fits):
+    """Runs centre on the curve moved by their task's test-set offset, not on the curve of a
+    new test set: the gap check measures the former (else every task with a large offset
+    would read as a curve that misses its runs)."""
+    fit = fits[0.8]
+    gaps = fit.curve_gaps()
+    at_offset = fit.predict({task: [512] for task in fit.tasks})
+    moved = (at_offset["test_mean"] - at_offset["mean"]).abs().max()
+    assert moved > 0.01  # the table's offsets are visible at 512 ...
+    assert gaps["gap"].abs().max() < 0.5 * moved  # ... and the gaps do not carry them
+
+
+def test_a_saved_auto_fit_loads_with_the_share_it_used(shared_table, tmp_path):
+    fit = _fit(shared_table, method="svi", svi_steps=50, num_samples=20)
+    assert fit.config.test_shared is None
+    loaded = load_fit(fit.save(tmp_path / "auto.nc"))
+    assert loaded.config == fit.config  # still "auto" ...
+    assert loaded.model().keywords["test_shared"] == TEST_SHARED  # ... as it resolved
+
+
+def test_findings_say_when_the_curve_is_the_test_sets(fits):
+    said = lambda fit: fit.findings()["sentence"].str.contains("test_shared=0").any()  # noqa: E731
+    assert said(fits[0.0]) and not said(fits[0.8])
