@@ -51,7 +51,16 @@ def _curve_block(sizes, dense_sites):
     return [block] if block else []
 
 
-DENSE_BLOCKS = {"library": _inference._blocks, "greedy": _greedy_block, "curves": _curve_block}
+def _curve_test_block(sizes, dense_sites):
+    """The curve parameters and the test-set offsets (``FitConfig.test_shared``): a task's
+    asymptote and its offset trade off along a ridge."""
+    block = tuple(s for s in sizes if s in dense_sites and s.split("_")[0] in (
+        "a", "b", "c", "alpha", "test"))
+    return [block] if block else []
+
+
+DENSE_BLOCKS = {"library": _inference._blocks, "greedy": _greedy_block, "curves": _curve_block,
+                "curves_test": _curve_test_block}
 
 
 def main() -> None:

@@ -59,6 +59,8 @@ def test_the_offset_is_modelled_by_default_where_there_are_test_sets(shared_tabl
     assert "test_z" in latent_sites(shared_table, transfer="none")
     assert "test_z" not in latent_sites(shared_table, transfer="none", test_shared=0.0)
     assert "test_z" not in latent_sites(shared_table, transfer="none", test_noise="none")
+    assert "test_z" not in latent_sites(shared_table, transfer="joint")  # not converged yet
+    assert "test_z" in latent_sites(shared_table, transfer="joint", test_shared=0.5)
     bare = shared_table.drop(columns=["n_test", "n_test_pos"])
     assert "test_z" not in latent_sites(bare, transfer="none")
     fit = CurveFit(shared_table, transfer="none")
