@@ -28,6 +28,22 @@ def latent_sites(table, **options) -> set[str]:
     return set(_site_names(fit.model(), fit.model_args(fit._data))[0])
 
 
+def fit_command(table, tmp_path, monkeypatch):
+    """``(parser, path)``: an argument parser with the ``lcurve fit`` subcommand and ``table``
+    written to ``tmp_path/results.parquet`` (the CPU-device request stubbed: the test
+    process has started JAX already)."""
+    import argparse
+
+    from lcurve.curves._cli import add_fit_parser
+
+    path = tmp_path / "results.parquet"
+    table.to_parquet(path)
+    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", lambda n: None)
+    parser = argparse.ArgumentParser()
+    add_fit_parser(parser.add_subparsers(dest="command"))
+    return parser, path
+
+
 def saved_before(fit, path, *fields):
     """Save ``fit`` as a release before ``fields`` existed would have (no such settings in
     the file) and load it back with :func:`lcurve.curves.load_fit`."""

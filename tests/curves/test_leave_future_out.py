@@ -3,7 +3,6 @@ noise floor, the summary, the findings sentence, the CLI option and the report."
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import numpy as np
@@ -11,9 +10,10 @@ import pandas as pd
 import pytest
 
 from lcurve.curves import fit_curves, leave_future_out, load_fit, simulate_results
-from lcurve.curves._cli import add_fit_parser, run_fit
+from lcurve.curves._cli import run_fit
 from lcurve.curves.checks import lfo_path, noise_mae, split_future, summarise_future
 from lcurve.curves.findings import extrapolation_findings
+from tests.curves.conftest import fit_command
 
 SVI = dict(method="svi", svi_steps=200, num_samples=200)
 SIZES = (32, 64, 128, 256, 512)
@@ -143,11 +143,7 @@ def test_leave_future_out_takes_a_fit_but_not_a_loaded_one(table, tmp_path):
 
 
 def test_fit_command_writes_the_leave_future_out_table(table, tmp_path, capsys, monkeypatch):
-    table_path = tmp_path / "results.parquet"
-    table.to_parquet(table_path)
-    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", lambda n: None)
-    parser = argparse.ArgumentParser()
-    add_fit_parser(parser.add_subparsers(dest="command"))
+    parser, table_path = fit_command(table, tmp_path, monkeypatch)
     base = ["fit", str(table_path), "--family", "exp3", "--method", "svi", "--svi-steps", "100",
             "--num-samples", "100", "--out", str(tmp_path / "fit.nc")]
     with warnings.catch_warnings():

@@ -10,7 +10,7 @@ import pytest
 from lcurve.config import ConfigError
 from lcurve.curves import CurveFit, leave_future_out, load_fit, simulate_results
 from lcurve.curves.fit import TEST_SHARED
-from tests.curves.conftest import latent_sites, saved_before
+from tests.curves.conftest import fit_command, latent_sites, saved_before
 
 SIZES = (32, 64, 128, 256, 512)
 
@@ -124,16 +124,9 @@ def test_fits_saved_before_the_option_load_without_it(fits, tmp_path):
 
 
 def test_fit_command_takes_test_shared(shared_table, tmp_path, monkeypatch):
-    import argparse
+    from lcurve.curves._cli import run_fit
 
-    from lcurve.curves import load_fit
-    from lcurve.curves._cli import add_fit_parser, run_fit
-
-    path = tmp_path / "results.parquet"
-    shared_table.to_parquet(path)
-    monkeypatch.setattr("lcurve.curves._inference.request_cpu_devices", lambda n: None)
-    parser = argparse.ArgumentParser()
-    add_fit_parser(parser.add_subparsers(dest="command"))
+    parser, path = fit_command(shared_table, tmp_path, monkeypatch)
     base = ["fit", str(path), "--family", "exp3", "--transfer", "none", "--method", "svi",
             "--svi-steps", "100", "--num-samples", "50", "--out", str(tmp_path / "fit.nc")]
     with warnings.catch_warnings():
