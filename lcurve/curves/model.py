@@ -62,9 +62,11 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    ``likelihood="truncnormal"``: ``Normal(f(x_eff) + u_sub + u_traj, sd)`` truncated to
    [0, 1] on the score scale (:class:`~lcurve.curves.likelihood.UnitTruncatedNormal`), the
    effects sampled non-centred (prior sds 0.05 and 0.02), log-likelihood per row.
-   A task's test set is shared by all its runs. By default (``test_shared=0``) the part of
-   its error common to all runs is absorbed by the asymptote (the curve is that test set's);
-   ``test_shared=rho`` models it instead: a per-task offset with variance ``rho v_test``
+   A task's test set is shared by all its runs. With ``test_shared=0`` (this function's
+   default; :class:`lcurve.curves.FitConfig` resolves its own "auto" to 0.55 where the
+   table has test-set sizes, except for ``joint``) the part of its error common to all runs
+   is absorbed by the asymptote (the curve is that test set's); ``test_shared=rho`` models
+   it instead: a per-task offset with variance ``rho v_test``
    shifts all the task's runs and is left out of the curve, so the curve is the score
    expected on a new test set (its posterior wider by that set's uncertainty), predictions of
    runs on the task's own test set include the offset, and each run keeps ``(1 - rho) v_test``
@@ -369,8 +371,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         new test set drawn like this one, so its posterior carries the uncertainty of a
         finite test set, which the data of one test set cannot remove; predicted scores
         (``score``) are runs scored on the task's own test set and include the offset's
-        posterior. ``0`` (default): each run's test-set error is independent and the curve's
-        level absorbs what the runs share.
+        posterior. ``0`` (this function's default): each run's test-set error is independent
+        and the curve's level absorbs what the runs share.
     likelihood : {"logit", "truncnormal"}
         ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
         the logit scale and, for observed scores, are integrated out exactly
