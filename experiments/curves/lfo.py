@@ -132,7 +132,7 @@ def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFr
           fraction: float) -> dict:
     """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``."""
     runs = pd.DataFrame({"task": held["task"].to_numpy(), "observed": held["value"].to_numpy(),
-                         "mean": pred.get("test_mean", pred["mean"]).to_numpy(),
+                         "mean": pred["test_mean"].to_numpy(),
                          "low": pred["pred_low"].to_numpy(),
                          "high": pred["pred_high"].to_numpy(), "size": 0, "fitted_max": 0})
     found = summarise_future(runs)  # the library's summary of a leave-future-out table

@@ -117,7 +117,7 @@ def one_replicate(structure: str, rep: int, family: str = "pow4",
     largest = own[fitted._data.task == 0].max()
     single = np.flatnonzero((fitted._data.task == 0) & (own == largest)
                             & (fitted._data.sizes.sum(1) == largest))[0]
-    _, curve, _ = _predictive(fitted, {fitted.tasks[0]: [float(largest)]}, rep)
+    _, curve, _, _ = _predictive(fitted, {fitted.tasks[0]: [float(largest)]}, rep)
     curve = curve[np.linspace(0, len(curve) - 1, THIN_TO).astype(int), 0]
     row["curve_max"] = int((curve < float(np.asarray(truth["expected_score"][0])[single])).sum())
     row["divergences"] = int(fitted.idata.sample_stats["diverging"].values.sum())

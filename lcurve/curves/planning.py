@@ -95,15 +95,13 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
         on a new test set and ``test_mean`` adds the posterior of the task's test-set offset;
         otherwise the two are equal.
     """
-    table, curve, score, on_test = _predictive(fit, sizes, seed, test_set=True)
-    result = _summarise(table, curve, score, curve.mean(0), hdi_prob)
-    result["test_mean"] = on_test.mean(0)
-    return result
+    table, curve, score, on_test = _predictive(fit, sizes, seed)
+    return _summarise(table, curve, score, curve.mean(0), hdi_prob, on_test.mean(0))
 
 
-def _predictive(fit, sizes, seed: int | None, *, test_set: bool = False):
-    """(size table, draws of the expected score, draws of a new observed score[, draws of the
-    curve on the task's own test set if ``test_set``])."""
+def _predictive(fit, sizes, seed: int | None):
+    """(size table, draws of the expected score, draws of a new observed score, draws of the
+    curve on the task's own test set: the expected score's unless ``test_shared > 0``)."""
     fit._require()
     table = _size_table(fit, sizes)
     task = np.array([fit.tasks.index(t) for t in table["task"]], dtype=np.int32)
@@ -118,17 +116,16 @@ def _predictive(fit, sizes, seed: int | None, *, test_set: bool = False):
                      return_sites=["score", "expected_score", "test_set_score"])(
         key, **fit.model_args(data, observed=False))
     curve = np.asarray(out["expected_score"])
-    drawn = (table, curve, np.asarray(out["score"]))
-    if not test_set:
-        return drawn
-    return (*drawn, np.asarray(out["test_set_score"]) if "test_set_score" in out else curve)
+    on_test = np.asarray(out["test_set_score"]) if "test_set_score" in out else curve
+    return table, curve, np.asarray(out["score"]), on_test
 
 
-def _summarise(table, curve, score, mean, hdi_prob: float) -> pd.DataFrame:
+def _summarise(table, curve, score, mean, hdi_prob: float, test_mean) -> pd.DataFrame:
     result = table.reset_index(drop=True)
     result["mean"] = mean
     result["hdi_low"], result["hdi_high"] = _interval(curve, hdi_prob)
     result["pred_low"], result["pred_high"] = _interval(score, hdi_prob)
+    result["test_mean"] = test_mean
     return result
 
 
@@ -145,7 +142,7 @@ def predict_stacked(fits, sizes, *, weights=None, names=None, hdi_prob: float = 
     weights (its ``method="stacking"``; the fits must share their observations). Pass your
     own (e.g. from leave-future-out scores) as one non-negative number per fit.
 
-    The mixture's ``mean`` is ``sum_k w_k mean_k``; its intervals (HDIs, as :func:`predict`)
+    The mixture's ``mean`` is ``sum_k w_k mean_k`` (``test_mean`` likewise); its intervals (HDIs, as :func:`predict`)
     come from each fit's draws taken in proportion to its weight (as many draws in all as the
     smallest fit has). Where the families disagree beyond the fitted sizes the intervals
     widen to cover both: a single family's intervals do not carry the uncertainty of the
@@ -160,11 +157,12 @@ def predict_stacked(fits, sizes, *, weights=None, names=None, hdi_prob: float = 
     weights, names = stack_weights(fits, weights, names)
     draws = [_predictive(fit, sizes, seed) for fit in fits]
     rng = np.random.default_rng(fits[0].config.seed if seed is None else seed)
-    picks = _mixture_picks([curve.shape[0] for _, curve, _ in draws], weights, rng)
-    curve = np.concatenate([c[pick] for (_, c, _), pick in zip(draws, picks)])
-    score = np.concatenate([s[pick] for (_, _, s), pick in zip(draws, picks)])
-    mean = sum(w * c.mean(0) for w, (_, c, _) in zip(weights, draws))
-    result = _summarise(draws[0][0], curve, score, mean, hdi_prob)
+    picks = _mixture_picks([curve.shape[0] for _, curve, _, _ in draws], weights, rng)
+    curve = np.concatenate([c[pick] for (_, c, _, _), pick in zip(draws, picks)])
+    score = np.concatenate([s[pick] for (_, _, s, _), pick in zip(draws, picks)])
+    mean = sum(w * c.mean(0) for w, (_, c, _, _) in zip(weights, draws))
+    test_mean = sum(w * t.mean(0) for w, (_, _, _, t) in zip(weights, draws))
+    result = _summarise(draws[0][0], curve, score, mean, hdi_prob, test_mean)
     result.attrs["weights"] = dict(zip(names, weights.tolist()))
     return result
 

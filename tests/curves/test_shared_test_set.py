@@ -160,3 +160,15 @@ def test_a_saved_auto_fit_loads_with_the_share_it_used(shared_table, tmp_path):
 def test_findings_say_when_the_curve_is_the_test_sets(fits):
     said = lambda fit: fit.findings()["sentence"].str.contains("test_shared=0").any()  # noqa: E731
     assert said(fits[0.0]) and not said(fits[0.8])
+
+
+def test_a_stacked_prediction_centres_on_the_test_sets_too(fits):
+    from lcurve.curves import predict_stacked
+
+    at = {task: [512] for task in fits[0.0].tasks}
+    stacked = predict_stacked([fits[0.0], fits[0.8]], at, weights=[0.25, 0.75],
+                              names=["independent", "shared"])
+    alone = [fits[s].predict(at) for s in (0.0, 0.8)]
+    expected = 0.25 * alone[0]["test_mean"] + 0.75 * alone[1]["test_mean"]
+    assert np.allclose(stacked["test_mean"], expected, atol=1e-6)
+    assert not np.allclose(stacked["test_mean"], stacked["mean"], atol=1e-3)
