@@ -246,6 +246,31 @@ def _sample_rows(fit, target_score: float, interval: float, stack=None) -> list[
     return rows
 
 
+def extrapolation_flags(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> dict[str, bool]:
+    """What a :func:`~lcurve.curves.checks.leave_future_out` table says, as flags:
+    ``under``/``over`` (mean error beyond ``max_bias``), ``narrow``/``wide`` (fewer/more runs
+    inside their intervals than a calibrated interval gives with probability 0.05,
+    binomial), ``svi`` (an approximate refit), ``warned`` (the refit's sampler warned) and
+    ``flagged``, any of ``under, over, narrow, svi, warned``: a reader should be warned."""
+    from scipy.stats import binom
+
+    from lcurve.curves.checks import summarise_future
+
+    found = summarise_future(lfo)
+    interval = float(lfo["interval"].iloc[0]) if "interval" in lfo else 0.9
+    n, k = found["n_held"], found["n_inside"]
+    rhat, ess = found.get("max_rhat", np.nan), found.get("min_ess_bulk", np.nan)
+    svi = "method" in lfo and lfo["method"].iloc[0] == "svi"
+    flags = {"under": found["bias"] < -max_bias, "over": found["bias"] > max_bias,
+             "narrow": binom.cdf(k, n, interval) < 0.05,
+             "wide": binom.sf(k - 1, n, interval) < 0.05, "svi": svi,
+             "warned": not svi and ((np.isfinite(rhat) and rhat > 1.01)
+                                    or found.get("divergences", 0) > 0 or ess < 400)}
+    flags["wide"] = flags["wide"] and not flags["narrow"]
+    flags["flagged"] = any(flags[key] for key in ("under", "over", "narrow", "svi", "warned"))
+    return {key: bool(value) for key, value in flags.items()}
+
+
 def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list[dict]:
     """One row of kind ``extrapolation`` from a :func:`~lcurve.curves.checks.leave_future_out`
     table: the refit's error at the largest size, against the runs' own noise, and what it
@@ -253,8 +278,6 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
     more likely too high; over-predicted: too optimistic). The intervals are called too narrow
     (too wide) when as few (as many) runs fell inside as a calibrated interval would give with
     probability below 0.05 (binomial), so a handful of runs is not over-read."""
-    from scipy.stats import binom
-
     from lcurve.curves.checks import summarise_future
 
     if lfo is None or len(lfo) == 0:
@@ -272,27 +295,27 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
             f"{found['n_held']} single-task runs at {sizes} with mean error "
             f"{found['bias']:+.3f} (MAE {found['mae']:.3f}{noise}); {found['n_inside']} of "
             f"{found['n_held']} fell inside their {interval:.0%} intervals.")
-    if found["bias"] < -max_bias:
+    flags = extrapolation_flags(lfo, max_bias=max_bias)
+    if flags["under"]:
         text += (" The curves under-predicted that far out, so sample sizes well beyond the "
                  "largest size trained are more likely too high than too low.")
-    elif found["bias"] > max_bias:
+    elif flags["over"]:
         text += (" The curves over-predicted that far out, so sample sizes well beyond the "
                  "largest size trained may be too optimistic.")
     else:
         text += " No sign of bias over that distance."
-    n, k = found["n_held"], found["n_inside"]
-    if binom.cdf(k, n, interval) < 0.05:  # fewer inside than a calibrated interval would hold
+    if flags["narrow"]:
         text += " Their intervals were too narrow there: read extrapolated intervals as too short."
-    elif binom.sf(k - 1, n, interval) < 0.05:
+    elif flags["wide"]:
         text += " Their intervals were wider than needed there."
-    rhat, ess = found.get("max_rhat", np.nan), found.get("min_ess_bulk", np.nan)
-    divergences = found.get("divergences", 0)
-    if "method" in lfo and lfo["method"].iloc[0] == "svi":
+    if flags["svi"]:
         text += (" The refit is an SVI approximation (its intervals may be too narrow and its "
                  "convergence cannot be checked): treat this check as provisional.")
-    elif (np.isfinite(rhat) and rhat > 1.01) or divergences > 0 or ess < 400:
-        text += (f" The refit's sampler warned (max R-hat {rhat:.3f}, min bulk ESS {ess:.0f}, "
-                 f"{divergences:.0f} divergent transitions): treat this check as provisional.")
+    elif flags["warned"]:
+        text += (f" The refit's sampler warned (max R-hat {found.get('max_rhat', np.nan):.3f}, "
+                 f"min bulk ESS {found.get('min_ess_bulk', np.nan):.0f}, "
+                 f"{found.get('divergences', 0):.0f} divergent transitions): treat this check "
+                 f"as provisional.")
     if found["n_held"] < 20:
         text += f" (A rough check: {found['n_held']} runs.)"
     return [_row("extrapolation", text, estimate=found["bias"])]

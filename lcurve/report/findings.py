@@ -35,6 +35,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from lcurve.curves.findings import extrapolation_flags
 from lcurve.report.html import escape
 
 logger = logging.getLogger(__name__)
@@ -168,9 +169,9 @@ def _samples(found, fit_table) -> list[Finding]:
                         f"{found.folder}/fit.nc`.", "note")]
     rows = fit_table[fit_table["kind"] == "samples_alone"]
     out = [Finding("Samples needed", s) for s in dict.fromkeys(rows["sentence"])]
+    flagged = found.lfo is not None and extrapolation_flags(found.lfo)["flagged"]
     for sentence in fit_table.loc[fit_table["kind"] == "extrapolation", "sentence"]:
-        plain = "No sign of bias" in sentence and "too narrow" not in sentence
-        out.append(Finding("Samples needed", sentence, "info" if plain else "warning"))
+        out.append(Finding("Samples needed", sentence, "warning" if flagged else "info"))
     return out
 
 

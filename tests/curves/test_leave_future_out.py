@@ -12,7 +12,7 @@ import pytest
 from lcurve.curves import fit_curves, leave_future_out, load_fit, simulate_results
 from lcurve.curves._cli import run_fit
 from lcurve.curves.checks import lfo_path, noise_mae, split_future, summarise_future
-from lcurve.curves.findings import extrapolation_findings
+from lcurve.curves.findings import extrapolation_findings, extrapolation_flags
 from tests.curves.conftest import fit_command
 
 SVI = dict(method="svi", svi_steps=200, num_samples=200)
@@ -100,6 +100,21 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
     assert "too narrow" not in extrapolation_findings(three)[0]["sentence"]  # 3 of 4: p 0.34
     with pytest.raises(ValueError, match="not a leave-future-out table"):
         summarise_future(runs.drop(columns="fitted_max"))
+
+
+def test_flags_warn_on_whatever_the_sentence_qualifies():
+    """The report's warning level reads these flags (not the sentence's words), so a check
+    without bias whose refit warned or was SVI still warns."""
+    fine = _runs([0.80, 0.81], [0.805, 0.805])
+    assert not extrapolation_flags(fine)["flagged"]
+    assert extrapolation_flags(_runs([0.90, 0.92], [0.87, 0.89]))["under"]
+    warned = fine.assign(max_rhat=1.002, min_ess_bulk=900, divergences=3)
+    assert extrapolation_flags(warned) == {**extrapolation_flags(fine), "warned": True,
+                                           "flagged": True}
+    svi = extrapolation_flags(warned.assign(method="svi", max_rhat=np.nan))
+    assert svi["svi"] and not svi["warned"] and svi["flagged"]
+    many = pd.concat([fine] * 30, ignore_index=True)
+    assert extrapolation_flags(many)["wide"] and not extrapolation_flags(many)["flagged"]
 
 
 def test_leave_future_out_refits_and_predicts_the_largest_size(table):
