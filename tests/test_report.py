@@ -271,3 +271,10 @@ def test_the_fits_leave_future_out_table_qualifies_the_sample_sizes(tmp_path):
     other = find_inputs(folder)
     assert other.lfo is None
     assert any("checks another model (pow4, pairwise)" in p for p in other.problems)
+    # a table without what the summary reads is a problem, not a crash of the findings
+    lfo.drop(columns="low").to_csv(lfo_path(folder / "fit.nc"), index=False)
+    partial = find_inputs(folder)
+    assert partial.lfo is None
+    assert any("is not a leave-future-out table (no columns low)" in p
+               for p in partial.problems)
+    assert run_findings(partial)  # the rest of the findings still come

@@ -35,7 +35,7 @@ from lcurve.curves.model import LIKELIHOOD_SITE
 from lcurve.design import size_columns, task_of_column
 
 __all__ = ["prior_predictive", "prior_draws", "leave_future_out", "lfo_path", "lfo_mismatch",
-           "split_future", "noise_mae", "summarise_future"]
+           "lfo_missing", "LFO_COLUMNS", "split_future", "noise_mae", "summarise_future"]
 
 
 def prior_draws(model, kwargs: dict, key, *, num_samples: int) -> dict:
@@ -161,13 +161,22 @@ def noise_mae(held: pd.DataFrame) -> float:
     return float(np.concatenate(parts).mean()) if parts else float("nan")
 
 
+#: Columns a :func:`leave_future_out` table needs to be summarised (:func:`summarise_future`).
+LFO_COLUMNS = ("task", "observed", "mean", "low", "high", "fitted_max", "size")
+
+
+def lfo_missing(table: pd.DataFrame) -> list[str]:
+    """The :data:`LFO_COLUMNS` that ``table`` lacks (empty: it can be read as a
+    leave-future-out table)."""
+    return sorted(set(LFO_COLUMNS) - set(table.columns))
+
+
 def summarise_future(runs: pd.DataFrame) -> dict:
     """Bias, MAE, ``noise_mae``, coverage and mean interval width of a
     :func:`leave_future_out` table (read back from CSV too: it needs only its columns)."""
-    need = {"task", "observed", "mean", "low", "high", "fitted_max", "size"}
-    missing = need - set(runs.columns)
+    missing = lfo_missing(runs)
     if missing:
-        raise ValueError(f"not a leave-future-out table: no columns {sorted(missing)}")
+        raise ValueError(f"not a leave-future-out table: no columns {missing}")
     error = runs["mean"].to_numpy() - runs["observed"].to_numpy()
     inside = (runs["observed"] >= runs["low"]) & (runs["observed"] <= runs["high"])
     return {"n_held": len(runs), "bias": float(error.mean()), "mae": float(np.abs(error).mean()),

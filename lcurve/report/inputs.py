@@ -80,7 +80,7 @@ def _lfo(found: RunInputs) -> pd.DataFrame | None:
     """The main fit's leave-future-out table, if one of the same family and structure is
     beside it (:func:`lcurve.curves.leave_future_out`, written by ``lcurve demo`` and
     ``lcurve fit --leave-future-out``)."""
-    from lcurve.curves.checks import lfo_mismatch, lfo_path
+    from lcurve.curves.checks import lfo_mismatch, lfo_missing, lfo_path
 
     path = lfo_path(found.fit_path)
     if not path.is_file():
@@ -90,8 +90,10 @@ def _lfo(found: RunInputs) -> pd.DataFrame | None:
     except (ValueError, OSError) as err:
         found.problems.append(f"{path.name} is not a readable table: {err}")
         return None
-    if not {"family", "transfer", "observed", "mean"} <= set(table.columns):
-        found.problems.append(f"{path.name} is not a leave-future-out table")
+    missing = lfo_missing(table)
+    if missing:
+        found.problems.append(f"{path.name} is not a leave-future-out table (no columns "
+                              f"{', '.join(missing)})")
         return None
     other = lfo_mismatch(table, found.fit)
     if other:
