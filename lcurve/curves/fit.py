@@ -52,7 +52,8 @@ GUIDES = ("normal", "lowrank", "mvn")
 #: between runs 8x or more apart in size, 0.67 at 2x).
 TEST_SHARED = 0.55
 
-_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift", "test_z"}
+_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift", "test_z",
+               "test_z_decentered"}
 _GROUP_SITES = {"subsample_z": ["subsample"], "trajectory_z": ["trajectory"]}
 
 
@@ -516,8 +517,9 @@ class CurveFit:
             predictive = Predictive(model, guide=guide, params=params,
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)
+            # the fitting model (scores observed): its deterministic sites, test_z included
             draws, loglik = jax.jit(lambda k: _with_loglik(
-                model, kwargs, latent, predictive(k, **{**kwargs, "value": None})))(draw_key)
+                model, kwargs, latent, predictive(k, **kwargs)))(draw_key)
             samples = {k: v[None] for k, v in draws.items() if k != "expected_score"}
         if cfg.method == "nuts":
             flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}

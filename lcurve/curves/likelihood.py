@@ -18,6 +18,8 @@ Example
 
 from __future__ import annotations
 
+import copy
+
 import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
@@ -155,7 +157,7 @@ class LogitNormal(_LocScale):
                 - 0.5 * jnp.log(2 * jnp.pi) + log_jac)
 
 
-def _collapse(resid, var, group, n_groups):
+def _collapse(resid, var, group, n_groups, load=None):
     """Integrate a shared Gaussian mean out of each group of independent Gaussian residuals.
 
     Rows ``k`` of group ``g`` have ``resid_k ~ Normal(m_g, var_k)``. With ``W_g = sum 1/var_k``
@@ -163,12 +165,24 @@ def _collapse(resid, var, group, n_groups):
     ``within_g * Normal(R_g | m_g, 1/W_g)``, where ``log within_g = sum_k log N(resid_k | R_g,
     var_k) + log(2 pi / W_g) / 2`` does not depend on ``m_g``. Returns ``(R, 1/W, log within
     per row, log(2 pi / W)/2 per group)``.
+
+    With ``load`` (per row), the residuals are ``resid_k - load_k o`` for one more shared
+    variable ``o`` (a task's test-set offset), and ``within_g`` is a quadratic in ``o``,
+    ``log within_g(o) = log within_g(0) + b o - a o^2 / 2``: then also returns the group
+    means of the loads and, per row, ``b_k = w_k (resid_k - R_g)(load_k - L_g)`` and ``a_k =
+    w_k (load_k - L_g)^2`` (the group mean moves to ``R_g - L_g o``).
     """
     w = 1.0 / var
     total = jax.ops.segment_sum(w, group, n_groups)
     mean = jax.ops.segment_sum(w * resid, group, n_groups) / total
-    per_row = -0.5 * (jnp.log(2 * jnp.pi * var) + w * (resid - mean[group]) ** 2)
-    return mean, 1.0 / total, per_row, 0.5 * jnp.log(2 * jnp.pi / total)
+    dev = resid - mean[group]
+    per_row = -0.5 * (jnp.log(2 * jnp.pi * var) + w * dev**2)
+    norm = 0.5 * jnp.log(2 * jnp.pi / total)
+    if load is None:
+        return mean, 1.0 / total, per_row, norm
+    load_mean = jax.ops.segment_sum(w * load, group, n_groups) / total
+    load_dev = load - load_mean[group]
+    return (mean, 1.0 / total, per_row, norm, load_mean, w * dev * load_dev, w * load_dev**2)
 
 
 class NestedLogitNormal(dist.Distribution):
@@ -190,6 +204,17 @@ class NestedLogitNormal(dist.Distribution):
     of leave-one-out (a whole seed trajectory of a task is left out together). ``sample`` is
     not defined (predictions use :class:`LogitNormal` with the effects' variance added, or
     sampled effects).
+
+    **Test-set offsets** (``offset_load``, ``offset_task``; independent trajectory effects
+    only): every run of a task is scored on the task's one test set, so row ``k`` also has
+    ``offset_load_k * o_t``, ``o_t ~ N(0, 1)`` one per task (``FitConfig.test_shared``).
+    Given ``o``, a trajectory's log-density is a quadratic ``C_g + B_g o - A_g o^2 / 2`` (the
+    loads are collapsed with the residuals, :func:`_collapse`), so ``o`` is integrated out of
+    each task exactly, ``log_prob = sum_t [C_t + B_t^2 / (2 (1 + A_t)) - log(1 + A_t) / 2]``,
+    and its posterior given everything else is ``N(B_t / (1 + A_t), 1 / (1 + A_t))``
+    (:meth:`offset_posterior`). With the offsets drawn from it (:meth:`given_offsets`),
+    :meth:`pointwise` gives each trajectory's log-density given its task's offset, so
+    leave-one-out keeps trajectories as its units.
     """
 
     arg_constraints = {}
@@ -197,7 +222,11 @@ class NestedLogitNormal(dist.Distribution):
 
     def __init__(self, loc, var, subsample, trajectory, sub_sd, traj_sd, *, n_subsample: int,
                  n_trajectory: int, task=None, n_tasks: int = 0, own=None, max_cells: int = 0,
-                 validate_args=None):
+                 offset_load=None, offset_task=None, validate_args=None):
+        if offset_load is not None and (task is not None or offset_task is None
+                                        or n_tasks < 1):
+            raise ValueError("test-set offsets need independent trajectory effects (task=None),"
+                             " offset_task and n_tasks")
         self.task, self.n_tasks = task, n_tasks
         self.own, self.max_cells = own, max_cells
         self.unit = "trajectory" if task is None else "task"
@@ -205,6 +234,7 @@ class NestedLogitNormal(dist.Distribution):
         self.subsample, self.trajectory = subsample, trajectory
         self.sub_sd, self.traj_sd = sub_sd, traj_sd
         self.n_subsample, self.n_trajectory = n_subsample, n_trajectory
+        self.offset_load, self.offset_task, self.offset_z = offset_load, offset_task, None
         super().__init__(batch_shape=(), event_shape=jnp.shape(loc),
                          validate_args=validate_args)
 
@@ -213,11 +243,33 @@ class NestedLogitNormal(dist.Distribution):
                                   "LogitNormal and sampled group effects")
 
     def log_prob(self, value):
+        if self.offset_load is not None:  # the test-set offsets integrated out, per task
+            c, b, a = self._per_task_quadratic(value)
+            return jnp.sum(c + 0.5 * b**2 / (1.0 + a) - 0.5 * jnp.log1p(a))
         return jnp.sum(self.pointwise(value))
+
+    def offset_posterior(self, value):
+        """``(mean, sd)`` of each task's test-set offset given the other parameters."""
+        _, b, a = self._per_task_quadratic(value)
+        return b / (1.0 + a), jax.lax.rsqrt(1.0 + a)
+
+    def given_offsets(self, offset_z):
+        """This likelihood with the tasks' offsets ``offset_z`` fixed, for :meth:`pointwise`
+        (``log_prob`` still integrates them out)."""
+        other = copy.copy(self)
+        other.offset_z = offset_z
+        return other
 
     def pointwise(self, value):
         """Log-density per independent unit: per trajectory, or per task when the trajectory
-        effects sum to zero within a task (``task`` given)."""
+        effects sum to zero within a task (``task`` given). With test-set offsets, per
+        trajectory given the offsets of :meth:`given_offsets`."""
+        if self.offset_load is not None:
+            if self.offset_z is None:
+                raise ValueError("pointwise with test-set offsets needs given_offsets(...)")
+            c, b, a, traj_task = self._quadratic(value)
+            z = self.offset_z[traj_task]
+            return c + b * z - 0.5 * a * z**2
         if self.task is None:
             return self.per_trajectory(value)
         if self.own is not None:
@@ -269,19 +321,40 @@ class NestedLogitNormal(dist.Distribution):
                  + jax.ops.segment_sum(cell_norm, cell_task, k))
         return top + below
 
-    def _collapsed(self, value):
+    def _collapsed(self, value, load=None):
         z, log_jac = logit_score(value)
         sub_traj = jax.ops.segment_max(self.trajectory, self.subsample, self.n_subsample)
-        r1, v1, rows, sub_norm = _collapse(z - self.loc, self.var, self.subsample,
-                                           self.n_subsample)
         sub_sd = jax.ops.segment_max(jnp.broadcast_to(self.sub_sd, jnp.shape(self.loc)),
                                      self.subsample, self.n_subsample)
-        r2, v2, subs, traj_norm = _collapse(r1, v1 + sub_sd**2, sub_traj,
-                                            self.n_trajectory)
+        first = _collapse(z - self.loc, self.var, self.subsample, self.n_subsample, load)
+        r1, v1, rows, sub_norm = first[:4]
+        second = _collapse(r1, v1 + sub_sd**2, sub_traj, self.n_trajectory,
+                           None if load is None else first[4])
+        r2, v2, subs, traj_norm = second[:4]
         below = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
                  + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
                  + traj_norm)
-        return r2, v2, below
+        if load is None:
+            return r2, v2, below
+        # the offset's linear and quadratic terms collected from both levels, per trajectory
+        b = (jax.ops.segment_sum(first[5], self.trajectory, self.n_trajectory)
+             + jax.ops.segment_sum(second[5], sub_traj, self.n_trajectory))
+        a = (jax.ops.segment_sum(first[6], self.trajectory, self.n_trajectory)
+             + jax.ops.segment_sum(second[6], sub_traj, self.n_trajectory))
+        return r2, v2, below, second[4], b, a
+
+    def _quadratic(self, value):
+        """Per trajectory ``(C, B, A, its task)``: its log-density given its task's offset
+        ``o`` is ``C + B o - A o^2 / 2``."""
+        r2, v2, below, load, b, a = self._collapsed(value, self.offset_load)
+        d = v2 + self.traj_sd**2
+        c = below - 0.5 * (jnp.log(2 * jnp.pi * d) + r2**2 / d)
+        traj_task = jax.ops.segment_max(self.offset_task, self.trajectory, self.n_trajectory)
+        return c, b + r2 * load / d, a + load**2 / d, traj_task
+
+    def _per_task_quadratic(self, value):
+        c, b, a, traj_task = self._quadratic(value)
+        return tuple(jax.ops.segment_sum(x, traj_task, self.n_tasks) for x in (c, b, a))
 
     def _per_task(self, value):
         """Trajectory effects ``u = traj_sd (z - mean z)`` over a task's S seeds: covariance

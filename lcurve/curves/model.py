@@ -70,7 +70,11 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    shifts all the task's runs and is left out of the curve, so the curve is the score
    expected on a new test set (its posterior wider by that set's uncertainty), predictions of
    runs on the task's own test set include the offset, and each run keeps ``(1 - rho) v_test``
-   of its own. Predicting a *new* run
+   of its own. With the default logit likelihood and independent seed effects the offsets
+   are integrated out of the likelihood like the nested effects (the sampler never meets the
+   ridge between a task's asymptote and its offset, which no run can resolve), and
+   ``test_z`` is drawn from its exact conditional given the other parameters
+   (``test_z_decentered`` the sampled standard normal). Predicting a *new* run
    (no group indices) adds ``subsample_sd^2 + trajectory_sd^2`` to the variance: a new seed
    draws new subsamples.
 """
@@ -372,7 +376,11 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         finite test set, which the data of one test set cannot remove; predicted scores
         (``score``) are runs scored on the task's own test set and include the offset's
         posterior. ``0`` (this function's default): each run's test-set error is independent
-        and the curve's level absorbs what the runs share.
+        and the curve's level absorbs what the runs share. Where the likelihood is
+        :class:`~lcurve.curves.likelihood.NestedLogitNormal` with independent seed effects
+        (the fit's default), the offsets are integrated out exactly and ``test_z`` is a
+        deterministic site, ``mean + sd * test_z_decentered`` of its conditional posterior;
+        elsewhere ``test_z`` is sampled.
     likelihood : {"logit", "truncnormal"}
         ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
         the logit scale and, for observed scores, are integrated out exactly
@@ -394,21 +402,26 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         numpyro.deterministic("expected_score", mean)
     loc = _logit_mean(mean)[0] if logit else mean
     var = noise_sd[task] ** 2
+    grouped = subsample is not None and n_subsample > 0
+    load = None  # the test-set offsets' loads, when they are integrated out (below)
     if n_test is not None and test_noise != "none":  # delta method onto the logit scale
         at = mean
         if value is not None and test_noise == "observed":
             at = jnp.asarray(value if test_score is None else test_score, mean.dtype)
         v_test = scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
         if test_shared > 0:  # one test set per task: that share of its error is common
-            test_z = numpyro.sample("test_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
-            shift = test_set_shift(v_test, test_z[task], test_shared)
-            loc = loc + shift
+            if (logit and random_effects and grouped and value is not None
+                    and seed_effects == "independent"):
+                load = test_set_shift(v_test, 1.0, test_shared)  # NestedLogitNormal's
+            else:
+                test_z = numpyro.sample("test_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
+                shift = test_set_shift(v_test, test_z[task], test_shared)
+                loc = loc + shift
+                if value is None:  # the curve on the task's own test set (its runs' centre)
+                    numpyro.deterministic("test_set_score",
+                                          curve_on_test_set(mean, shift, likelihood=likelihood))
             v_test = (1.0 - test_shared) * v_test
-            if value is None:  # the curve on the task's own test set (its runs' centre)
-                numpyro.deterministic("test_set_score",
-                                      curve_on_test_set(mean, shift, likelihood=likelihood))
         var = var + v_test
-    grouped = subsample is not None and n_subsample > 0
     if random_effects:
         sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))
         if logit:  # the sd of a subsample's effect shrinks like 1/sqrt(its size)
@@ -419,11 +432,19 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
             var = var + sub_sd**2 + traj_sd**2
         elif logit and value is not None:
             centred = seed_effects == "centred"
-            numpyro.sample(LIKELIHOOD_SITE, NestedLogitNormal(
+            nested = NestedLogitNormal(
                 loc, var, subsample, trajectory, sub_sd, traj_sd, n_subsample=n_subsample,
                 n_trajectory=n_trajectory, n_tasks=n_tasks,
                 task=task if seed_effects != "independent" else None,
-                own=own if centred else None, max_cells=max_cells), obs=value)
+                own=own if centred else None, max_cells=max_cells,
+                offset_load=load, offset_task=None if load is None else task)
+            if load is not None:  # offsets integrated out; drawn from their exact conditional
+                mean_z, sd_z = nested.offset_posterior(value)
+                white = numpyro.sample("test_z_decentered",
+                                       dist.Normal(0.0, 1.0).expand([n_tasks]))
+                nested = nested.given_offsets(
+                    numpyro.deterministic("test_z", mean_z + sd_z * white))
+            numpyro.sample(LIKELIHOOD_SITE, nested, obs=value)
             return
         else:
             for name, index, n_groups, sd in (("subsample", subsample, n_subsample, sub_sd),

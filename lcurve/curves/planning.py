@@ -110,7 +110,10 @@ def _predictive(fit, sizes, seed: int | None):
                      sizes=table[[size_column(t) for t in fit.tasks]].to_numpy(float),
                      value=np.zeros(len(task)), seed=np.zeros(len(task)),
                      n_test=n_test, n_test_pos=n_test_pos)
-    latent = {k: jnp.asarray(v) for k, v in posterior_draws(fit, fit._meta["latent"]).items()}
+    # test_z: sampled when predicting, a deterministic site where the fit integrated it out
+    sites = fit._meta["latent"] + [s for s in ("test_z",) if s in fit.idata.posterior
+                                   and s not in fit._meta["latent"]]
+    latent = {k: jnp.asarray(v) for k, v in posterior_draws(fit, sites).items()}
     key = jax.random.fold_in(jax.random.PRNGKey(fit.config.seed if seed is None else seed), 1)
     out = Predictive(fit.model(), posterior_samples=latent,
                      return_sites=["score", "expected_score", "test_set_score"])(

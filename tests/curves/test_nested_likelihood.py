@@ -156,3 +156,47 @@ def test_observed_test_noise_does_not_depend_on_the_curve():
     np.testing.assert_allclose(own_part, (1 - TEST_SHARED) * first, rtol=1e-4)
     curve_a, curve_b = _score_variance("curve", 0)[0], _score_variance("curve", 1)[0]
     assert np.abs(curve_a - curve_b).max() > 1e-3
+
+
+def test_test_set_offsets_integrated_out_equal_dense_normal_with_rank_one_blocks():
+    """A task's test-set offset ``load_k o_t`` (loads differing between a trajectory's rows)
+    integrated out: the dense normal with ``load load^T`` added within each task; its posterior
+    given the rest is the dense normal's conditional; the pointwise terms are each
+    trajectory's density given the drawn offset (the offset moved into ``loc``)."""
+    rng = np.random.default_rng(2)
+    trajectory = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 3])
+    subsample = np.array([0, 0, 1, 1, 2, 3, 3, 4, 5, 6, 7])
+    task = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+    n = len(task)
+    loc, var = rng.normal(1, 0.3, n), rng.uniform(0.01, 0.05, n)
+    load = rng.uniform(0.05, 0.2, n)
+    sub_sd, traj_sd = 0.15, 0.2
+    y = 1 / (1 + np.exp(-(loc + rng.normal(0, 0.3, n))))
+    same_task = task[:, None] == task
+    base = (np.diag(var) + sub_sd**2 * (subsample[:, None] == subsample)
+            + traj_sd**2 * (trajectory[:, None] == trajectory))
+    cov = base + np.outer(load, load) * same_task
+    args = (jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample), jnp.asarray(trajectory))
+    d = NestedLogitNormal(*args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4,
+                          offset_load=jnp.asarray(load), offset_task=jnp.asarray(task),
+                          n_tasks=2)
+    jac = -np.log(y * (1 - y))
+    ref = multivariate_normal(loc, cov).logpdf(_logit(y)) + jac.sum()
+    np.testing.assert_allclose(float(d.log_prob(jnp.asarray(y))), ref, rtol=1e-5)
+    mean, sd = (np.asarray(v, float) for v in d.offset_posterior(jnp.asarray(y)))
+    for t in range(2):  # o_t | y: the Gaussian conditional of (o_t, logit y_rows)
+        rows = task == t
+        cross, inv = load[rows], np.linalg.inv(cov[np.ix_(rows, rows)])
+        np.testing.assert_allclose(mean[t], cross @ inv @ (_logit(y[rows]) - loc[rows]),
+                                   rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(sd[t], np.sqrt(1 - cross @ inv @ cross), rtol=1e-4)
+    offsets = np.array([0.7, -1.3])
+    per = np.asarray(d.given_offsets(jnp.asarray(offsets)).pointwise(jnp.asarray(y)), float)
+    shifted = loc + load * offsets[task]
+    for g in range(4):
+        rows = trajectory == g
+        dense = multivariate_normal(shifted[rows], base[np.ix_(rows, rows)])
+        np.testing.assert_allclose(per[g], dense.logpdf(_logit(y[rows])) + jac[rows].sum(),
+                                   rtol=1e-4, atol=1e-4)
+    with np.testing.assert_raises(ValueError):
+        d.pointwise(jnp.asarray(y))  # the units need the offsets drawn first

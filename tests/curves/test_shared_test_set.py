@@ -56,13 +56,16 @@ def test_test_shared_needs_test_set_sizes(shared_table):
 def test_the_offset_is_modelled_by_default_where_there_are_test_sets(shared_table):
     """``test_shared=None`` ("auto"): the measured share where the table has test-set sizes
     and a test-set term, else none; an explicit 0 turns it off."""
-    assert "test_z" in latent_sites(shared_table, transfer="none")
-    assert "test_z" not in latent_sites(shared_table, transfer="none", test_shared=0.0)
-    assert "test_z" not in latent_sites(shared_table, transfer="none", test_noise="none")
-    assert "test_z" not in latent_sites(shared_table, transfer="joint")  # not converged yet
-    assert "test_z" in latent_sites(shared_table, transfer="joint", test_shared=0.5)
+    offsets = "test_z_decentered"  # integrated out; the drawn offsets' standard normals
+    assert offsets in latent_sites(shared_table, transfer="none")
+    assert offsets not in latent_sites(shared_table, transfer="none", test_shared=0.0)
+    assert offsets not in latent_sites(shared_table, transfer="none", test_noise="none")
+    assert offsets not in latent_sites(shared_table, transfer="joint")  # not converged yet
+    assert offsets in latent_sites(shared_table, transfer="joint", test_shared=0.5)
     bare = shared_table.drop(columns=["n_test", "n_test_pos"])
-    assert "test_z" not in latent_sites(bare, transfer="none")
+    assert offsets not in latent_sites(bare, transfer="none")
+    # sampled where the likelihood does not integrate them out
+    assert "test_z" in latent_sites(shared_table, transfer="none", seed_effects="sum_to_zero")
     fit = CurveFit(shared_table, transfer="none")
     assert fit._prepared()["test_shared"] == TEST_SHARED
     assert CurveFit(bare, transfer="none")._prepared()["test_shared"] == 0.0
