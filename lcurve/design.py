@@ -34,6 +34,7 @@ __all__ = [
     "size_column",
     "task_of_column",
     "size_columns",
+    "own_sizes",
     "size_grid",
     "task_permutation",
     "training_rows",
@@ -70,6 +71,24 @@ def size_columns(table: pd.DataFrame) -> list[str]:
     The results' test-set counts ``n_test`` and ``n_test_pos`` are not size columns.
     """
     return [c for c in table.columns if c.startswith("n_") and c not in RESERVED_COLUMNS]
+
+
+def own_sizes(table: pd.DataFrame) -> np.ndarray:
+    """Each row's own training size: the ``n_<task>`` of the task it evaluates (``task``).
+
+    Raises ``ValueError`` naming the evaluated tasks that have no size column.
+
+    >>> own_sizes(pd.DataFrame({"task": ["a", "b"], "n_a": [64, 32], "n_b": [0, 128]}))
+    array([ 64., 128.])
+    """
+    columns = size_columns(table)
+    position = {task_of_column(c): i for i, c in enumerate(columns)}
+    unknown = sorted(set(table["task"]) - set(position))
+    if unknown:
+        raise ValueError(f"evaluated task(s) {unknown} have no size column; size columns give "
+                         f"tasks {list(position)}")
+    index = np.array([position[t] for t in table["task"]], dtype=int)
+    return table[columns].to_numpy(float)[np.arange(len(table)), index]
 
 
 def size_grid(

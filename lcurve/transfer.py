@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import t as student_t
 
-from lcurve.design import size_columns, task_of_column
+from lcurve.design import own_sizes, size_columns, task_of_column
 
 __all__ = [
     "TRANSFER_COLUMNS", "TransferError", "pair_gains", "seed_statistics", "transfer_from_posterior",
@@ -97,19 +97,19 @@ def pair_gains(results: pd.DataFrame, *, metric: str = "auroc") -> pd.DataFrame:
         res = res[~res["diverged"].astype(bool)]
     sizes = res[cols].to_numpy()
     n_nonzero = (sizes > 0).sum(axis=1)
-    task_pos = pd.Series({t: i for i, t in enumerate(tasks)})
-    own = task_pos.reindex(res["task"]).to_numpy()
-    ok = ~np.isnan(own)
-    own = np.where(ok, own, 0).astype(int)
-    own_size = sizes[np.arange(len(res)), own]
+    try:
+        own_size = own_sizes(res).astype(sizes.dtype)
+    except ValueError as error:
+        raise TransferError(str(error)) from None
+    own = res["task"].map({t: i for i, t in enumerate(tasks)}).to_numpy(int)
 
-    single = res[(n_nonzero == 1) & ok & (own_size > 0)]
+    single = res[(n_nonzero == 1) & (own_size > 0)]
     base = pd.DataFrame({"seed": single["seed"].to_numpy(), "target": single["task"].to_numpy(),
-                         "n_target": own_size[(n_nonzero == 1) & ok & (own_size > 0)],
+                         "n_target": own_size[(n_nonzero == 1) & (own_size > 0)],
                          "single": single["value"].to_numpy()})
     base = base.groupby(["seed", "target", "n_target"], as_index=False)["single"].mean()
 
-    is_pair = (n_nonzero == 2) & ok & (own_size > 0)
+    is_pair = (n_nonzero == 2) & (own_size > 0)
     pair_sizes = sizes[is_pair].copy()
     pair_own = own[is_pair]
     pair_sizes[np.arange(len(pair_own)), pair_own] = 0

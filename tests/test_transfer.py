@@ -66,6 +66,10 @@ def test_transfer_table_size_filter_and_errors(pair_table):
         transfer_table(results[results.kind == "single"])
     with pytest.raises(TransferError, match="lacks column"):
         transfer_table(results.drop(columns="value"))
+    # a run of a task without a size column is an error, not silently left out
+    orphan = results.assign(task=results["task"].where(results.index != 0, "nowhere"))
+    with pytest.raises(TransferError, match=r"\['nowhere'\] have no size column"):
+        transfer_table(orphan)
 
 
 def test_transfer_from_posterior():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from lcurve.design import size_columns, task_of_column
+from lcurve.design import own_sizes, size_columns, task_of_column
 
 logger = logging.getLogger("lcurve.curves")
 
@@ -118,17 +118,17 @@ def prepare(results: pd.DataFrame, *, metric: str, transfer: str,
     table = results[results["metric"] == metric]
     if table.empty:
         raise CurveDataError(f"no rows with metric {metric!r}; metrics present: {available}")
-    unknown = sorted(set(table["task"]) - set(tasks))
-    if unknown:
-        raise CurveDataError(f"evaluated task(s) {unknown} have no size column; "
-                             f"size columns give tasks {list(tasks)}")
+    try:
+        own = own_sizes(table)
+    except ValueError as error:
+        raise CurveDataError(str(error)) from None
     bad = table["value"].isna()
     if "diverged" in table.columns:
         bad = bad | table["diverged"].fillna(False).astype(bool)
     if bad.any():
         warnings.warn(f"dropping {int(bad.sum())} of {len(table)} {metric} rows with a missing "
                       f"score (undefined or diverged runs)", UserWarning, stacklevel=3)
-        table = table[~bad]
+        table, own = table[~bad], own[~bad.to_numpy()]
     value = table["value"].to_numpy(float)
     if ((value < 0) | (value > 1)).any():
         worst = value[(value < 0) | (value > 1)][0]
@@ -137,7 +137,6 @@ def prepare(results: pd.DataFrame, *, metric: str, transfer: str,
     if np.isnan(sizes).any() or (sizes < 0).any():
         raise CurveDataError("n_<task> columns must be non-negative numbers without NaN")
     task = np.array([tasks.index(t) for t in table["task"]], dtype=np.int32)
-    own = sizes[np.arange(len(task)), task]
     others = (sizes > 0).sum(axis=1) - (own > 0)
     keep = np.ones(len(task), bool)
     if use_all_rows:

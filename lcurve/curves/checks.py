@@ -32,7 +32,7 @@ from numpyro import handlers
 
 from lcurve.curves._summaries import _interval
 from lcurve.curves.model import LIKELIHOOD_SITE
-from lcurve.design import size_columns, task_of_column
+from lcurve.design import own_sizes, size_columns
 
 __all__ = ["prior_predictive", "prior_draws", "leave_future_out", "lfo_path", "lfo_mismatch",
            "lfo_missing", "LFO_COLUMNS", "split_future", "noise_mae", "summarise_future"]
@@ -110,15 +110,6 @@ def lfo_mismatch(lfo: pd.DataFrame, fit) -> tuple[str, str] | None:
     return None if checked == (fit.config.family, fit.config.transfer) else checked
 
 
-def _own_sizes(table: pd.DataFrame) -> np.ndarray:
-    """Each row's own training size (its task's ``n_<task>``)."""
-    columns = {task_of_column(c): c for c in size_columns(table)}
-    unknown = sorted(set(table["task"]) - set(columns))
-    if unknown:
-        raise ValueError(f"no size column for tasks {unknown}")
-    return np.array([table[columns[t]].iat[i] for i, t in enumerate(table["task"])])
-
-
 def split_future(results: pd.DataFrame, fraction: float = 0.25, *, metric: str = "auroc"):
     """``(training rows, held-out rows)`` of one metric for leave-future-out: training rows are
     every run (single or multi-task) whose own size is at most ``fraction`` of its task's
@@ -131,7 +122,7 @@ def split_future(results: pd.DataFrame, fraction: float = 0.25, *, metric: str =
     table = results[results["metric"] == metric].dropna(subset=["value"]).reset_index(drop=True)
     if table.empty:
         raise ValueError(f"no {metric!r} scores in the results table")
-    own = _own_sizes(table)
+    own = own_sizes(table)
     largest = pd.Series(own).groupby(table["task"].to_numpy()).transform("max").to_numpy()
     single = (table[size_columns(table)] > 0).sum(axis=1).to_numpy() == 1
     return table[own <= fraction * largest], table[single & (own == largest)]
@@ -242,7 +233,7 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
                              "table and the fit's settings instead")
     base = CurveFit(results, config, **options).config
     train, held = split_future(results, fraction, metric=base.metric)
-    own = pd.Series(_own_sizes(train), index=train.index)
+    own = pd.Series(own_sizes(train), index=train.index)
     thin = sorted(t for t in held["task"].unique() if own[train["task"] == t].nunique() < 2)
     if len(thin) == held["task"].nunique():
         raise ValueError(f"every task has fewer than two sizes <= {fraction} of its largest: "
@@ -264,7 +255,7 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
     out = pd.DataFrame({
         "task": held["task"].to_numpy(),
         "seed": held["seed"].to_numpy() if "seed" in held.columns else 0,
-        "size": _own_sizes(held), "fitted_max": fitted_max.reindex(held["task"]).to_numpy(),
+        "size": own_sizes(held), "fitted_max": fitted_max.reindex(held["task"]).to_numpy(),
         "observed": held["value"].to_numpy(), "mean": pred["test_mean"].to_numpy(),
         "low": pred["pred_low"].to_numpy(), "high": pred["pred_high"].to_numpy()})
     out["inside"] = (out["observed"] >= out["low"]) & (out["observed"] <= out["high"])
