@@ -13,6 +13,7 @@ Usage::
 
     nice -n 5 python experiments/curves/joint30.py [--cpu-devices 4] [--set num_samples=1000]
     nice -n 5 python experiments/curves/joint30.py --cpu-devices 4 --dense-block greedy
+    python experiments/curves/joint30.py --cpu-devices 4 --set test_shared=0.55 --worst-pairs 5
 
 ``--dense-block`` replaces the library's choice of the dense mass-matrix block (one block of
 every global site when they total <= ``_inference.DENSE_MAX`` dimensions, else none, so the
@@ -27,6 +28,7 @@ import argparse
 import time
 import warnings
 
+import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -63,11 +65,29 @@ DENSE_BLOCKS = {"library": _inference._blocks, "greedy": _greedy_block, "curves"
                 "curves_test": _curve_test_block}
 
 
+def worst_pairs(fit, n: int) -> pd.DataFrame:
+    """The ``n`` pairs whose horseshoe local scale has the lowest bulk ESS, with the
+    posterior of that scale and of the pair's rate (a rate whose posterior sits between
+    shrunk and unshrunk mixes slowly), and the ESS quantiles over all pairs."""
+    post = fit.idata.posterior
+    ess = az.ess(post[["hs_local"]], method="bulk")["hs_local"].values
+    local = post["hs_local"].values.reshape(-1, ess.size)
+    z = post["transfer_z"].values.reshape(-1, ess.size)
+    rows = [{"pair": str(post["pair"].values[i]), "ess_bulk": ess[i],
+             "local_median": np.median(local[:, i]), "transfer_z_mean": z[:, i].mean(),
+             "abs_transfer_z_mean": np.abs(z[:, i]).mean()} for i in np.argsort(ess)[:n]]
+    print("hs_local bulk ESS over all pairs, min / 5% / 50%:",
+          np.percentile(ess, [0, 5, 50]).round(0).tolist())
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--out", default="experiments/curves/joint30.csv")
     parser.add_argument("--dense-block", default="library", choices=sorted(DENSE_BLOCKS))
+    parser.add_argument("--worst-pairs", type=int, default=0, metavar="N",
+                        help="print the N pairs whose horseshoe local scale mixed worst")
     args = parse_args(parser)
     _inference._blocks = DENSE_BLOCKS[args.dense_block]
     options = parse_options(args.set)
@@ -94,6 +114,8 @@ def main() -> None:
                                + ([f"dense_block={args.dense_block}"]
                                   if args.dense_block != "library" else []))}
     print(pd.DataFrame([row]).round(3).to_string(index=False), flush=True)
+    if args.worst_pairs:
+        print(worst_pairs(fit, args.worst_pairs).round(3).to_string(index=False), flush=True)
     try:
         previous = pd.read_csv(args.out)
     except FileNotFoundError:

@@ -26,6 +26,7 @@ def add_fit_parser(subparsers) -> None:
     from lcurve.curves._table import METRICS, STRUCTURES
     from lcurve.curves.families import FAMILIES
     from lcurve.curves.fit import GUIDES, METHODS, FitConfig
+    from lcurve.curves.model import TEST_OFFSETS
 
     defaults = FitConfig()  # one home for the defaults
 
@@ -47,6 +48,10 @@ def add_fit_parser(subparsers) -> None:
                         "(one test set per task), so that the curve is the score expected on "
                         "a new test set (FitConfig.test_shared; default: auto, 0.55 where "
                         "the table has n_test; 0 lets the curve absorb it)")
+    p.add_argument("--test-offsets", default=defaults.test_offsets, choices=TEST_OFFSETS,
+                   help="the test-set offsets sampled, or integrated out of the likelihood "
+                        "(the same model; faster for large pair models; "
+                        "FitConfig.test_offsets)")
     p.add_argument("--alternatives", nargs="+", default=[], choices=sorted(FAMILIES),
                    metavar="FAMILY", help="other curve families to fit with the same settings "
                    "(saved as OUT_<family>.nc, where `lcurve report` finds them) and stack "
@@ -78,7 +83,8 @@ def run_fit(args) -> int:
     options = dict(transfer=args.transfer, method=args.method, metric=args.metric,
                    seed=args.seed, guide=args.guide, num_warmup=args.num_warmup,
                    num_samples=args.num_samples, num_chains=args.num_chains,
-                   svi_steps=args.svi_steps, test_shared=args.test_shared)
+                   svi_steps=args.svi_steps, test_shared=args.test_shared,
+                   test_offsets=args.test_offsets)
     families = [args.family] + [f for f in dict.fromkeys(args.alternatives) if f != args.family]
     fits = []
     for i, family in enumerate(families):

@@ -38,9 +38,9 @@ from lcurve.curves._inference import (CHAIN_METHODS, INIT_STRATEGIES, _cached, _
                                       run_nuts, run_svi)
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
-from lcurve.curves.model import (CURVE_POOLINGS, LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS,
-                                 SEED_EFFECTS, TEST_NOISE, curve_model, observed_test_score,
-                                 offdiag_index)
+from lcurve.curves.model import (CURVE_POOLINGS, INTEGRATED_NEEDS, LIKELIHOOD_SITE,
+                                 LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS, TEST_NOISE,
+                                 TEST_OFFSETS, curve_model, observed_test_score, offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -217,14 +217,24 @@ class FitConfig(ConfigSection):
         for a new run on the task's own test set (``test_mean`` its centre). ``None``
         (default, "auto"): :data:`TEST_SHARED` where the table has test-set sizes
         (``n_test``) and ``test_noise != "none"``, else 0; and 0 for ``transfer="joint"``,
-        whose 30-task MoleculeACE fit did not converge with the offsets (max R-hat 1.014 and
-        1.020, min bulk ESS 303 and 290 in the horseshoe's local scales, against 1.006 and
-        873 without; RESULTS.md R). ``0`` gives every run its own
+        whose 30-task MoleculeACE fit does not converge with the offsets: they make the runs
+        of a task agree more closely, and one pair's horseshoe local scale (of 870) then
+        sits between shrunk and unshrunk (max R-hat 1.008-1.019, min bulk ESS 225-305 over
+        three seeds, 1.015 and 429 with 2,000 draws per chain, against 1.006 and 873
+        without; RESULTS.md S1). ``0`` gives every run its own
         test-set error and lets the curve's level absorb the common part: the curve is then
         the test set's, and its interval leaves out that set's uncertainty (the only
         behaviour before 2026-12-06; fits saved before load as such). An explicit value
         above 0 needs ``n_test`` and ``test_noise != "none"``. See
         :func:`lcurve.curves.model.curve_model` and ``experiments/curves/RESULTS.md`` R.
+    test_offsets
+        ``"sampled"`` (default): the tasks' test-set offsets (``test_z``) are sampled
+        parameters. ``"integrated"``: they are integrated out of the likelihood exactly and
+        each draw's ``test_z`` comes from its conditional posterior (the same model; needs
+        the logit likelihood, ``random_effects`` and ``seed_effects="independent"``). The
+        sampler then takes fewer leapfrog steps, each dearer: side by side on the 2-core CPU
+        the 30-task ``joint`` fit took 57 s instead of 68 s, while the 5-task pairs fit
+        and six MoleculeACE leave-future-out refits took up to 20% longer (RESULTS.md S1).
 
     Raises
     ------
@@ -266,6 +276,7 @@ class FitConfig(ConfigSection):
     seed_effects: str = "independent"
     test_noise: str = "observed"
     test_shared: float | None = None
+    test_offsets: str = "sampled"
 
     def resolved_pairwise_prior(self) -> str:
         """``pairwise_prior`` with ``"auto"`` resolved: ``"hierarchical"`` under NUTS, else
@@ -295,6 +306,7 @@ class FitConfig(ConfigSection):
                             ("method", METHODS), ("metric", METRICS), ("guide", GUIDES),
                             ("likelihood", LIKELIHOODS), ("chain_method", CHAIN_METHODS),
                             ("seed_effects", SEED_EFFECTS), ("test_noise", TEST_NOISE),
+                            ("test_offsets", TEST_OFFSETS),
                             ("pairwise_prior", PAIRWISE_PRIORS),
                             ("init_strategy", ("auto",) + INIT_STRATEGIES),
                             ("curve_pooling", CURVE_POOLINGS),
@@ -328,6 +340,12 @@ class FitConfig(ConfigSection):
                               "test_noise='none' leaves out: use test_noise='observed'")
         if not 0 < self.target_accept < 1:
             raise ConfigError(f"fit.target_accept must be in (0, 1), got {self.target_accept}")
+        if self.test_offsets == "integrated" and not (
+                self.likelihood == "logit" and self.random_effects
+                and self.seed_effects == "independent"):
+            raise ConfigError(f"fit.{INTEGRATED_NEEDS}; got likelihood={self.likelihood!r}, "
+                              f"random_effects={self.random_effects}, "
+                              f"seed_effects={self.seed_effects!r}")
 
 
 def _site_names(model, kwargs) -> tuple[list[str], list[str], dict[str, int]]:
@@ -355,14 +373,20 @@ def _with_loglik(model, kwargs, latent, draws):
 
     Pointwise means per row, or per (task, seed) trajectory when the likelihood integrates
     the nested-design effects out (:class:`~lcurve.curves.likelihood.NestedLogitNormal`).
+    ``draws`` gains ``test_z`` where the likelihood integrates the test-set offsets out and
+    draws them (its ``offset_z``): computed here, once per draw, not inside the sampler.
     """
     def one(draw):
         seeded = numpyro.handlers.seed(numpyro.handlers.substitute(model, data=draw), 0)
         site = numpyro.handlers.trace(seeded).get_trace(**kwargs)[LIKELIHOOD_SITE]
-        split = getattr(site["fn"], "pointwise", None)
-        return split(site["value"]) if split is not None else site["fn"].log_prob(site["value"])
+        fn, value = site["fn"], site["value"]
+        offsets = getattr(fn, "offset_z", None)
+        derived = {} if offsets is None else {"test_z": offsets}
+        split = getattr(fn, "pointwise", None)
+        return (split(value) if split is not None else fn.log_prob(value)), derived
 
-    return draws, jax.vmap(one)({k: draws[k] for k in latent})
+    loglik, derived = jax.vmap(one)({k: draws[k] for k in latent})
+    return {**draws, **derived}, loglik
 
 
 class CurveFit:
@@ -448,7 +472,7 @@ class CurveFit:
             likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
             seed_effects=meta.get("seed_effects", "independent"),
             test_noise=meta.get("test_noise", "curve"),  # fits saved before "observed"
-            test_shared=meta.get("test_shared", 0.0))
+            test_shared=meta.get("test_shared", 0.0), test_offsets=cfg.test_offsets)
 
     def _model_key(self) -> tuple:
         """Key of the compiled programs of this fit's model (with the data's shapes): its
@@ -517,7 +541,7 @@ class CurveFit:
             predictive = Predictive(model, guide=guide, params=params,
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)
-            # the fitting model (scores observed): its deterministic sites, test_z included
+            # the fitting model (scores observed): its deterministic sites, and test_z
             draws, loglik = jax.jit(lambda k: _with_loglik(
                 model, kwargs, latent, predictive(k, **kwargs)))(draw_key)
             samples = {k: v[None] for k, v in draws.items() if k != "expected_score"}
@@ -526,7 +550,10 @@ class CurveFit:
             # compiled once per model shape, the data an argument (as the sampler's)
             pointwise = _cached(("loglik", model_key, tuple(latent), _shapes(kwargs)),
                                 lambda: jax.jit(lambda s, kw: _with_loglik(model, kw, latent, s)))
-            _, loglik = pointwise(flat, kwargs)
+            derived, loglik = pointwise(flat, kwargs)
+            n_chains = next(iter(samples.values())).shape[0]
+            samples.update({k: np.asarray(v).reshape((n_chains, -1) + v.shape[1:])
+                            for k, v in derived.items() if k not in samples})
         n_chains = next(iter(samples.values())).shape[0]
         loglik = np.asarray(loglik)
         loglik = loglik.reshape(n_chains, -1, loglik.shape[-1])
@@ -684,6 +711,7 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("warmup_tree_depth", 0)  # before the field: as deep as the draws'
     config.setdefault("adapt_window", 25)  # before these fields: numpyro's schedule and start
     config.setdefault("init_strategy", "uniform")
+    config.setdefault("test_offsets", "sampled")  # before the field: the only way
     meta.setdefault("curve_pooling", "learned")
     if "test_shared" not in meta:  # fits saved before the field: no shared offset
         meta["test_shared"] = config["test_shared"] = 0.0

@@ -173,14 +173,17 @@ def _collapse(resid, var, group, n_groups, load=None):
     w_k (load_k - L_g)^2`` (the group mean moves to ``R_g - L_g o``).
     """
     w = 1.0 / var
-    total = jax.ops.segment_sum(w, group, n_groups)
-    mean = jax.ops.segment_sum(w * resid, group, n_groups) / total
+    if load is None:
+        total = jax.ops.segment_sum(w, group, n_groups)
+        mean = jax.ops.segment_sum(w * resid, group, n_groups) / total
+    else:  # one scatter for the three sums
+        sums = jax.ops.segment_sum(jnp.stack([w, w * resid, w * load], -1), group, n_groups)
+        total, mean, load_mean = sums[:, 0], sums[:, 1] / sums[:, 0], sums[:, 2] / sums[:, 0]
     dev = resid - mean[group]
     per_row = -0.5 * (jnp.log(2 * jnp.pi * var) + w * dev**2)
     norm = 0.5 * jnp.log(2 * jnp.pi / total)
     if load is None:
         return mean, 1.0 / total, per_row, norm
-    load_mean = jax.ops.segment_sum(w * load, group, n_groups) / total
     load_dev = load - load_mean[group]
     return (mean, 1.0 / total, per_row, norm, load_mean, w * dev * load_dev, w * load_dev**2)
 
@@ -331,17 +334,17 @@ class NestedLogitNormal(dist.Distribution):
         second = _collapse(r1, v1 + sub_sd**2, sub_traj, self.n_trajectory,
                            None if load is None else first[4])
         r2, v2, subs, traj_norm = second[:4]
-        below = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
-                 + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
-                 + traj_norm)
         if load is None:
+            below = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
+                     + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
+                     + traj_norm)
             return r2, v2, below
-        # the offset's linear and quadratic terms collected from both levels, per trajectory
-        b = (jax.ops.segment_sum(first[5], self.trajectory, self.n_trajectory)
-             + jax.ops.segment_sum(second[5], sub_traj, self.n_trajectory))
-        a = (jax.ops.segment_sum(first[6], self.trajectory, self.n_trajectory)
-             + jax.ops.segment_sum(second[6], sub_traj, self.n_trajectory))
-        return r2, v2, below, second[4], b, a
+        # with the offset's linear and quadratic terms of both levels, per trajectory
+        terms = (jax.ops.segment_sum(jnp.stack([rows + log_jac, first[5], first[6]], -1),
+                                     self.trajectory, self.n_trajectory)
+                 + jax.ops.segment_sum(jnp.stack([sub_norm + subs, second[5], second[6]], -1),
+                                       sub_traj, self.n_trajectory))
+        return r2, v2, terms[:, 0] + traj_norm, second[4], terms[:, 1], terms[:, 2]
 
     def _quadratic(self, value):
         """Per trajectory ``(C, B, A, its task)``: its log-density given its task's offset

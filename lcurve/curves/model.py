@@ -70,11 +70,10 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    shifts all the task's runs and is left out of the curve, so the curve is the score
    expected on a new test set (its posterior wider by that set's uncertainty), predictions of
    runs on the task's own test set include the offset, and each run keeps ``(1 - rho) v_test``
-   of its own. With the default logit likelihood and independent seed effects the offsets
-   are integrated out of the likelihood like the nested effects (the sampler never meets the
-   ridge between a task's asymptote and its offset, which no run can resolve), and
-   ``test_z`` is drawn from its exact conditional given the other parameters
-   (``test_z_decentered`` the sampled standard normal). Predicting a *new* run
+   of its own. ``test_offsets="integrated"`` integrates the offsets out of the likelihood
+   like the nested effects (the sampler never meets the ridge between a task's asymptote and
+   its offset, which no run can resolve) and draws ``test_z`` from its exact conditional
+   given the other parameters. Predicting a *new* run
    (no group indices) adds ``subsample_sd^2 + trajectory_sd^2`` to the variance: a new seed
    draws new subsamples.
 """
@@ -106,6 +105,12 @@ LIKELIHOODS = ("logit", "truncnormal")
 SEED_EFFECTS = ("independent", "sum_to_zero", "centred")
 #: Where :func:`curve_model` evaluates an observed score's test-set variance.
 TEST_NOISE = ("observed", "curve", "none")
+#: How :func:`curve_model` handles the test-set offsets (``test_shared > 0``).
+TEST_OFFSETS = ("sampled", "integrated")
+#: What ``test_offsets="integrated"`` needs (the error message when it is missing).
+INTEGRATED_NEEDS = ("test_offsets='integrated' needs the logit likelihood with the "
+                    "nested-design effects (random_effects=True, runs with seeds) and "
+                    "seed_effects='independent'")
 #: Priors of the pairwise rates (:class:`lcurve.curves.FitConfig` resolves ``"auto"``).
 PAIRWISE_PRIORS = ("auto", "hierarchical", "fixed")
 #: Spread of the curve parameters across tasks (``curve_pooling``).
@@ -295,7 +300,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 centred_curves: bool = False, zero_sum_curves: bool = False,
                 context_spread: str = "fixed", likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed",
-                test_shared: float = 0.0):
+                test_shared: float = 0.0, test_offsets: str = "sampled"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -376,11 +381,15 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         finite test set, which the data of one test set cannot remove; predicted scores
         (``score``) are runs scored on the task's own test set and include the offset's
         posterior. ``0`` (this function's default): each run's test-set error is independent
-        and the curve's level absorbs what the runs share. Where the likelihood is
-        :class:`~lcurve.curves.likelihood.NestedLogitNormal` with independent seed effects
-        (the fit's default), the offsets are integrated out exactly and ``test_z`` is a
-        deterministic site, ``mean + sd * test_z_decentered`` of its conditional posterior;
-        elsewhere ``test_z`` is sampled.
+        and the curve's level absorbs what the runs share.
+    test_offsets : {"sampled", "integrated"}
+        With ``test_shared > 0``: ``test_z`` is a sampled site (default), or the offsets are
+        integrated out of :class:`~lcurve.curves.likelihood.NestedLogitNormal` exactly
+        (needs the logit likelihood, the nested-design effects with their groups, and
+        independent seed effects) and ``test_z`` is drawn as ``mean + sd *
+        test_z_decentered`` from its conditional posterior (the likelihood's ``offset_z``,
+        which the fit records as ``test_z``). The same model; the sampler meets no ridge
+        between a task's asymptote and its offset, at more work per step.
     likelihood : {"logit", "truncnormal"}
         ``"logit"`` (default): the score is logit-normal; the nested-design effects live on
         the logit scale and, for observed scores, are integrated out exactly
@@ -410,8 +419,10 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
             at = jnp.asarray(value if test_score is None else test_score, mean.dtype)
         v_test = scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
         if test_shared > 0:  # one test set per task: that share of its error is common
-            if (logit and random_effects and grouped and value is not None
-                    and seed_effects == "independent"):
+            if test_offsets == "integrated" and value is not None:
+                if not (logit and random_effects and grouped
+                        and seed_effects == "independent"):
+                    raise ValueError(INTEGRATED_NEEDS)
                 load = test_set_shift(v_test, 1.0, test_shared)  # NestedLogitNormal's
             else:
                 test_z = numpyro.sample("test_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
@@ -438,12 +449,13 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 task=task if seed_effects != "independent" else None,
                 own=own if centred else None, max_cells=max_cells,
                 offset_load=load, offset_task=None if load is None else task)
-            if load is not None:  # offsets integrated out; drawn from their exact conditional
+            if load is not None:  # offsets integrated out, drawn from their exact conditional
+                # (not a deterministic site, which the sampler would compute at every draw:
+                # the fit reads it from the likelihood, with the pointwise log-likelihood)
                 mean_z, sd_z = nested.offset_posterior(value)
                 white = numpyro.sample("test_z_decentered",
                                        dist.Normal(0.0, 1.0).expand([n_tasks]))
-                nested = nested.given_offsets(
-                    numpyro.deterministic("test_z", mean_z + sd_z * white))
+                nested = nested.given_offsets(mean_z + sd_z * white)
             numpyro.sample(LIKELIHOOD_SITE, nested, obs=value)
             return
         else:

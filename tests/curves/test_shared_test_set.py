@@ -40,6 +40,10 @@ def fits(shared_table):
 
 
 @pytest.mark.parametrize("options, message", [
+    (dict(test_offsets="integrated", likelihood="truncnormal"), "test_offsets='integrated'"),
+    (dict(test_offsets="integrated", seed_effects="centred"), "test_offsets='integrated'"),
+    (dict(test_offsets="integrated", random_effects=False), "test_offsets='integrated'"),
+    (dict(test_offsets="marginal"), "unknown test_offsets"),
     (dict(test_shared=1.0), "must be in"), (dict(test_shared=-0.1), "must be in"),
     (dict(test_shared=0.5, test_noise="none"), "test_noise='none'")])
 def test_bad_test_shared_is_refused(shared_table, options, message):
@@ -56,16 +60,16 @@ def test_test_shared_needs_test_set_sizes(shared_table):
 def test_the_offset_is_modelled_by_default_where_there_are_test_sets(shared_table):
     """``test_shared=None`` ("auto"): the measured share where the table has test-set sizes
     and a test-set term, else none; an explicit 0 turns it off."""
-    offsets = "test_z_decentered"  # integrated out; the drawn offsets' standard normals
-    assert offsets in latent_sites(shared_table, transfer="none")
-    assert offsets not in latent_sites(shared_table, transfer="none", test_shared=0.0)
-    assert offsets not in latent_sites(shared_table, transfer="none", test_noise="none")
-    assert offsets not in latent_sites(shared_table, transfer="joint")  # not converged yet
-    assert offsets in latent_sites(shared_table, transfer="joint", test_shared=0.5)
+    assert "test_z" in latent_sites(shared_table, transfer="none")
+    assert "test_z" not in latent_sites(shared_table, transfer="none", test_shared=0.0)
+    assert "test_z" not in latent_sites(shared_table, transfer="none", test_noise="none")
+    assert "test_z" not in latent_sites(shared_table, transfer="joint")  # not converged yet
+    assert "test_z" in latent_sites(shared_table, transfer="joint", test_shared=0.5)
     bare = shared_table.drop(columns=["n_test", "n_test_pos"])
-    assert offsets not in latent_sites(bare, transfer="none")
-    # sampled where the likelihood does not integrate them out
-    assert "test_z" in latent_sites(shared_table, transfer="none", seed_effects="sum_to_zero")
+    assert "test_z" not in latent_sites(bare, transfer="none")
+    # integrated out: the sampler sees only the standard normals of the drawn offsets
+    integrated = latent_sites(shared_table, transfer="none", test_offsets="integrated")
+    assert "test_z_decentered" in integrated and "test_z" not in integrated
     fit = CurveFit(shared_table, transfer="none")
     assert fit._prepared()["test_shared"] == TEST_SHARED
     assert CurveFit(bare, transfer="none")._prepared()["test_shared"] == 0.0
@@ -138,6 +142,14 @@ def test_fit_command_takes_test_shared(shared_table, tmp_path, monkeypatch):
         assert run_fit(parser.parse_args([*base, "--test-shared", "1.5"])) == 2
     loaded = load_fit(tmp_path / "fit.nc")
     assert loaded.config.test_shared == 0.5 and "test_z" in loaded.idata.posterior
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert run_fit(parser.parse_args([*base, "--test-shared", "0.5", "--test-offsets",
+                                          "integrated"])) == 0
+    loaded = load_fit(tmp_path / "fit.nc")  # the offsets drawn from the likelihood, saved
+    assert loaded.config.test_offsets == "integrated"
+    assert {"test_z", "test_z_decentered"} <= set(loaded.idata.posterior)
+    assert loaded.predict({loaded.tasks[0]: [512]})["test_mean"].between(0, 1).all()
 
 
 def test_curve_gaps_compare_runs_with_their_test_sets_curve(fits):
@@ -175,3 +187,21 @@ def test_a_stacked_prediction_centres_on_the_test_sets_too(fits):
     expected = 0.25 * alone[0]["test_mean"] + 0.75 * alone[1]["test_mean"]
     assert np.allclose(stacked["test_mean"], expected, atol=1e-6)
     assert not np.allclose(stacked["test_mean"], stacked["mean"], atol=1e-3)
+
+
+def test_integrated_offsets_are_the_same_model(shared_table, fits):
+    """Offsets integrated out of the likelihood (drawn from their exact conditional) give the
+    sampled model's posterior: the curve, its interval, the runs' centre on the task's test
+    set and the offsets agree within Monte Carlo error."""
+    integrated = _fit(shared_table, test_shared=0.8, test_offsets="integrated")
+    assert "test_z_decentered" in integrated.idata.posterior
+    at = {task: [64, 512] for task in integrated.tasks}
+    ref, got = fits[0.8].predict(at), integrated.predict(at)
+    for column, tol in (("mean", 0.01), ("test_mean", 0.01), ("hdi_low", 0.03),
+                        ("hdi_high", 0.03)):  # (seed to seed: up to 0.005 and 0.015)
+        np.testing.assert_allclose(got[column], ref[column], atol=tol)
+    z_ref, z_got = (f.idata.posterior["test_z"].values.reshape(-1, 3) for f in
+                    (fits[0.8], integrated))
+    np.testing.assert_allclose(z_got.mean(0), z_ref.mean(0), atol=0.25)
+    np.testing.assert_allclose(z_got.std(0), z_ref.std(0), rtol=0.2)
+    assert (np.abs(z_got.mean(0)) > 0.4).any()  # the runs moved an offset off its prior
