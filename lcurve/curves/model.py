@@ -94,8 +94,9 @@ from lcurve.curves.likelihood import (LogitNormal, NestedLogitNormal, UnitTrunca
 
 __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_score",
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
-           "SIZE_UNIT", "TEST_NOISE", "PAIRWISE_PRIORS", "CURVE_POOLINGS", "observed_test_score",
-           "scaled_test_variance", "test_set_shift", "curve_on_test_set"]
+           "SIZE_UNIT", "TEST_NOISE", "TEST_OFFSETS", "PAIRWISE_PRIORS", "CURVE_POOLINGS",
+           "observed_test_score", "scaled_test_variance", "run_test_variance", "test_set_shift",
+           "curve_on_test_set"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -273,6 +274,18 @@ def scaled_test_variance(at, n_test, n_test_pos, metric: str, *, likelihood: str
     return v_test / _logit_mean(at)[1] ** 2 if likelihood == "logit" else v_test
 
 
+def run_test_variance(mean, n_test, n_test_pos, metric: str, *, likelihood: str = "logit",
+                      test_noise: str = "observed", test_score=None):
+    """A run's test-set variance on the likelihood's scale (:func:`scaled_test_variance`),
+    evaluated where ``test_noise`` says (:func:`curve_model`): at ``test_score``, the observed
+    scores of observed runs (:func:`observed_test_score`), with ``"observed"``; else, and
+    for predicted runs (``test_score=None``), at the curve ``mean``."""
+    at = mean
+    if test_noise == "observed" and test_score is not None:
+        at = jnp.asarray(test_score, jnp.result_type(mean))
+    return scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
+
+
 def test_set_shift(v_test, test_z, test_shared: float):
     """The offset a task's one test set adds to each of its runs (``FitConfig.test_shared``):
     ``sqrt(test_shared v_test) test_z``, on the likelihood's scale (``v_test`` on that scale,
@@ -414,10 +427,9 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     grouped = subsample is not None and n_subsample > 0
     load = None  # the test-set offsets' loads, when they are integrated out (below)
     if n_test is not None and test_noise != "none":  # delta method onto the logit scale
-        at = mean
-        if value is not None and test_noise == "observed":
-            at = jnp.asarray(value if test_score is None else test_score, mean.dtype)
-        v_test = scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
+        observed = None if value is None else (value if test_score is None else test_score)
+        v_test = run_test_variance(mean, n_test, n_test_pos, metric, likelihood=likelihood,
+                                   test_noise=test_noise, test_score=observed)
         if test_shared > 0:  # one test set per task: that share of its error is common
             if test_offsets == "integrated" and value is not None:
                 if not (logit and random_effects and grouped

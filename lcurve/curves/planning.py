@@ -24,7 +24,7 @@ from numpyro.infer import Predictive
 from lcurve.curves._summaries import _interval, compare_curves, fit_names, posterior_draws
 from lcurve.curves._table import CurveData, CurveDataError
 from lcurve.curves.model import (curve_on_test_set, expected_score, observed_test_score,
-                                 scaled_test_variance, test_set_shift)
+                                 run_test_variance, test_set_shift)
 from lcurve.design import size_column
 
 __all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
@@ -252,14 +252,11 @@ def _on_test_sets(fit, curves, pick, task, sizes, observed):
     if share == 0:
         return curves
     const = fit.idata.constant_data
-    likelihood = meta.get("likelihood", "truncnormal")
-    at = curves
-    if meta.get("test_noise") == "observed":
-        at = jnp.asarray(observed_test_score(np.asarray(task), np.asarray(sizes), observed),
-                         curves.dtype)
-    v_test = scaled_test_variance(at, jnp.asarray(const["n_test"].values),
-                                  jnp.asarray(const["n_test_pos"].values), fit.config.metric,
-                                  likelihood=likelihood)
+    likelihood = meta.get("likelihood", "truncnormal")  # as CurveFit.model reads them
+    v_test = run_test_variance(
+        curves, jnp.asarray(const["n_test"].values), jnp.asarray(const["n_test_pos"].values),
+        fit.config.metric, likelihood=likelihood, test_noise=meta.get("test_noise", "curve"),
+        test_score=observed_test_score(np.asarray(task), np.asarray(sizes), observed))
     test_z = jnp.asarray(posterior_draws(fit, ["test_z"])["test_z"])[pick]
     return curve_on_test_set(curves, test_set_shift(v_test, test_z[:, task], share),
                              likelihood=likelihood)
