@@ -369,12 +369,13 @@ def _site_names(model, kwargs) -> tuple[list[str], list[str], dict[str, int]]:
 
 
 def _with_loglik(model, kwargs, latent, draws):
-    """``(draws, pointwise log-likelihood)`` of flat posterior ``draws`` (jit this).
+    """The pointwise log-likelihood of flat posterior ``draws`` (jit this).
 
     Pointwise means per row, or per (task, seed) trajectory when the likelihood integrates
     the nested-design effects out (:class:`~lcurve.curves.likelihood.NestedLogitNormal`).
-    ``draws`` gains ``test_z`` where the likelihood integrates the test-set offsets out and
-    draws them (its ``offset_z``): computed here, once per draw, not inside the sampler.
+    Returns ``(derived, loglik)``: ``derived`` holds ``test_z`` where the likelihood
+    integrates the test-set offsets out and draws them (its ``offset_z``), computed here,
+    once per draw, not inside the sampler; else it is empty.
     """
     def one(draw):
         seeded = numpyro.handlers.seed(numpyro.handlers.substitute(model, data=draw), 0)
@@ -386,7 +387,7 @@ def _with_loglik(model, kwargs, latent, draws):
         return (split(value) if split is not None else fn.log_prob(value)), derived
 
     loglik, derived = jax.vmap(one)({k: draws[k] for k in latent})
-    return {**draws, **derived}, loglik
+    return derived, loglik
 
 
 class CurveFit:
@@ -541,20 +542,22 @@ class CurveFit:
             predictive = Predictive(model, guide=guide, params=params,
                                     num_samples=cfg.num_samples,
                                     return_sites=latent + deterministic)
-            # the fitting model (scores observed): its deterministic sites, and test_z
-            draws, loglik = jax.jit(lambda k: _with_loglik(
-                model, kwargs, latent, predictive(k, **kwargs)))(draw_key)
+            def draw(k):  # the fitting model (scores observed): its deterministic sites
+                draws = predictive(k, **kwargs)
+                derived, loglik = _with_loglik(model, kwargs, latent, draws)
+                return {**draws, **derived}, loglik
+
+            draws, loglik = jax.jit(draw)(draw_key)
             samples = {k: v[None] for k, v in draws.items() if k != "expected_score"}
+        n_chains = next(iter(samples.values())).shape[0]
         if cfg.method == "nuts":
             flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items() if k in latent}
             # compiled once per model shape, the data an argument (as the sampler's)
             pointwise = _cached(("loglik", model_key, tuple(latent), _shapes(kwargs)),
                                 lambda: jax.jit(lambda s, kw: _with_loglik(model, kw, latent, s)))
             derived, loglik = pointwise(flat, kwargs)
-            n_chains = next(iter(samples.values())).shape[0]
             samples.update({k: np.asarray(v).reshape((n_chains, -1) + v.shape[1:])
-                            for k, v in derived.items() if k not in samples})
-        n_chains = next(iter(samples.values())).shape[0]
+                            for k, v in derived.items()})
         loglik = np.asarray(loglik)
         loglik = loglik.reshape(n_chains, -1, loglik.shape[-1])
         self.idata = self._to_idata(samples, loglik, stats, data)

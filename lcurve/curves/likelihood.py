@@ -173,19 +173,22 @@ def _collapse(resid, var, group, n_groups, load=None):
     w_k (load_k - L_g)^2`` (the group mean moves to ``R_g - L_g o``).
     """
     w = 1.0 / var
-    if load is None:
-        total = jax.ops.segment_sum(w, group, n_groups)
-        mean = jax.ops.segment_sum(w * resid, group, n_groups) / total
-    else:  # one scatter for the three sums
-        sums = jax.ops.segment_sum(jnp.stack([w, w * resid, w * load], -1), group, n_groups)
-        total, mean, load_mean = sums[:, 0], sums[:, 1] / sums[:, 0], sums[:, 2] / sums[:, 0]
+    total = jax.ops.segment_sum(w, group, n_groups)
+    mean = jax.ops.segment_sum(w * resid, group, n_groups) / total
     dev = resid - mean[group]
     per_row = -0.5 * (jnp.log(2 * jnp.pi * var) + w * dev**2)
-    norm = 0.5 * jnp.log(2 * jnp.pi / total)
+    collapsed = (mean, 1.0 / total, per_row, 0.5 * jnp.log(2 * jnp.pi / total))
     if load is None:
-        return mean, 1.0 / total, per_row, norm
+        return collapsed
+    load_mean = jax.ops.segment_sum(w * load, group, n_groups) / total
     load_dev = load - load_mean[group]
-    return (mean, 1.0 / total, per_row, norm, load_mean, w * dev * load_dev, w * load_dev**2)
+    return collapsed + (load_mean, w * dev * load_dev, w * load_dev**2)
+
+
+def _top(mean, var, below):
+    """A trajectory's log-density: its collapsed residual ``mean ~ Normal(0, var)`` plus the
+    terms collapsed ``below`` it."""
+    return below - 0.5 * (jnp.log(2 * jnp.pi * var) + mean**2 / var)
 
 
 class NestedLogitNormal(dist.Distribution):
@@ -334,26 +337,25 @@ class NestedLogitNormal(dist.Distribution):
         second = _collapse(r1, v1 + sub_sd**2, sub_traj, self.n_trajectory,
                            None if load is None else first[4])
         r2, v2, subs, traj_norm = second[:4]
+
+        def per_trajectory(row_terms, sub_terms):  # both levels' terms, summed per trajectory
+            return (jax.ops.segment_sum(row_terms, self.trajectory, self.n_trajectory)
+                    + jax.ops.segment_sum(sub_terms, sub_traj, self.n_trajectory))
+
+        below = per_trajectory(rows + log_jac, sub_norm + subs) + traj_norm
         if load is None:
-            below = (jax.ops.segment_sum(rows + log_jac, self.trajectory, self.n_trajectory)
-                     + jax.ops.segment_sum(sub_norm + subs, sub_traj, self.n_trajectory)
-                     + traj_norm)
             return r2, v2, below
-        # with the offset's linear and quadratic terms of both levels, per trajectory
-        terms = (jax.ops.segment_sum(jnp.stack([rows + log_jac, first[5], first[6]], -1),
-                                     self.trajectory, self.n_trajectory)
-                 + jax.ops.segment_sum(jnp.stack([sub_norm + subs, second[5], second[6]], -1),
-                                       sub_traj, self.n_trajectory))
-        return r2, v2, terms[:, 0] + traj_norm, second[4], terms[:, 1], terms[:, 2]
+        # the offset's linear and quadratic terms of both levels
+        return (r2, v2, below, second[4], per_trajectory(first[5], second[5]),
+                per_trajectory(first[6], second[6]))
 
     def _quadratic(self, value):
         """Per trajectory ``(C, B, A, its task)``: its log-density given its task's offset
         ``o`` is ``C + B o - A o^2 / 2``."""
         r2, v2, below, load, b, a = self._collapsed(value, self.offset_load)
         d = v2 + self.traj_sd**2
-        c = below - 0.5 * (jnp.log(2 * jnp.pi * d) + r2**2 / d)
         traj_task = jax.ops.segment_max(self.offset_task, self.trajectory, self.n_trajectory)
-        return c, b + r2 * load / d, a + load**2 / d, traj_task
+        return (_top(r2, d, below), b + r2 * load / d, a + load**2 / d, traj_task)
 
     def _per_task_quadratic(self, value):
         c, b, a, traj_task = self._quadratic(value)
@@ -379,5 +381,4 @@ class NestedLogitNormal(dist.Distribution):
     def per_trajectory(self, value):
         """Log-density of each trajectory's scores, shape ``(n_trajectory,)``."""
         r2, v2, below = self._collapsed(value)
-        top_var = v2 + self.traj_sd**2
-        return below - 0.5 * (jnp.log(2 * jnp.pi * top_var) + r2**2 / top_var)
+        return _top(r2, v2 + self.traj_sd**2, below)

@@ -110,7 +110,8 @@ def _predictive(fit, sizes, seed: int | None):
                      sizes=table[[size_column(t) for t in fit.tasks]].to_numpy(float),
                      value=np.zeros(len(task)), seed=np.zeros(len(task)),
                      n_test=n_test, n_test_pos=n_test_pos)
-    # test_z: sampled when predicting, a deterministic site where the fit integrated it out
+    # test_z: sampled when predicting; where the fit integrated the offsets out, not a latent
+    # site of the fit but drawn from the likelihood and kept in its posterior
     sites = fit._meta["latent"] + [s for s in ("test_z",) if s in fit.idata.posterior
                                    and s not in fit._meta["latent"]]
     latent = {k: jnp.asarray(v) for k, v in posterior_draws(fit, sites).items()}
