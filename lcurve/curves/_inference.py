@@ -49,6 +49,14 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   and ``FitConfig.init_strategy="median"`` started the SVI guide at the prior median.
   Together with 500 warm-up iterations (and the SVI start) they halved a fit's leapfrog
   steps, but on the demo's design one seed in ten diverged, so they are options (RESULTS.md M);
+- *dense metric*: numpyro's (Stan's) estimate at every window by default. With
+  ``FitConfig.dense_metric="spanned"`` a dense block is re-estimated dense only from a window
+  with at least as many draws as it has dimensions, and from fewer as its diagonal
+  (:func:`_spanned_welford`): Stan's dense estimate from 25 draws of a ~57-dimensional block
+  is singular, regularised to ~1e-3 variance where the draws do not span it, and sent warm-up
+  iterations 100-250 of the 5-task benchmark to the tree cap. A compiled refit took
+  0.86-0.90x the time, but real leave-future-out fits diverged more, so it is an option
+  (RESULTS.md T1);
 - *chains*: in parallel with one JAX device per chain, else one after another on a CPU and
   side by side (vectorised) on an accelerator (:func:`resolve_chain_method`). On the 2-core
   CPU chains one after another took 0.60-0.78x the wall time of vectorised ones for a 5-task
@@ -76,7 +84,8 @@ from numpyro.infer.autoguide import (AutoLowRankMultivariateNormal, AutoMultivar
                                      AutoNormal)
 
 __all__ = ["run_svi", "run_nuts", "resolve_chain_method", "request_cpu_devices", "CHAIN_METHODS",
-           "DENSE_MAX", "INIT_STRATEGIES", "STAN_WINDOW", "adaptation_schedule"]
+           "DENSE_MAX", "DENSE_METRICS", "INIT_STRATEGIES", "STAN_INIT_BUFFER", "STAN_WINDOW",
+           "adaptation_schedule"]
 
 #: ``FitConfig.chain_method`` values: ``auto`` or one of numpyro's.
 CHAIN_METHODS = ("auto", "sequential", "vectorized", "parallel")
@@ -91,8 +100,13 @@ INIT_STRATEGIES = ("uniform", "median")
 
 #: Stan's (and numpyro's) first slow adaptation window, in warm-up iterations.
 STAN_WINDOW = 25
+#: Stan's (and numpyro's) initial fast adaptation buffer, in warm-up iterations.
+STAN_INIT_BUFFER = 75
+#: ``FitConfig.dense_metric`` values: when a dense block of the metric is estimated dense.
+DENSE_METRICS = ("spanned", "always")
 #: numpyro's own schedule (Stan's with ``STAN_WINDOW``), kept while ours is installed.
 _NUMPYRO_SCHEDULE = numpyro.infer.hmc_util.build_adaptation_schedule
+_NUMPYRO_WELFORD = numpyro.infer.hmc_util.welford_covariance
 _INIT_LOC_FNS = {"uniform": init_to_uniform, "median": init_to_median(num_samples=15)}
 _GUIDES = {"normal": AutoNormal, "lowrank": AutoLowRankMultivariateNormal,
            "mvn": AutoMultivariateNormal}
@@ -185,23 +199,26 @@ def _reused_jit_wrappers():
         numpyro.util.maybe_jit = original
 
 
-def adaptation_schedule(num_steps: int, window: int = STAN_WINDOW) -> list:
+def adaptation_schedule(num_steps: int, window: int = STAN_WINDOW,
+                        init_buffer: int = STAN_INIT_BUFFER) -> list:
     """Stan's windowed warm-up schedule (Stan Reference Manual, "HMC algorithm parameters:
-    automatic parameter tuning"; CmdStan's ``adapt init_buffer=75 term_buffer=50 window``): a
-    75-iteration fast buffer, slow windows of ``window``, ``2 window``, ``4 window``, ...
-    iterations (the last stretched to 50 iterations before the end) at whose ends the mass
-    matrix is re-estimated from that window's draws, then a 50-iteration fast buffer.
-    numpyro's ``build_adaptation_schedule`` is this with ``window`` fixed at 25 (and is used
-    as it is for that window and for warm-ups too short for the buffers)."""
-    if window == STAN_WINDOW or num_steps < 75 + 50 + window:
+    automatic parameter tuning"; CmdStan's ``adapt init_buffer=75 term_buffer=50 window``): an
+    ``init_buffer``-iteration fast buffer (Stan's 75), slow windows of ``window``, ``2
+    window``, ``4 window``, ... iterations (the last stretched to 50 iterations before the
+    end) at whose ends the mass matrix is re-estimated from that window's draws, then a
+    50-iteration fast buffer. numpyro's ``build_adaptation_schedule`` is this with ``window``
+    25 and ``init_buffer`` 75 (and is used as it is for those and for warm-ups too short for
+    the buffers)."""
+    stan = window == STAN_WINDOW and init_buffer == STAN_INIT_BUFFER
+    if stan or num_steps < init_buffer + 50 + window:
         return _NUMPYRO_SCHEDULE(num_steps)
-    return _stan_windows(num_steps, window)
+    return _stan_windows(num_steps, window, init_buffer)
 
 
-def _stan_windows(num_steps: int, window: int) -> list:
+def _stan_windows(num_steps: int, window: int, init_buffer: int = STAN_INIT_BUFFER) -> list:
     AdaptWindow = numpyro.infer.hmc_util.AdaptWindow
-    schedule, end = [AdaptWindow(0, 74)], num_steps - 50
-    start, size = 75, window
+    schedule, end = [AdaptWindow(0, init_buffer - 1)], num_steps - 50
+    start, size = init_buffer, window
     while start < end:
         if 3 * size > end - start:  # as Stan: a window too short to double ends the slow phase
             size = end - start
@@ -211,19 +228,59 @@ def _stan_windows(num_steps: int, window: int) -> list:
 
 
 @contextlib.contextmanager
-def _adaptation_window(window: int):
+def _adaptation_window(window: int, init_buffer: int = STAN_INIT_BUFFER):
     """While active, numpyro's warm-up adapter (``hmc_util.warmup_adapter``, which looks the
     schedule up when a sampler is initialised) uses :func:`adaptation_schedule` with
-    ``window``. A no-op for Stan's window."""
-    if window == STAN_WINDOW:
+    ``window`` and ``init_buffer``. A no-op for Stan's."""
+    if window == STAN_WINDOW and init_buffer == STAN_INIT_BUFFER:
         yield
         return
     numpyro.infer.hmc_util.build_adaptation_schedule = (
-        lambda num_steps: adaptation_schedule(num_steps, window))
+        lambda num_steps: adaptation_schedule(num_steps, window, init_buffer))
     try:
         yield
     finally:
         numpyro.infer.hmc_util.build_adaptation_schedule = _NUMPYRO_SCHEDULE
+
+
+def _spanned_welford(diagonal=True):
+    """numpyro's Welford (co)variance estimator (``hmc_util.welford_covariance``) whose dense
+    blocks are estimated dense only from at least as many draws as the block has dimensions:
+    from fewer the sample covariance is singular, Stan's regularisation gives it variance
+    ``~1e-3`` in every direction the draws do not span, and trajectories ran into the tree
+    cap until a larger window (RESULTS.md L2b, T1). Below that the block's metric is its
+    diagonal, each variance regularised as Stan regularises a diagonal metric. Diagonal blocks
+    and windows with enough draws are numpyro's estimate, unchanged."""
+    init_fn, update_fn, final_fn = _NUMPYRO_WELFORD(diagonal=diagonal)
+
+    def final(state, regularize=False):
+        if isinstance(state, dict):
+            parts = {block: final(part, regularize) for block, part in state.items()}
+            return tuple({block: part[i] for block, part in parts.items()} for i in range(3))
+        mean, m2, n = state
+        if jnp.ndim(m2) == 1:
+            return final_fn(state, regularize)
+        dense = final_fn(state, regularize)
+        diag = final_fn((mean, jnp.diagonal(m2), n), regularize)
+        spanned = n >= m2.shape[0]
+        return tuple(jnp.where(spanned, full, jnp.diag(part)) for full, part in zip(dense, diag))
+
+    return init_fn, update_fn, final
+
+
+@contextlib.contextmanager
+def _dense_metric(rule: str):
+    """While active (``rule="spanned"``), numpyro's warm-up adapter (which looks the estimator
+    up when a sampler is initialised) estimates dense blocks with :func:`_spanned_welford`.
+    A no-op for ``"always"`` (numpyro's and Stan's estimate at every window)."""
+    if rule == "always":
+        yield
+        return
+    numpyro.infer.hmc_util.welford_covariance = _spanned_welford
+    try:
+        yield
+    finally:
+        numpyro.infer.hmc_util.welford_covariance = _NUMPYRO_WELFORD
 
 
 def _shapes(kwargs) -> tuple:
@@ -310,12 +367,14 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
              num_chains: int, target_accept: float, init_steps: int, dense_sites,
              site_sizes: dict[str, int] | None = None, max_tree_depth: int = 8,
              warmup_tree_depth: int | None = None, chain_method: str = "auto",
-             adapt_window: int = STAN_WINDOW, init_strategy: str = "uniform"):
+             adapt_window: int = STAN_WINDOW, init_strategy: str = "uniform",
+             init_buffer: int = STAN_INIT_BUFFER, dense_metric: str = "always"):
     """NUTS, started from a mean-field SVI fit of ``init_steps`` when > 0 (module docstring);
     chains run as :func:`resolve_chain_method` says. Trajectories have at most
     ``2**max_tree_depth`` steps, during warm-up at most ``2**warmup_tree_depth`` (default: the
     same; capped at ``max_tree_depth``). Warm-up follows :func:`adaptation_schedule` with
-    ``adapt_window``; the SVI guide starts as ``init_strategy`` says (``"uniform"`` or
+    ``adapt_window`` and ``init_buffer``, dense blocks estimated as ``dense_metric`` says
+    (:func:`_dense_metric`); the SVI guide starts as ``init_strategy`` says (``"uniform"`` or
     ``"median"``). Without SVI (``init_steps=0``) chains start where ``init_strategy`` says
     (numpyro's ``init_to_uniform``, or ``init_to_median`` of 15 prior draws) with an identity
     metric, dense over ``dense_sites`` when ``site_sizes`` (each site's size) keeps the block
@@ -352,7 +411,7 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     depths = (min(warmup_tree_depth or max_tree_depth, max_tree_depth), max_tree_depth)
     settings = (num_warmup, num_samples, num_chains, target_accept, depths,
                 tuple(dense), init_steps > 0, method, adapt_window,
-                None if init_steps > 0 else init_strategy)
+                None if init_steps > 0 else init_strategy, init_buffer, dense_metric)
 
     reuse_pmap = method == "parallel" and REUSE_PMAP
 
@@ -367,7 +426,8 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
     mcmc = _cached(("nuts", model_key, settings, reuse_pmap, _shapes(kwargs)), make)
     # a cached sampler was built with the metric of the fit that made it: this fit's own
     mcmc.sampler._inverse_mass_matrix = inverse_mass
-    with _reused_jit_wrappers(), _adaptation_window(adapt_window):
+    with (_reused_jit_wrappers(), _adaptation_window(adapt_window, init_buffer),
+          _dense_metric(dense_metric)):
         mcmc.run(run_key, init_params=init_params, extra_fields=("diverging", "num_steps"),
                  **kwargs)
     samples = mcmc.get_samples(group_by_chain=True)

@@ -34,8 +34,8 @@ from numpyro.infer import Predictive
 from lcurve._io import atomic_path
 from lcurve.config import ConfigError, ConfigSection, require_positive
 from lcurve.curves import _summaries, planning
-from lcurve.curves._inference import (CHAIN_METHODS, INIT_STRATEGIES, _cached, _shapes,
-                                      run_nuts, run_svi)
+from lcurve.curves._inference import (CHAIN_METHODS, DENSE_METRICS, INIT_STRATEGIES, _cached,
+                                      _shapes, run_nuts, run_svi)
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (CURVE_POOLINGS, INTEGRATED_NEEDS, LIKELIHOOD_SITE,
@@ -122,6 +122,25 @@ class FitConfig(ConfigSection):
         design 1 of 10 seeds had 5 divergences (none with the defaults) and the 30-target
         leave-future-out ``pairwise`` fit ended at R-hat 1.011; with ``num_warmup=1000``
         2 of 10 demo seeds had 1 divergence each (``experiments/curves/RESULTS.md`` M).
+    dense_metric, adapt_init_buffer
+        When warm-up estimates the dense block of the metric (the global sites) as a dense
+        covariance: ``"always"`` (default) at every window, as numpyro and Stan do;
+        ``"spanned"`` once a window holds at least as many draws as the block has dimensions,
+        and from fewer as its diagonal (each variance regularised as Stan regularises a
+        diagonal metric). From fewer draws than dimensions the sample covariance is singular
+        and Stan's regularisation leaves a variance of ~1e-3 in the directions the draws do
+        not span: on the 5-task benchmark warm-up iterations 100-250 ran into the tree cap
+        (70,000-81,000 warm-up steps against 18,000-29,000 for the draws), and ``"spanned"``
+        took warm-up to 57,000-64,000 steps and a compiled refit to 0.86-0.90x the time.
+        ``adapt_init_buffer`` is Stan's initial fast buffer before the first slow window
+        (default 75 iterations, Stan's ``init_buffer``); 25 with ``"spanned"`` took warm-up
+        to 47,000-55,000 steps and a compiled refit to 0.73x. Neither is the default: on
+        the hardest MoleculeACE leave-future-out fits (8-target ``contextual`` and ``joint``,
+        30-target ``none``, three seeds each) ``"spanned"`` had better R-hat (at most 1.015
+        against 1.035) but 29 divergent transitions against 16, and with the 25-iteration
+        buffer 1 of 10 demo seeds had a divergence (none without). Both suit
+        refitting one design many times (simulation studies), where each fit's diagnostics
+        are checked anyway (``experiments/curves/RESULTS.md`` T1).
     chain_method
         How NUTS runs its chains (numpyro's ``chain_method``): ``"auto"`` (default) runs them
         in parallel when JAX has a device per chain, else one after another on a CPU
@@ -256,6 +275,8 @@ class FitConfig(ConfigSection):
     max_tree_depth: int = 8
     warmup_tree_depth: int = 0
     adapt_window: int = 25
+    adapt_init_buffer: int = 75
+    dense_metric: str = "always"
     init_strategy: str = "auto"
     chain_method: str = "auto"
     svi_steps: int = 3000
@@ -309,6 +330,7 @@ class FitConfig(ConfigSection):
                             ("test_offsets", TEST_OFFSETS),
                             ("pairwise_prior", PAIRWISE_PRIORS),
                             ("init_strategy", ("auto",) + INIT_STRATEGIES),
+                            ("dense_metric", DENSE_METRICS),
                             ("curve_pooling", CURVE_POOLINGS),
                             ("context_spread", CURVE_POOLINGS)):
             if getattr(self, name) not in valid:
@@ -323,8 +345,9 @@ class FitConfig(ConfigSection):
         if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
             raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
                               f"got {self.init_steps}, {self.max_tree_depth}")
-        if self.adapt_window < 1:
-            raise ConfigError(f"fit.adapt_window must be >= 1, got {self.adapt_window}")
+        if self.adapt_window < 1 or self.adapt_init_buffer < 1:
+            raise ConfigError(f"fit.adapt_window and fit.adapt_init_buffer must be >= 1, got "
+                              f"{self.adapt_window}, {self.adapt_init_buffer}")
         if not 0 <= self.warmup_tree_depth <= 12:
             raise ConfigError(f"fit.warmup_tree_depth must be in 0..12 (0: max_tree_depth), "
                               f"got {self.warmup_tree_depth}")
@@ -532,7 +555,8 @@ class CurveFit:
                 dense_sites=dense_sites, site_sizes=sizes,
                 max_tree_depth=cfg.max_tree_depth, warmup_tree_depth=cfg.warmup_tree_depth,
                 chain_method=cfg.chain_method, adapt_window=cfg.adapt_window,
-                init_strategy=cfg.resolved_init_strategy())
+                init_strategy=cfg.resolved_init_strategy(), init_buffer=cfg.adapt_init_buffer,
+                dense_metric=cfg.dense_metric)
         else:
             fit_key, draw_key = jax.random.split(key)
             guide, params, self.svi_losses = run_svi(
@@ -714,6 +738,8 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("warmup_tree_depth", 0)  # before the field: as deep as the draws'
     config.setdefault("adapt_window", 25)  # before these fields: numpyro's schedule and start
     config.setdefault("init_strategy", "uniform")
+    config.setdefault("adapt_init_buffer", 75)  # before these fields: Stan's buffer and metric
+    config.setdefault("dense_metric", "always")
     config.setdefault("test_offsets", "sampled")  # before the field: the only way
     meta.setdefault("curve_pooling", "learned")
     if "test_shared" not in meta:  # fits saved before the field: no shared offset

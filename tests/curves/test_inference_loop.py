@@ -2,7 +2,9 @@
 init is one compiled program; a CPU gets one JAX device per chain when asked before any JAX
 work; compiled programs are keyed by every static setting of the model, and a reused program
 starts from its own fit's metric; warm-up trees are as deep as the draws' unless asked;
-warm-up windows follow Stan's rule with the first window asked; SVI starts as asked."""
+warm-up windows follow Stan's rule with the first window and buffer asked; a dense block of the
+metric is estimated dense once a window's draws span it, diagonal before; SVI starts as
+asked."""
 
 from __future__ import annotations
 
@@ -13,6 +15,9 @@ import sys
 import warnings
 
 import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro.infer.hmc_util as hmc_util
 import numpyro.util
 import pytest
 from numpyro.infer import init_to_median, init_to_uniform
@@ -259,18 +264,95 @@ def test_warm_up_windows_follow_stan_with_the_first_window_asked():
     assert windows(_inference.adaptation_schedule(500, 100)) == [
         (0, 74), (75, 174), (175, 449), (450, 499)]
     assert windows(_inference.adaptation_schedule(200, 100)) == windows(numpyro_schedule(200))
+    # the initial fast buffer asked (Stan's init_buffer), the library's default of 25
+    assert windows(_inference.adaptation_schedule(1000, 25, 25)) == [
+        (0, 24), (25, 49), (50, 99), (100, 199), (200, 399), (400, 949), (950, 999)]
+    assert windows(_inference.adaptation_schedule(150, 25, 25)) == [
+        (0, 24), (25, 49), (50, 99), (100, 149)]
+    assert windows(_inference.adaptation_schedule(90, 25, 25)) == windows(numpyro_schedule(90))
+    assert FitConfig().adapt_init_buffer == _inference.STAN_INIT_BUFFER == 75
     # the sampler sees the schedule only while it is initialised, and numpyro's after
     import numpyro.infer.hmc_util as hmc_util
     with _inference._adaptation_window(100):
         assert windows(hmc_util.build_adaptation_schedule(500))[1] == (75, 174)
+    with _inference._adaptation_window(25, 25):
+        assert windows(hmc_util.build_adaptation_schedule(500))[:2] == [(0, 24), (25, 49)]
     assert hmc_util.build_adaptation_schedule is numpyro_schedule
+
+
+def _welford_state(estimator, draws):
+    init, update, _ = estimator(diagonal=False)
+    state = init({("a",): (draws.shape[1], draws.shape[1]), ("b",): (draws.shape[1],)})
+    for row in draws:
+        state = update({"a": row, "b": row}, state)
+    return state
+
+
+def test_a_dense_block_is_estimated_diagonal_until_a_window_spans_it():
+    # from fewer draws than dimensions the sample covariance is singular and Stan's
+    # regularisation leaves ~1e-3 variance in the directions not spanned: trajectories ran
+    # into the tree cap (RESULTS.md L2b, T1); then the block's variances, regularised as a
+    # diagonal metric is
+    rng = np.random.default_rng(0)
+    scales = np.array([0.05, 0.3, 1.0, 2.0, 0.5, 0.1])
+    numpyro_final = _inference._NUMPYRO_WELFORD(diagonal=False)[2]
+    spanned_final = _inference._spanned_welford(diagonal=False)[2]
+    for n in (4, 5, 6, 40):
+        draws = jnp.asarray(rng.normal(size=(n, 6)) * scales, jnp.float32)
+        state = _welford_state(_inference._NUMPYRO_WELFORD, draws)
+        ours = spanned_final(state, regularize=True)
+        theirs = numpyro_final(state, regularize=True)
+        var = np.var(np.asarray(draws), axis=0, ddof=1)
+        stan_diagonal = n / (n + 5) * var + 1e-3 * 5 / (n + 5)
+        for mine, numpyros in zip(ours, theirs):  # a diagonal block: numpyro's estimate
+            assert (np.asarray(mine[("b",)]) == np.asarray(numpyros[("b",)])).all()
+        if n < 6:
+            np.testing.assert_allclose(ours[0][("a",)], np.diag(stan_diagonal), rtol=1e-5)
+            np.testing.assert_allclose(ours[1][("a",)], np.diag(stan_diagonal ** -0.5),
+                                       rtol=1e-4)
+            np.testing.assert_allclose(ours[2][("a",)], np.diag(stan_diagonal ** 0.5),
+                                       rtol=1e-4)
+        else:  # spanned: numpyro's (Stan's) dense estimate, bit for bit
+            for mine, numpyros in zip(ours, theirs):
+                assert (np.asarray(mine[("a",)]) == np.asarray(numpyros[("a",)])).all()
+
+
+def test_the_dense_metric_rule_and_the_buffer_reach_the_sampler(monkeypatch, pairwise_fit,
+                                                                tmp_path):
+    seen = []
+    run = _inference.MCMC.run
+
+    def recorded(self, *args, **kwargs):
+        seen.append((hmc_util.welford_covariance, hmc_util.build_adaptation_schedule(1000)))
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(_inference.MCMC, "run", recorded)
+    table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0, 1),
+                                sizes=(32, 128, 512))
+    options = dict(transfer="none", num_warmup=150, num_samples=5, num_chains=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_curves(table, dense_metric="spanned", adapt_init_buffer=25, **options)
+        fit_curves(table, **options)  # the default: numpyro's (Stan's)
+    (estimator, schedule), (stan_estimator, stan_schedule) = seen
+    assert estimator is _inference._spanned_welford and schedule[0].end == 24
+    assert stan_estimator is _inference._NUMPYRO_WELFORD and stan_schedule[0].end == 74
+    assert hmc_util.welford_covariance is _inference._NUMPYRO_WELFORD  # restored
+    assert FitConfig().dense_metric == "always"
+    for bad in (dict(dense_metric="never"), dict(adapt_init_buffer=0)):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            FitConfig(**bad)
+    # fits saved before the fields ran Stan's buffer and dense estimate, and say so
+    loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "dense_metric", "adapt_init_buffer")
+    assert (loaded.config.dense_metric, loaded.config.adapt_init_buffer) == ("always", 75)
 
 
 def test_the_first_window_and_the_svi_start_reach_the_sampler(monkeypatch):
     seen = {}
 
-    def schedule(num_steps, window=_inference.STAN_WINDOW):
-        seen.setdefault("windows", []).append(window)
+    def schedule(num_steps, window=_inference.STAN_WINDOW,
+                 init_buffer=_inference.STAN_INIT_BUFFER):
+        seen.setdefault("windows", []).append((window, init_buffer))
         return _inference._NUMPYRO_SCHEDULE(num_steps)
 
     monkeypatch.setattr(_inference, "adaptation_schedule", schedule)
@@ -291,7 +373,7 @@ def test_the_first_window_and_the_svi_start_reach_the_sampler(monkeypatch):
         fit_curves(table, adapt_window=60, init_strategy="median", **options)
         fit_curves(table, **options)
         fit_curves(table, method="svi", svi_steps=5, init_strategy="median", **options)
-    assert seen == {"windows": [60], "starts": ["median", "uniform", "median"]}
+    assert seen == {"windows": [(60, 75)], "starts": ["median", "uniform", "median"]}
     for bad in (dict(adapt_window=0), dict(init_strategy="mode")):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             FitConfig(**bad)
