@@ -5,12 +5,13 @@ Usage::
     python experiments/curves/sbc_none_check.py [--rep 12] [--sims 40000] [--tables 100]
         [--ess-reps 12 13 20 5 6]
 
-1. *Is the simulator the fitted model?* For SBC replicate ``--rep`` (its design and truth as
+1. *Is the simulator the fitted model, and the likelihood its density?* For SBC replicate ``--rep`` (its design and truth as
    ``sbc.py`` draws them, with ``test_noise="curve"`` so that the test-set variance is the
    generative one), ``--sims`` score vectors at the true parameters with the nested-design
    effects redrawn: their logit mean and covariance against what
    :class:`~lcurve.curves.likelihood.NestedLogitNormal` integrates over (its ``loc``,
-   ``var``, subsample and trajectory blocks).
+   ``var``, subsample and trajectory blocks), and ``NestedLogitNormal.log_prob`` of the true
+   scores against that dense normal's density (with the logit's Jacobian).
 2. *Are the true scores normal under the model?* Over ``--tables`` SBC tables, each true
    score's standardised residual (logit score minus ``loc``, over its marginal sd): KS test
    against N(0, 1), kurtosis.
@@ -79,12 +80,17 @@ def simulator_check(rep: int, sims: int) -> None:
            + (traj_group[:, None] == traj_group[None, :]) * float(fn.traj_sd) ** 2)
     empirical = np.cov(z.T)
     off = ~np.eye(len(loc), dtype=bool)
+    observed, log_jac = logit_score(truth["score"][0])
+    dense = (stats.multivariate_normal(loc, cov).logpdf(np.asarray(observed, np.float64))
+             + float(np.sum(log_jac)))
     print(f"replicate {rep}: true noise_sd {np.round(np.asarray(latent['noise_sd']), 3)}, "
           f"subsample_sd {float(latent['subsample_sd']):.3f}; {sims} simulated score vectors: "
           f"max |mean - loc| / sd {np.max(np.abs(z.mean(0) - loc) / np.sqrt(np.diag(empirical))):.3f}, "
           f"variance ratios {np.round(np.diag(empirical) / np.diag(cov), 3).tolist()}, "
           f"max |off-diagonal difference| {np.max(np.abs(empirical - cov)[off]):.4f} "
-          f"(largest off-diagonal {np.max(np.abs(cov[off])):.4f})", flush=True)
+          f"(largest off-diagonal {np.max(np.abs(cov[off])):.4f}); log-density of the true "
+          f"scores {float(fn.log_prob(truth['score'][0])):.5f}, dense normal {dense:.5f}",
+          flush=True)
 
 
 def residual_check(tables: int) -> None:
@@ -128,7 +134,8 @@ def main() -> None:
     parser.add_argument("--ess-reps", nargs="*", type=int, default=[12, 13, 20, 5, 6])
     args = parser.parse_args()
     simulator_check(args.rep, args.sims)
-    residual_check(args.tables)
+    if args.tables > 0:
+        residual_check(args.tables)
     ess_check(args.ess_reps)
 
 
