@@ -22,6 +22,12 @@ and two processes here died after ~75 replicates each when LLVM could not map mo
     nice -n 5 python experiments/curves/sbc.py --reps 50 --out experiments/curves/sbc.csv
     nice -n 5 python experiments/curves/sbc.py --first 50 --reps 50 --out .../sbc_50.csv
     python experiments/curves/sbc.py --summarise experiments/curves/sbc*.csv
+
+Replicate ``r`` always draws the same truth (its table's seed and its prior key are ``r``), so
+runs of replicates 0-99 under different settings re-fit the same 100 truths and are not
+independent evidence: confirm a failure on fresh replicates (``--first 100``) before reading
+it as a defect (RESULTS.md T2: `none`'s `noise_sd` failed on replicates 0-99 under every
+setting and was uniform on 100-199 and 200-299).
 """
 
 from __future__ import annotations
