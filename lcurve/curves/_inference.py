@@ -228,19 +228,25 @@ def _stan_windows(num_steps: int, window: int, init_buffer: int = STAN_INIT_BUFF
 
 
 @contextlib.contextmanager
-def _adaptation_window(window: int, init_buffer: int = STAN_INIT_BUFFER):
-    """While active, numpyro's warm-up adapter (``hmc_util.warmup_adapter``, which looks the
-    schedule up when a sampler is initialised) uses :func:`adaptation_schedule` with
-    ``window`` and ``init_buffer``. A no-op for Stan's."""
-    if window == STAN_WINDOW and init_buffer == STAN_INIT_BUFFER:
-        yield
-        return
-    numpyro.infer.hmc_util.build_adaptation_schedule = (
-        lambda num_steps: adaptation_schedule(num_steps, window, init_buffer))
+def _hmc_util_swapped(name: str, replacement):
+    """While active, numpyro's ``hmc_util.<name>`` is ``replacement`` (``None``: left as it
+    is); restored after. numpyro's warm-up adapter looks these up when a sampler is
+    initialised (inside ``MCMC.run``)."""
+    original = getattr(numpyro.infer.hmc_util, name)
+    if replacement is not None:
+        setattr(numpyro.infer.hmc_util, name, replacement)
     try:
         yield
     finally:
-        numpyro.infer.hmc_util.build_adaptation_schedule = _NUMPYRO_SCHEDULE
+        setattr(numpyro.infer.hmc_util, name, original)
+
+
+def _adaptation_window(window: int, init_buffer: int = STAN_INIT_BUFFER):
+    """Context: numpyro's warm-up adapter uses :func:`adaptation_schedule` with ``window``
+    and ``init_buffer`` (``hmc_util.build_adaptation_schedule``). A no-op for Stan's."""
+    stan = window == STAN_WINDOW and init_buffer == STAN_INIT_BUFFER
+    return _hmc_util_swapped("build_adaptation_schedule", None if stan else (
+        lambda num_steps: adaptation_schedule(num_steps, window, init_buffer)))
 
 
 def _spanned_welford(diagonal=True):
@@ -268,19 +274,12 @@ def _spanned_welford(diagonal=True):
     return init_fn, update_fn, final
 
 
-@contextlib.contextmanager
 def _dense_metric(rule: str):
-    """While active (``rule="spanned"``), numpyro's warm-up adapter (which looks the estimator
-    up when a sampler is initialised) estimates dense blocks with :func:`_spanned_welford`.
-    A no-op for ``"always"`` (numpyro's and Stan's estimate at every window)."""
-    if rule == "always":
-        yield
-        return
-    numpyro.infer.hmc_util.welford_covariance = _spanned_welford
-    try:
-        yield
-    finally:
-        numpyro.infer.hmc_util.welford_covariance = _NUMPYRO_WELFORD
+    """Context: with ``rule="spanned"`` numpyro's warm-up adapter estimates dense blocks with
+    :func:`_spanned_welford` (``hmc_util.welford_covariance``). A no-op for ``"always"``
+    (numpyro's and Stan's estimate at every window)."""
+    return _hmc_util_swapped("welford_covariance",
+                             _spanned_welford if rule == "spanned" else None)
 
 
 def _shapes(kwargs) -> tuple:
