@@ -319,25 +319,29 @@ def test_a_dense_block_is_estimated_diagonal_until_a_window_spans_it():
 
 def test_the_dense_metric_rule_and_the_buffer_reach_the_sampler(monkeypatch, pairwise_fit,
                                                                 tmp_path):
+    # what numpyro's warm-up adapter would look up when MCMC.run initialises the sampler
+    class Ran(Exception):
+        pass
+
     seen = []
-    run = _inference.MCMC.run
 
     def recorded(self, *args, **kwargs):
         seen.append((hmc_util.welford_covariance, hmc_util.build_adaptation_schedule(1000)))
-        return run(self, *args, **kwargs)
+        raise Ran
 
     monkeypatch.setattr(_inference.MCMC, "run", recorded)
     table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0, 1),
                                 sizes=(32, 128, 512))
     options = dict(transfer="none", num_warmup=150, num_samples=5, num_chains=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit_curves(table, dense_metric="spanned", adapt_init_buffer=25, **options)
-        fit_curves(table, **options)  # the default: numpyro's (Stan's)
+    for settings in (dict(dense_metric="spanned", adapt_init_buffer=25),
+                     {}):  # the default: numpyro's (Stan's)
+        with pytest.raises(Ran):
+            fit_curves(table, **options, **settings)
     (estimator, schedule), (stan_estimator, stan_schedule) = seen
     assert estimator is _inference._spanned_welford and schedule[0].end == 24
     assert stan_estimator is _inference._NUMPYRO_WELFORD and stan_schedule[0].end == 74
     assert hmc_util.welford_covariance is _inference._NUMPYRO_WELFORD  # restored
+    assert hmc_util.build_adaptation_schedule is _inference._NUMPYRO_SCHEDULE
     assert FitConfig().dense_metric == "always"
     for bad in (dict(dense_metric="never"), dict(adapt_init_buffer=0)):
         with pytest.raises(ConfigError, match=next(iter(bad))):
