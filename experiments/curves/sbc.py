@@ -75,20 +75,28 @@ def tracked(structure: str, family: str = "pow4") -> dict[str, tuple]:
     return names
 
 
+def draw_truth(structure: str, rep: int, family: str = "pow4", **options):
+    """Replicate ``rep``'s design and truth: ``(table, the CurveFit whose model drew it, the
+    true draws)``, the model's settings ``FIT`` with ``options``. The same ``rep`` always
+    draws the same truth (its table's seed and its prior key are ``rep``)."""
+    table, _ = simulate_results(**DESIGNS[structure], sizes=(32, 128, 512), seeds=(0, 1),
+                                seed=rep)  # only the design is used: scores are redrawn
+    fit = CurveFit(table, transfer=structure, seed=rep, family=family, **{**FIT, **options})
+    fit._prepared()
+    key = jax.random.fold_in(jax.random.PRNGKey(20261123), rep)
+    truth = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
+                        key, num_samples=1)
+    return table, fit, truth
+
+
 def one_replicate(structure: str, rep: int, family: str = "pow4",
                   options: dict | None = None, inspect: bool = False,
                   truth_options: dict | None = None) -> dict:
     """One replicate's ranks. ``truth_options`` (FitConfig fields) change the model the truth
     is drawn from (default: the fitted one), to see what a misspecified fit does."""
-    table, _ = simulate_results(**DESIGNS[structure], sizes=(32, 128, 512), seeds=(0, 1),
-                                seed=rep)  # only the design is used: scores are redrawn below
     fit_options = {**FIT, **(options or {})}
-    fit = CurveFit(table, transfer=structure, seed=rep, family=family,
-                   **{**fit_options, **(truth_options or {})})
-    fit._prepared()
-    key = jax.random.fold_in(jax.random.PRNGKey(20261123), rep)
-    truth = prior_draws(fit.model(), fit.model_args(fit._data, observed=False, groups=True),
-                        key, num_samples=1)
+    table, _, truth = draw_truth(structure, rep, family,
+                                 **{**(options or {}), **(truth_options or {})})
     simulated = table.copy()
     simulated["value"] = np.asarray(truth["score"][0])
     if inspect:  # long chains: is a rank in the tail the posterior's or the sampler's?

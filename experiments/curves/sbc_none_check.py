@@ -30,25 +30,19 @@ import numpy as np
 from numpyro import handlers
 from scipy import stats
 
-from lcurve.curves import CurveFit, simulate_results
-from lcurve.curves.checks import prior_draws
+from lcurve.curves import CurveFit
 from lcurve.curves.likelihood import logit_score
-from sbc import DESIGNS, FIT
+from sbc import FIT, draw_truth
 
 EFFECTS = ("subsample_z", "trajectory_z")
 DERIVED = ("score", "expected_score", "test_set_score")
 
 
 def replicate(rep: int, **options):
-    """SBC replicate ``rep``: (its table, the fit object, the model, the true draws)."""
-    table, _ = simulate_results(**DESIGNS["none"], sizes=(32, 128, 512), seeds=(0, 1),
-                                seed=rep)
-    fit = CurveFit(table, transfer="none", seed=rep, **{**FIT, **options})
-    fit._prepared()
-    model = fit.model()
-    truth = prior_draws(model, fit.model_args(fit._data, observed=False, groups=True),
-                        jax.random.fold_in(jax.random.PRNGKey(20261123), rep), num_samples=1)
-    return table, fit, model, truth
+    """SBC replicate ``rep`` of ``none`` (:func:`sbc.draw_truth`): (its table, the fit object,
+    the model, the true draws)."""
+    table, fit, truth = draw_truth("none", rep, **options)
+    return table, fit, fit.model(), truth
 
 
 def likelihood_at_truth(fit, model, truth):
