@@ -8,6 +8,32 @@ from lcurve.config import TrainConfig
 from lcurve.datasets import make_synthetic
 
 
+_UNGROUPED = pytest.StashKey[set]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``--dist loadgroup`` (pyproject's addopts) a module marked ``xdist_group`` runs
+    on one worker, its module fixtures built once. pytest-xdist marks those tests by a
+    ``@group`` suffix on their node id, which pytest 9.2 ignores (pytest-xdist issue #1386):
+    the groups were silently spread over both workers, every expensive fixture built twice.
+    Such tests fail (in :func:`pytest_runtest_setup`) rather than lose the grouping without a
+    word."""
+    if config.getoption("loadgroup", default=False):  # an xdist worker under loadgroup
+        config.stash[_UNGROUPED] = {item.nodeid for item in items
+                                    if item.get_closest_marker("xdist_group")
+                                    and "@" not in item.nodeid}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if item.nodeid in item.config.stash.get(_UNGROUPED, ()):
+        pytest.fail("--dist loadgroup did not group this test (its xdist_group mark is lost): "
+                    "this pytest and pytest-xdist do not work together (pytest-xdist issue "
+                    "#1386); install the test extra's pins: pip install -e '.[test]'",
+                    pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def synthetic():
     """Four planted tasks over 600 compounds with 32 binary features, and the truth."""

@@ -25,6 +25,9 @@ from lcurve.plot._labels import text_overlaps
 from lcurve.report import FINDINGS_FILE, SECTIONS
 from lcurve.report.html import Page
 
+#: one worker runs this module, so its module fixtures are built once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("demo")
+
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
                              shutil.which("chromium-browser") or "") if p and Path(p).exists()),
                 None)

@@ -12,6 +12,9 @@ from lcurve.curves import CurveFitWarning, compare_curves, fit_curves, simulate_
 
 from .conftest import SVI
 
+#: one worker runs this module, so its module fixtures are built once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("curves_recovery")
+
 
 def _truth_table(fit, truth):
     """Transfer matrix rows joined with the true rate, plus curve params with true values."""

@@ -6,6 +6,9 @@ import pytest
 
 from lcurve.curves import fit_curves, load_fit, simulate_results
 
+#: one worker runs this module, so its module fixtures are built once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("curves_reliability")
+
 SETTINGS = dict(family="exp3", transfer="pairwise", method="svi", svi_steps=1500, num_samples=100, seed=3)
 
 

@@ -12,6 +12,9 @@ from lcurve.curves import CurveFit, leave_future_out, load_fit, simulate_results
 from lcurve.curves.fit import TEST_SHARED
 from tests.curves.conftest import fit_command, latent_sites, saved_before
 
+#: one worker runs this module, so its module fixtures are built once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("curves_shared_test_set")
+
 SIZES = (32, 64, 128, 256, 512)
 
 

@@ -9,6 +9,9 @@ import pytest
 from lcurve.curves import (compare_curves, fit_curves, predict_stacked, required_samples_stacked,
                            simulate_results)
 
+#: one worker runs this module, so its module fixtures are built once (tests/conftest.py)
+pytestmark = pytest.mark.xdist_group("curves_stacking")
+
 SIZES = {"task00": [64, 4096], "task01": [4096]}
 
 
