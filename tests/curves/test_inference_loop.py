@@ -368,14 +368,25 @@ def test_the_first_window_and_the_svi_start_reach_the_sampler(monkeypatch):
 
     monkeypatch.setattr("lcurve.curves.fit.run_svi", recorded_svi)
     monkeypatch.setattr(_inference, "run_svi", recorded_svi)
+
+    class Ran(Exception):
+        pass
+
+    def recorded_run(self, *args, **kwargs):
+        # what numpyro's warm-up adapter would build when MCMC.run initialises the sampler
+        hmc_util.build_adaptation_schedule(200)
+        raise Ran
+
+    monkeypatch.setattr(_inference.MCMC, "run", recorded_run)
     table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0, 1),
                                 sizes=(32, 128, 512))
     options = dict(transfer="none", num_warmup=200, num_samples=5, num_chains=1,
                    init_steps=10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit_curves(table, adapt_window=60, init_strategy="median", **options)
-        fit_curves(table, **options)
+        for settings in (dict(adapt_window=60, init_strategy="median"), {}):
+            with pytest.raises(Ran):
+                fit_curves(table, **options, **settings)
         fit_curves(table, method="svi", svi_steps=5, init_strategy="median", **options)
     assert seen == {"windows": [(60, 75)], "starts": ["median", "uniform", "median"]}
     for bad in (dict(adapt_window=0), dict(init_strategy="mode")):
