@@ -90,7 +90,8 @@ def summary(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """Convergence diagnostics of a fit; ``table`` has the worst value per sampled variable."""
+    """Convergence diagnostics of a fit; ``table`` has the worst value per sampled variable;
+    ``stuck_chains`` are the chains whose draws never change (:func:`diagnostics`)."""
 
     method: str
     n_chains: int
@@ -101,10 +102,17 @@ class Diagnostics:
     n_divergent: int
     table: pd.DataFrame
     messages: tuple[str, ...]
+    stuck_chains: tuple[int, ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.messages
+
+
+def _finite_extreme(values: np.ndarray, extreme) -> float:
+    """``extreme`` (``np.nanmax`` or ``np.nanmin``) of ``values``' defined elements; NaN, and
+    no warning, where none is (a site's structural zeros)."""
+    return float(extreme(values)) if np.isfinite(values).any() else np.nan
 
 
 def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagnostics:
@@ -112,6 +120,13 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
 
     ``min_ess`` is per chain (the usual rule: 100 per chain). For SVI there is one "chain" of
     independent draws from the guide: R-hat is undefined (NaN) and not checked.
+
+    A chain whose draws never change (every sampled site constant over all its draws: HMC
+    moves all coordinates together, so only a sampler that rejected every proposal does that)
+    gets a message of its own (``stuck_chains``): ArviZ gives constant draws an undefined
+    R-hat and the full ESS, so where every chain is stuck the table's R-hat and ESS are NaN.
+    Sites or elements constant in every chain while others move are structural (e.g. the
+    zero-sum deviations of a single task) and are skipped.
     """
     meta = fit._require()
     post = fit.idata.posterior[meta["latent"]]
@@ -120,17 +135,28 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(post) if n_chains > 1 else None
         ess_bulk, ess_tail = az.ess(post, method="bulk"), az.ess(post, method="tail")
+    stuck = [c for c in range(n_chains)
+             if all((np.ptp(post[name].values[c], axis=0) == 0).all()
+                    for name in meta["latent"])]
+    every_chain_stuck = len(stuck) == n_chains
     rows = []
     for name in meta["latent"]:
         rows.append({"variable": name,
-                     "r_hat": float(np.nanmax(rhat[name].values)) if rhat is not None else np.nan,
-                     "ess_bulk": float(np.nanmin(ess_bulk[name].values)),
-                     "ess_tail": float(np.nanmin(ess_tail[name].values))})
+                     "r_hat": _finite_extreme(rhat[name].values, np.nanmax)
+                     if rhat is not None and not every_chain_stuck else np.nan,
+                     "ess_bulk": np.nan if every_chain_stuck
+                     else _finite_extreme(ess_bulk[name].values, np.nanmin),
+                     "ess_tail": np.nan if every_chain_stuck
+                     else _finite_extreme(ess_tail[name].values, np.nanmin)})
     table = pd.DataFrame(rows)
     n_div = 0
     if "sample_stats" in fit.idata.groups() and "diverging" in fit.idata.sample_stats:
         n_div = int(fit.idata.sample_stats["diverging"].values.sum())
     messages = []
+    if stuck:
+        messages.append(f"{len(stuck)} of {n_chains} chains never moved (chains {stuck}: "
+                        f"every draw the same), so they say nothing about the posterior; "
+                        f"refit with another seed or a higher target_accept")
     worst_rhat = float(table["r_hat"].max()) if rhat is not None else np.nan
     if rhat is not None and worst_rhat > max_rhat:
         bad = table.loc[table["r_hat"] > max_rhat, "variable"].tolist()
@@ -149,7 +175,7 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
     return Diagnostics(method=meta["method"], n_chains=n_chains, n_draws=n_draws,
                        max_rhat=worst_rhat, min_ess_bulk=float(table["ess_bulk"].min()),
                        min_ess_tail=float(table["ess_tail"].min()), n_divergent=n_div,
-                       table=table, messages=tuple(messages))
+                       table=table, messages=tuple(messages), stuck_chains=tuple(stuck))
 
 
 COMPARE_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")

@@ -333,6 +333,9 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
                          "(method='nuts', `lcurve fit --method nuts`) before acting on "
                          "borderline findings.", estimate=diag.min_ess_bulk))
     fixes = []
+    if diag.stuck_chains:
+        fixes.append(f"{len(diag.stuck_chains)} of {diag.n_chains} chains never moved (a "
+                     f"stuck sampler): refit with another seed or a higher target_accept")
     if np.isfinite(diag.max_rhat) and diag.max_rhat > max_rhat:
         fixes.append(f"chains disagree (R-hat {diag.max_rhat:.3f} > {max_rhat}): run longer "
                      f"(num_warmup, num_samples)")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from lcurve.curves import CurveFitWarning, fit_curves, simulate_results
 from lcurve.curves.findings import (FINDING_COLUMNS, _transfer_rows, choose_target_score,
                                     format_findings, transfer_sentence, trust_findings)
 
@@ -59,6 +61,31 @@ def test_sample_rows_are_required_samples(good_fit, good_table):
     est = table.set_index(["kind", "target"])["estimate"]
     assert est[("samples_with_partners", "alpha")] < est[("samples_alone", "alpha")]
     assert est[("samples_with_partners", "delta")] > est[("samples_alone", "delta")]
+
+
+def test_chains_the_sampler_never_moved_fail_the_diagnostics(good_fit, tmp_path):
+    # ArviZ gives constant draws an undefined R-hat and the full ESS: read as they came,
+    # chains that rejected every proposal passed every check
+    stuck = fake.fake_fit(tmp_path / "stuck.nc", n_draws=500, stuck_chains=(0, 1))
+    with pytest.warns(CurveFitWarning, match=r"2 of 2 chains never moved \(chains \[0, 1\]"):
+        diag = stuck.diagnostics()
+    assert diag.stuck_chains == (0, 1) and not diag.ok
+    assert diag.table[["r_hat", "ess_bulk", "ess_tail"]].isna().all(axis=None)  # say nothing
+    sentence = next(row["sentence"] for row in trust_findings(stuck)
+                    if row["sentence"].startswith("Sampler"))
+    assert "FAILED" in sentence and "2 of 2 chains never moved" in sentence
+    one = fake.fake_fit(tmp_path / "one.nc", n_draws=500, stuck_chains=(1,))
+    with pytest.warns(CurveFitWarning, match="1 of 2 chains never moved"):
+        assert one.diagnostics().stuck_chains == (1,)
+    # moving chains are not flagged, nor are sites constant by construction (one task's
+    # zero-sum deviations are 0 in every draw)
+    assert good_fit.diagnostics().ok
+    table, _ = simulate_results(n_tasks=1, structure="none", seed=0, seeds=(0, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = fit_curves(table, transfer="none", method="svi", svi_steps=50, num_samples=50)
+    assert np.ptp(alone.idata.posterior["c_z"].values) == 0
+    assert alone.diagnostics().stuck_chains == ()
 
 
 def test_trust_line_passes_fails_and_names_the_fix(good_table, tmp_path):

@@ -27,8 +27,10 @@ N_REF = 512.0
 
 
 def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_draws: int = 60,
-             divergences: int = 0, bad_rhat: bool = False, seed: int = 0):
-    """Write a fake ``exp3`` fit to ``path`` and load it with ``load_fit``."""
+             divergences: int = 0, bad_rhat: bool = False, seed: int = 0,
+             stuck_chains: tuple[int, ...] = ()):
+    """Write a fake ``exp3`` fit to ``path`` and load it with ``load_fit``; the chains in
+    ``stuck_chains`` never move (their first draw repeated, as from a stuck sampler)."""
     rng = np.random.default_rng(seed)
     k = len(TASKS)
     shape = (n_chains, n_draws)
@@ -37,7 +39,8 @@ def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_dra
     b = -1.0 + 0.05 * rng.standard_normal(shape + (k,))
     if bad_rhat:
         a[1] += 1.5  # the second chain sits elsewhere: R-hat far above 1.01
-    posterior = {"c": c, "a": a, "b": b, "noise_sd": 0.01 + 0 * a}
+    noise_sd = 0.01 + 0.0005 * np.random.default_rng(seed + 1).standard_normal(shape + (k,))
+    posterior = {"c": c, "a": a, "b": b, "noise_sd": noise_sd}
     if transfer == "contextual":
         posterior["transfer_context"] = (np.array([0.5, 0.3, 0.0, -0.2])
                                          + 0.05 * rng.standard_normal(shape + (k,)))
@@ -45,6 +48,9 @@ def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_dra
         noise = 0.05 * rng.standard_normal(shape + (k, k))
         noise[..., np.arange(k), np.arange(k)] = 0.0
         posterior["transfer"] = TRANSFER + noise
+    for chain in stuck_chains:
+        for values in posterior.values():
+            values[chain] = values[chain, :1]
     # observations: single-task curves and pairs with each other task at 256
     rows = []
     for t in range(k):
