@@ -192,7 +192,7 @@ def main() -> None:
         if "options" not in table:  # ... and before --set
             table["options"] = ""
         table["family"] = table["family"].fillna("exp3")
-        table["options"] = table["options"].fillna("")
+        table["options"] = table["options"].astype(object).fillna("")  # all NaN: float64
         table = table.drop_duplicates(["structure", "family", "options", "rep"])
         print(summarise(table).round(3).to_string(index=False))
         return

@@ -135,8 +135,8 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
         warnings.simplefilter("ignore", RuntimeWarning)
         rhat = az.rhat(post) if n_chains > 1 else None
         ess_bulk, ess_tail = az.ess(post, method="bulk"), az.ess(post, method="tail")
-    stuck = [c for c in range(n_chains)
-             if all((np.ptp(post[name].values[c], axis=0) == 0).all()
+    stuck = [c for c in range(n_chains) if n_draws > 1
+             and all((np.ptp(post[name].values[c], axis=0) == 0).all()
                     for name in meta["latent"])]
     every_chain_stuck = len(stuck) == n_chains
     rows = []
