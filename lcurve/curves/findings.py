@@ -370,6 +370,11 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
     if fixes:
         rows.append(_row("trust", "Sampler diagnostics FAILED: " + "; ".join(fixes) + ". Treat "
                          "the numbers above as provisional.", estimate=diag.max_rhat))
+    elif diag.method == "nuts" and diag.n_chains == 1:
+        rows.append(_row("trust", f"Sampler diagnostics only partly checked: with one chain, "
+                         f"chain agreement (R-hat) cannot be checked; min ESS {worst:.0f} "
+                         f"\u2265 {threshold:.0f}, no divergent transitions. Fix: refit with "
+                         f"num_chains \u2265 2 (the default is 4).", estimate=worst))
     elif diag.method == "nuts":
         rows.append(_row("trust", f"Sampler diagnostics passed: {diag.n_chains} chains agree "
                          f"(max R-hat {diag.max_rhat:.3f} \u2264 {max_rhat}), min ESS "

@@ -88,6 +88,14 @@ def test_chains_the_sampler_never_moved_fail_the_diagnostics(good_fit, tmp_path)
     assert alone.diagnostics().stuck_chains == ()
 
 
+def test_one_nuts_chain_is_not_said_to_agree(tmp_path):
+    one = fake.fake_fit(tmp_path / "one.nc", n_chains=1, n_draws=500, method="nuts")
+    sentence = next(row["sentence"] for row in trust_findings(one)
+                    if row["sentence"].startswith("Sampler"))
+    assert "cannot be checked" in sentence and "num_chains" in sentence
+    assert "agree" not in sentence.replace("agreement", "")
+
+
 def test_trust_line_passes_fails_and_names_the_fix(good_table, tmp_path):
     trust = good_table["sentence"].iloc[-1]
     assert trust.startswith("Sampler diagnostics passed")

@@ -28,9 +28,10 @@ N_REF = 512.0
 
 def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_draws: int = 60,
              divergences: int = 0, bad_rhat: bool = False, seed: int = 0,
-             stuck_chains: tuple[int, ...] = ()):
+             stuck_chains: tuple[int, ...] = (), method: str | None = None):
     """Write a fake ``exp3`` fit to ``path`` and load it with ``load_fit``; the chains in
-    ``stuck_chains`` never move (their first draw repeated, as from a stuck sampler)."""
+    ``stuck_chains`` never move (their first draw repeated, as from a stuck sampler);
+    ``method`` defaults to NUTS for two or more chains, else SVI."""
     rng = np.random.default_rng(seed)
     k = len(TASKS)
     shape = (n_chains, n_draws)
@@ -91,7 +92,8 @@ def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_dra
         dims={k_: v for k_, v in dims.items() if k_ in posterior or k_ not in
               ("c", "a", "b", "noise_sd", "transfer_context", "transfer")})
     latent = [name for name in ("c", "a", "b", "noise_sd", "transfer_context") if name in posterior]
-    config = FitConfig(family="exp3", transfer=transfer, method="nuts" if n_chains > 1 else "svi",
+    method = method or ("nuts" if n_chains > 1 else "svi")
+    config = FitConfig(family="exp3", transfer=transfer, method=method,
                        num_chains=n_chains, num_samples=n_draws)
     meta = {"tasks": list(TASKS), "n_ref": N_REF, "has_n_test": True,
             "method": config.method, "latent": latent, "config": config.to_dict()}
