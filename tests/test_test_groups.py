@@ -1,6 +1,6 @@
 """The suite's own guard (tests/conftest.py): under ``--dist loadgroup`` a test whose
 ``xdist_group`` was lost (pytest 9.2 with pytest-xdist 3.8, pytest-xdist issue #1386) fails
-with the reason, and a grouped one runs."""
+with the reason, and a run without loadgroup is left alone."""
 
 from __future__ import annotations
 

@@ -138,17 +138,16 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
     stuck = [c for c in range(n_chains) if n_draws > 1
              and all((np.ptp(post[name].values[c], axis=0) == 0).all()
                     for name in meta["latent"])]
-    every_chain_stuck = len(stuck) == n_chains
     rows = []
     for name in meta["latent"]:
         rows.append({"variable": name,
                      "r_hat": _finite_extreme(rhat[name].values, np.nanmax)
-                     if rhat is not None and not every_chain_stuck else np.nan,
-                     "ess_bulk": np.nan if every_chain_stuck
-                     else _finite_extreme(ess_bulk[name].values, np.nanmin),
-                     "ess_tail": np.nan if every_chain_stuck
-                     else _finite_extreme(ess_tail[name].values, np.nanmin)})
+                     if rhat is not None else np.nan,
+                     "ess_bulk": _finite_extreme(ess_bulk[name].values, np.nanmin),
+                     "ess_tail": _finite_extreme(ess_tail[name].values, np.nanmin)})
     table = pd.DataFrame(rows)
+    if len(stuck) == n_chains:  # ArviZ's numbers for constant draws say nothing
+        table[["r_hat", "ess_bulk", "ess_tail"]] = np.nan
     n_div = 0
     if "sample_stats" in fit.idata.groups() and "diverging" in fit.idata.sample_stats:
         n_div = int(fit.idata.sample_stats["diverging"].values.sum())
