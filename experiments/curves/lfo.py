@@ -99,10 +99,11 @@ def moleculeace30_tables():
 
 def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
              options: dict | None = None, fraction: float = 0.25, keep: list | None = None,
-             show_ess: bool = False) -> dict:
+             show_ess: bool = False, runs: list | None = None) -> dict:
     """Fit ``family`` to the rows of ``table`` <= ``fraction`` of each task's largest size and
     score its predictions of the held-out runs (one row of the output). ``keep``, a list,
-    receives the fit; ``show_ess`` prints the fit's three sites with the lowest bulk ESS."""
+    receives the fit; ``show_ess`` prints the fit's three sites with the lowest bulk ESS;
+    ``runs``, a list, receives the held-out runs' predictions (:func:`score`)."""
     train, held = split(table, fraction)
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -117,11 +118,13 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
     seconds = time.perf_counter() - start
     if keep is not None:
         keep.append(fit)
-    return {"data": data, "structure": structure, "family": family,
-            **score(fit.predict(_request(held)), table, len(train), held, fraction),
+    label = {"data": data, "structure": structure, "family": family,
+             "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
+    return {**label, **score(fit.predict(_request(held)), table, len(train), held, fraction,
+                             runs=runs, label=label),
             "max_curve_gap": gap, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
-            "seconds": seconds, "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
+            "seconds": seconds}
 
 
 def _request(held: pd.DataFrame) -> pd.DataFrame:
@@ -129,13 +132,18 @@ def _request(held: pd.DataFrame) -> pd.DataFrame:
 
 
 def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFrame,
-          fraction: float) -> dict:
-    """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``."""
-    runs = pd.DataFrame({"task": held["task"].to_numpy(), "observed": held["value"].to_numpy(),
+          fraction: float, runs: list | None = None, label: dict | None = None) -> dict:
+    """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``;
+    ``runs``, a list, receives one row per held-out run (``label``'s columns, its task, seed,
+    observed score and prediction) for paired comparisons (``lfo_paired.py``)."""
+    held_runs = pd.DataFrame({"task": held["task"].to_numpy(), "observed": held["value"].to_numpy(),
                          "mean": pred["test_mean"].to_numpy(),
                          "low": pred["pred_low"].to_numpy(),
                          "high": pred["pred_high"].to_numpy(), "size": 0, "fitted_max": 0})
-    found = summarise_future(runs)  # the library's summary of a leave-future-out table
+    found = summarise_future(held_runs)  # the library's summary of a leave-future-out table
+    if runs is not None:
+        runs.append(held_runs.drop(columns=["size", "fitted_max"]).assign(
+            seed=held["seed"].to_numpy(), **(label or {})))
     sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
     return {"sim_seed": sim_seed, "n_train": n_train, "n_held": len(held), "fraction": fraction,
             "bias": found["bias"], "mae": found["mae"], "noise_mae": found["noise_mae"],
@@ -143,15 +151,15 @@ def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFr
 
 
 def evaluate_stacked(data: str, structure: str, table: pd.DataFrame, fits: list,
-                     fraction: float = 0.25) -> dict:
+                     fraction: float = 0.25, runs: list | None = None) -> dict:
     """Score the stacked mixture of ``fits`` (:func:`lcurve.curves.predict_stacked`, weights
     by LOO stacking on the fitted rows: the held-out runs are not seen)."""
     train, held = split(table, fraction)
     pred = predict_stacked(fits, _request(held))
     weights = " ".join(f"{name.split('/')[0]}={w:.2f}" for name, w in pred.attrs["weights"].items())
-    return {"data": data, "structure": structure,
-            "family": "stacked:" + "+".join(f.config.family for f in fits),
-            **score(pred, table, len(train), held, fraction), "options": weights}
+    label = {"data": data, "structure": structure,
+             "family": "stacked:" + "+".join(f.config.family for f in fits), "options": weights}
+    return {**label, **score(pred, table, len(train), held, fraction, runs=runs, label=label)}
 
 
 def pooled(rows: pd.DataFrame) -> pd.DataFrame:
@@ -217,6 +225,9 @@ def main() -> None:
     parser.add_argument("--fraction", type=float, default=0.25,
                         help="fit sizes <= this fraction of each task's largest")
     parser.add_argument("--out", default="experiments/curves/lfo.csv")
+    parser.add_argument("--runs-out", metavar="CSV",
+                        help="also write every held-out run's prediction, one row per run "
+                             "and fit (for lfo_paired.py)")
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
                         help="FitConfig fields, e.g. seed_effects=sum_to_zero num_warmup=500")
     parser.add_argument("--stack", action="store_true",
@@ -240,13 +251,15 @@ def main() -> None:
                 print(f"{data} {structure}: {len(held)} held-out runs of "
                       f"{held['task'].nunique()} tasks, noise_mae {noise_mae(held):.4f}")
         return
-    rows = []
+    rows, runs = [], []
 
-    def add(row: dict) -> None:  # print it as it comes and keep the CSV current
+    def add(row: dict) -> None:  # print it as it comes and keep the CSVs current
         rows.append(row)
         print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1),
               flush=True)
         pd.DataFrame(rows).to_csv(args.out, index=False)
+        if args.runs_out:
+            pd.concat(runs, ignore_index=True).to_csv(args.runs_out, index=False)
 
     for name in args.data:
         for data, structure, table in sources[name]():
@@ -255,9 +268,9 @@ def main() -> None:
             fits = []
             for family in args.families:
                 add(evaluate(data, structure, table, family, options, fraction=args.fraction,
-                             keep=fits, show_ess=args.show_ess))
+                             keep=fits, show_ess=args.show_ess, runs=runs))
             if args.stack:
-                add(evaluate_stacked(data, structure, table, fits, args.fraction))
+                add(evaluate_stacked(data, structure, table, fits, args.fraction, runs=runs))
     print(pd.DataFrame(rows).round(4).to_string(index=False))
     if len(args.sim_seeds) > 1:
         print("\npooled over simulation seeds:")
