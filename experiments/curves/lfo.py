@@ -136,15 +136,16 @@ def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFr
     """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``;
     ``runs``, a list, receives one row per held-out run (``label``'s columns, its task, seed,
     observed score and prediction) for paired comparisons (``lfo_paired.py``)."""
-    held_runs = pd.DataFrame({"task": held["task"].to_numpy(), "observed": held["value"].to_numpy(),
-                         "mean": pred["test_mean"].to_numpy(),
-                         "low": pred["pred_low"].to_numpy(),
-                         "high": pred["pred_high"].to_numpy(), "size": 0, "fitted_max": 0})
+    held_runs = pd.DataFrame({"task": held["task"].to_numpy(),
+                              "observed": held["value"].to_numpy(),
+                              "mean": pred["test_mean"].to_numpy(),
+                              "low": pred["pred_low"].to_numpy(),
+                              "high": pred["pred_high"].to_numpy(), "size": 0, "fitted_max": 0})
     found = summarise_future(held_runs)  # the library's summary of a leave-future-out table
+    sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
     if runs is not None:
         runs.append(held_runs.drop(columns=["size", "fitted_max"]).assign(
-            seed=held["seed"].to_numpy(), **(label or {})))
-    sim_seed = table["sim_seed"].iloc[0] if "sim_seed" in table.columns else None
+            seed=held["seed"].to_numpy(), sim_seed=sim_seed, **(label or {})))
     return {"sim_seed": sim_seed, "n_train": n_train, "n_held": len(held), "fraction": fraction,
             "bias": found["bias"], "mae": found["mae"], "noise_mae": found["noise_mae"],
             "coverage90": found["coverage"], "width90": found["width"]}

@@ -22,7 +22,9 @@ import argparse
 import numpy as np
 import pandas as pd
 
-KEYS = ["task", "seed"]
+#: a held-out run: its simulated table (synthetic data, else -1), task and training seed;
+#: the bootstrap resamples (table, task) units
+KEYS = ["sim_seed", "task", "seed"]
 
 
 def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9,
@@ -32,7 +34,8 @@ def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9
     share of tasks whose mean absolute error the structure lowers. A structure whose fits
     predicted other runs (another sweep's) gets a row with only a ``note``."""
     runs = runs.assign(error=(runs["mean"] - runs["observed"]).abs(),
-                       options=runs["options"].astype(object).fillna(""))
+                       options=runs["options"].astype(object).fillna(""),
+                       sim_seed=runs.get("sim_seed", pd.Series(-1, index=runs.index)).fillna(-1))
     rng = np.random.default_rng(seed)
     rows = []
     for (data, family, options), group in runs.groupby(["data", "family", "options"],
@@ -52,7 +55,7 @@ def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9
                              "note": f"other held-out runs than {reference}'s: not paired"})
                 continue
             other = other["error"]
-            diff = (other - base.reindex(other.index)).groupby(level="task")
+            diff = (other - base.reindex(other.index)).groupby(level=["sim_seed", "task"])
             per_task_sum, per_task_n = diff.sum().to_numpy(), diff.size().to_numpy()
             picks = rng.integers(0, len(per_task_sum), (resamples, len(per_task_sum)))
             boot = per_task_sum[picks].sum(1) / per_task_n[picks].sum(1)

@@ -7,7 +7,8 @@
 #    most 50 replicates (longer ones ran out of JIT memory) -> sbc_runs/sbc_<structure>_<first>.csv,
 #    then their summary,
 # 3. leave-future-out on synthetic tables (5 simulation seeds), the 8-target and the 30-target
-#    MoleculeACE sweeps -> lfo.csv,
+#    MoleculeACE sweeps -> lfo.csv, and each structure's MAE paired with none's on the same
+#    held-out runs (lfo_paired.py on lfo_runs.csv),
 # 4. the 5-task NUTS benchmark, chains in turn and in parallel (4 CPU devices),
 # 5. the 30-task joint fit on MoleculeACE -> joint30.csv.
 set -euo pipefail
@@ -24,6 +25,7 @@ for structure in none pairwise contextual joint; do
 done
 python $HERE/sbc.py --summarise $HERE/sbc_runs/sbc_{none,pairwise,contextual,joint}_[0-9]*.csv
 (cd $HERE && python lfo.py --data synthetic moleculeace moleculeace30 --families pow4 \
-  --sim-seeds 7 8 9 10 11 --cpu-devices 4 --out lfo.csv)
+  --sim-seeds 7 8 9 10 11 --cpu-devices 4 --out lfo.csv --runs-out lfo_runs.csv \
+  && python lfo_paired.py lfo_runs.csv)
 python $HERE/bench_nuts.py --repeat 2 --cpu-devices 4 --chain-methods sequential parallel
 (cd $HERE && python joint30.py --cpu-devices 4 --out joint30.csv)
