@@ -33,8 +33,10 @@ def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9
     paired difference (structure minus ``reference``) with a task-bootstrap interval, and the
     share of tasks whose mean absolute error the structure lowers. A structure whose fits
     predicted other runs (another sweep's) gets a row with only a ``note``."""
+    options = runs["options"].astype(object).fillna("")
+    stacked = runs["family"].str.startswith("stacked:")  # its options are its own weights
     runs = runs.assign(error=(runs["mean"] - runs["observed"]).abs(),
-                       options=runs["options"].astype(object).fillna(""),
+                       options=options.where(~stacked, ""),
                        sim_seed=runs.get("sim_seed", pd.Series(-1, index=runs.index)).fillna(-1))
     rng = np.random.default_rng(seed)
     rows = []

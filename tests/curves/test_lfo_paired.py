@@ -45,5 +45,8 @@ def test_other_runs_are_not_paired_and_a_missing_reference_is_refused():
     runs = pd.concat([_runs("none", base), _runs("contextual", base, observed=[0.7] * 4)])
     row = lfo_paired.paired(runs).iloc[0]
     assert "not paired" in row["note"] and np.isnan(row["difference"])
+    stacked = pd.concat([_runs(s, base) for s in ("none", "pairwise")]).assign(
+        family="stacked:pow4+exp3", options=["pow4=0.9 exp3=0.1"] * 4 + ["pow4=0.6 exp3=0.4"] * 4)
+    assert lfo_paired.paired(stacked).iloc[0]["difference"] == 0.0  # weights are no setting
     with pytest.raises(ValueError, match="no 'none' runs"):
         lfo_paired.paired(_runs("pairwise", base))
