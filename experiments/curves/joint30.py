@@ -14,6 +14,7 @@ Usage::
     nice -n 5 python experiments/curves/joint30.py [--cpu-devices 4] [--set num_samples=1000]
     nice -n 5 python experiments/curves/joint30.py --cpu-devices 4 --dense-block greedy
     python experiments/curves/joint30.py --cpu-devices 4 --set test_shared=0.55 --worst-pairs 5
+    python experiments/curves/joint30.py --cpu-devices 4 --points row   # the curve per run
 
 ``--dense-block`` replaces the library's choice of the dense mass-matrix block (one block of
 every global site when they total <= ``_inference.DENSE_MAX`` dimensions, else none, so the
@@ -33,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lcurve.curves import _inference, fit_curves
+from lcurve.curves import fit as curve_fit
 from lcurve.sweep import read_results
 from lfo import parse_args, parse_options
 from make_moleculeace_sweep import sweep_path
@@ -86,10 +88,14 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--out", default="experiments/curves/joint30.csv")
     parser.add_argument("--dense-block", default="library", choices=sorted(DENSE_BLOCKS))
+    parser.add_argument("--points", default="shared", choices=["shared", "row"],
+                        help="evaluate the curve once per distinct design point (the "
+                             "library's default) or once per run, to compare the two")
     parser.add_argument("--worst-pairs", type=int, default=0, metavar="N",
                         help="print the N pairs whose horseshoe local scale mixed worst")
     args = parse_args(parser)
     _inference._blocks = DENSE_BLOCKS[args.dense_block]
+    curve_fit.SHARE_DESIGN_POINTS = args.points == "shared"
     options = parse_options(args.set)
     table = read_results(sweep_path("joint30"))
     table = table[table["metric"] == "auroc"].dropna(subset=["value"]).reset_index(drop=True)
@@ -112,7 +118,8 @@ def main() -> None:
            "cpu_devices": args.cpu_devices,
            "options": " ".join([f"{k}={v}" for k, v in options.items()]
                                + ([f"dense_block={args.dense_block}"]
-                                  if args.dense_block != "library" else []))}
+                                  if args.dense_block != "library" else [])
+                               + (["points=row"] if args.points == "row" else []))}
     print(pd.DataFrame([row]).round(3).to_string(index=False), flush=True)
     if args.worst_pairs:
         print(worst_pairs(fit, args.worst_pairs).round(3).to_string(index=False), flush=True)

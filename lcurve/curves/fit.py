@@ -40,9 +40,15 @@ from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (CURVE_POOLINGS, INTEGRATED_NEEDS, LIKELIHOOD_SITE,
                                  LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS, TEST_NOISE,
-                                 TEST_OFFSETS, curve_model, observed_test_score, offdiag_index)
+                                 TEST_OFFSETS, curve_model, design_points, observed_test_score,
+                                 offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
+
+#: Evaluate the curve once per distinct design point (:func:`~lcurve.curves.model.design_points`),
+#: not once per observation; ``False`` only to benchmark the two side by side
+#: (``experiments/curves/bench_nuts.py --variants points=row points=shared``).
+SHARE_DESIGN_POINTS = True
 
 METHODS = ("nuts", "svi")
 GUIDES = ("normal", "lowrank", "mvn")
@@ -515,7 +521,11 @@ class CurveFit:
         has_test = self._prepared()["has_n_test"]
         groups = observed if groups is None else groups
         with_groups = groups and data.subsample is not None
+        points = design_points(data.task, data.sizes) if SHARE_DESIGN_POINTS else None
+        point, point_task, point_sizes = ((None,) * 3 if points is None
+                                          else (jnp.asarray(a) for a in points))
         return dict(task=jnp.asarray(data.task), sizes=jnp.asarray(data.sizes),
+                    point=point, point_task=point_task, point_sizes=point_sizes,
                     n_test=jnp.asarray(data.n_test) if has_test else None,
                     n_test_pos=jnp.asarray(data.n_test_pos) if has_test else None,
                     value=jnp.asarray(data.value) if observed else None,

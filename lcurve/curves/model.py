@@ -96,7 +96,7 @@ __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_sco
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
            "SIZE_UNIT", "TEST_NOISE", "TEST_OFFSETS", "PAIRWISE_PRIORS", "CURVE_POOLINGS",
            "observed_test_score", "scaled_test_variance", "run_test_variance", "test_set_shift",
-           "curve_on_test_set"]
+           "curve_on_test_set", "design_points"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -134,6 +134,35 @@ def observed_test_score(task, sizes, value):
     _, cell = np.unique(np.stack([task, own]), axis=1, return_inverse=True)
     cell = cell.reshape(-1)
     return (np.bincount(cell, value) / np.bincount(cell))[cell]
+
+
+def design_points(task, sizes) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The distinct design points ``(task, sizes)`` of the observations (numpy in, numpy out):
+    ``(point, point_task, point_sizes)`` with ``task == point_task[point]`` and ``sizes ==
+    point_sizes[point]`` (:func:`curve_model`'s arguments), or ``None`` when every observation
+    is its own design point (nothing to share).
+
+    A nested design repeats every design point once per seed, and the curve (a power, logs,
+    a logit) is one of the two costliest parts of the model's gradient per observation:
+    evaluated per point, a 5-task pairs table's gradient took ~0.6x the time (675 rows, 225 points;
+    ``experiments/curves/RESULTS.md`` V1).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> point, point_task, point_sizes = design_points(np.array([0, 0, 1]),
+    ...                                                np.array([[8., 0.], [8., 0.], [0., 8.]]))
+    >>> point.tolist(), point_task.tolist()
+    ([0, 0, 1], [0, 1])
+    """
+    task = np.asarray(task)
+    sizes = np.asarray(sizes)
+    key = np.concatenate([task[:, None].astype(sizes.dtype), sizes], axis=1)
+    unique, first, point = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    if len(unique) == len(key):
+        return None
+    return (point.reshape(-1).astype(np.int32), task[first].astype(np.int32),
+            sizes[first])
 
 
 def offdiag_index(n_tasks: int) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -302,7 +331,8 @@ def curve_on_test_set(mean, shift, *, likelihood: str = "logit"):
 
 
 def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample=None,
-                trajectory=None, test_score=None, *, family: CurveFamily, structure: str,
+                trajectory=None, test_score=None, point=None, point_task=None,
+                point_sizes=None, *, family: CurveFamily, structure: str,
                 n_tasks: int,
                 n_ref: float = SIZE_UNIT, n_subsample: int = 0, n_trajectory: int = 0,
                 max_cells: int = 0,
@@ -363,6 +393,12 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         carry the level of a size either (``max_cells``: most subsamples of one task); seen on
         MoleculeACE pairs, where a subsample shared by ~15 runs let independent effects carry
         every (task, seed, size) level and the curve drifted 0.2-0.4 below the runs.
+    point, point_task, point_sizes : arrays (N,), (P,), (P, n_tasks), optional
+        Distinct design points (:func:`design_points`): observation ``o`` has the design
+        ``(point_task[point[o]], point_sizes[point[o]])``, equal to ``(task[o], sizes[o])``.
+        With them the curve and its logit are evaluated once per design point instead of once
+        per observation (the seeds of a nested design repeat every design point). The same
+        model; ``None`` evaluates each observation.
     test_score : float array (N,), optional
         With ``test_noise="observed"``: the observed score at which each row's test-set
         variance is evaluated (:func:`observed_test_score`: the mean of the task's runs at that
@@ -419,10 +455,15 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     logit = likelihood == "logit"
     scales = LOGIT_SCALES if logit else SCORE_SCALES
     noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(scales["noise"]).expand([n_tasks]))
-    mean = expected_score(family, structure, params, task, sizes, n_ref)
+    if point is None:
+        mean = expected_score(family, structure, params, task, sizes, n_ref)
+        loc = _logit_mean(mean)[0] if logit else mean
+    else:  # once per distinct design point, then one gather per observation
+        at_points = expected_score(family, structure, params, point_task, point_sizes, n_ref)
+        mean = at_points[point]
+        loc = _logit_mean(at_points)[0][point] if logit else mean
     if value is None:
         numpyro.deterministic("expected_score", mean)
-    loc = _logit_mean(mean)[0] if logit else mean
     var = noise_sd[task] ** 2
     grouped = subsample is not None and n_subsample > 0
     load = None  # the test-set offsets' loads, when they are integrated out (below)
