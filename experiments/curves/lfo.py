@@ -10,6 +10,10 @@ Data:
 - ``moleculeace``: the cached sweeps of ``make_moleculeace_sweep.py`` (8 targets, 2 seeds,
   sizes 32..2048; ``pairs`` for ``none``/``pairwise``/``joint``, ``contextual`` for
   ``contextual``);
+- ``moleculeace-context``: ``none`` and ``contextual`` on the 8-target ``contextual`` sweep,
+  so that ``contextual``'s held-out runs are ``none``'s too (``lfo_paired.py`` pairs them; in
+  ``moleculeace`` the two structures fit different sweeps, whose single-task runs were trained
+  apart and differ by up to 0.03);
 - ``moleculeace30``: its ``joint30`` sweep (all 30 targets, 2 seeds, sizes 32..512, each target
   beside 3 partners at 256 labels) for every structure: fit sizes <= 128, predict 512 (the
   same protocol at a smaller scale, on 22 targets the 8-target sweep does not have and those 8).
@@ -87,6 +91,14 @@ def moleculeace_tables():
     context = read_results(sweep_path("contextual"))
     for structure in STRUCTURES:
         yield "moleculeace", structure, context if structure == "contextual" else pairs
+
+
+def moleculeace_context_tables():
+    from make_moleculeace_sweep import sweep_path
+
+    context = read_results(sweep_path("contextual"))
+    for structure in ("none", "contextual"):
+        yield "moleculeace-context", structure, context
 
 
 def moleculeace30_tables():
@@ -220,7 +232,9 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", nargs="+", default=["synthetic", "moleculeace"])
+    parser.add_argument("--data", nargs="+", default=["synthetic", "moleculeace"],
+                        choices=["synthetic", "moleculeace", "moleculeace-context",
+                                 "moleculeace30"])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--structures", nargs="+", default=list(STRUCTURES))
     parser.add_argument("--fraction", type=float, default=0.25,
@@ -244,7 +258,8 @@ def main() -> None:
     if args.stack and len(args.families) < 2:
         parser.error("--stack needs at least two --families")
     sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds),
-               "moleculeace": moleculeace_tables, "moleculeace30": moleculeace30_tables}
+               "moleculeace": moleculeace_tables, "moleculeace-context": moleculeace_context_tables,
+               "moleculeace30": moleculeace30_tables}
     if args.noise_only:
         for name in args.data:
             for data, structure, table in sources[name]():

@@ -24,7 +24,8 @@ for structure in none pairwise contextual joint; do
   done
 done
 python $HERE/sbc.py --summarise $HERE/sbc_runs/sbc_{none,pairwise,contextual,joint}_[0-9]*.csv
-(cd $HERE && python lfo.py --data synthetic moleculeace moleculeace30 --families pow4 \
+(cd $HERE && python lfo.py --data synthetic moleculeace moleculeace-context moleculeace30 \
+  --families pow4 \
   --sim-seeds 7 8 9 10 11 --cpu-devices 4 --out lfo.csv --runs-out lfo_runs.csv \
   && python lfo_paired.py lfo_runs.csv)
 python $HERE/bench_nuts.py --repeat 2 --cpu-devices 4 --chain-methods sequential parallel

@@ -13,6 +13,12 @@ __all__ = ["CurveFitWarning", "Diagnostics", "transfer_matrix", "curve_params", 
            "diagnostics", "compare_curves", "posterior_draws"]
 
 
+def divergent_transitions(n: int) -> str:
+    """``"1 divergent transition"``, ``"3 divergent transitions"``: a count in words."""
+    n = int(n)
+    return f"{n} divergent transition{'' if n == 1 else 's'}"
+
+
 class CurveFitWarning(UserWarning):
     """Inference diagnostics look bad (R-hat, ESS, divergences): treat the posterior with care."""
 
@@ -167,7 +173,7 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
         bad = table.loc[table[["ess_bulk", "ess_tail"]].min(axis=1) < threshold, "variable"]
         messages.append(f"ESS {worst_ess:.0f} < {threshold:.0f} for {bad.tolist()}")
     if n_div:
-        messages.append(f"{n_div} divergent transitions of {n_chains * n_draws}: raise "
+        messages.append(f"{divergent_transitions(n_div)} of {n_chains * n_draws}: raise "
                         f"target_accept or simplify the transfer structure")
     for message in messages:
         warnings.warn(message, CurveFitWarning, stacklevel=3)

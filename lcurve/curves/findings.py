@@ -36,6 +36,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from lcurve.curves._summaries import divergent_transitions
+
 __all__ = ["FINDING_COLUMNS", "choose_target_score", "extrapolation_findings", "fit_findings",
            "format_findings", "transfer_sentence", "trust_findings"]
 
@@ -314,7 +316,7 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
     elif flags["warned"]:
         text += (f" The refit's sampler warned (max R-hat {found.get('max_rhat', np.nan):.3f}, "
                  f"min bulk ESS {found.get('min_ess_bulk', np.nan):.0f}, "
-                 f"{found.get('divergences', 0):.0f} divergent transitions): treat this check "
+                 f"{divergent_transitions(found.get('divergences', 0))}): treat this check "
                  f"as provisional.")
     if found["n_held"] < 20:
         text += f" (A rough check: {found['n_held']} runs.)"
@@ -345,7 +347,7 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
         fixes.append(f"too few effective draws (ESS {worst:.0f} < {threshold:.0f}): draw more "
                      f"(num_samples)")
     if diag.n_divergent:
-        fixes.append(f"{diag.n_divergent} divergent transitions: raise target_accept (e.g. "
+        fixes.append(f"{divergent_transitions(diag.n_divergent)}: raise target_accept (e.g. "
                      f"0.95) or use a simpler transfer structure")
     gaps = fit.curve_gaps()
     off = gaps[~gaps["ok"]]

@@ -240,6 +240,7 @@ def _latent(page: Page, ctx: _Context) -> None:
 
 def _diagnostics(page: Page, ctx: _Context) -> None:
     from lcurve.curves import CurveFitWarning
+    from lcurve.curves._summaries import divergent_transitions
     from lcurve.plot import plot_diagnostics, plot_rank, plot_trace
 
     page.section("diagnostics", "Sampler diagnostics")
@@ -253,7 +254,7 @@ def _diagnostics(page: Page, ctx: _Context) -> None:
     rhat = f"{diag.max_rhat:.3f}" if np.isfinite(diag.max_rhat) else "n/a (one chain)"
     page.text(f"{diag.method.upper()}: {diag.n_chains} chain(s) x {diag.n_draws} draws; max R-hat "
               f"{rhat}; min bulk ESS {diag.min_ess_bulk:.0f}, min tail ESS "
-              f"{diag.min_ess_tail:.0f}; {diag.n_divergent} divergent transitions.")
+              f"{diag.min_ess_tail:.0f}; {divergent_transitions(diag.n_divergent)}.")
     for message in diag.messages:
         page.text(f"Warning: {message}", kind="warning")
     if not diag.messages:

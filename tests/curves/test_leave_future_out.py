@@ -84,8 +84,10 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
     assert "sampler warned" not in fine  # no diagnostics in the table: nothing to say
     warned = _runs([0.80, 0.81], [0.805, 0.805]).assign(max_rhat=1.002, min_ess_bulk=900,
                                                          divergences=3)
-    assert "sampler warned (max R-hat 1.002, min bulk ESS 900, 3 divergent" in \
+    assert "sampler warned (max R-hat 1.002, min bulk ESS 900, 3 divergent transitions)" in \
         extrapolation_findings(warned)[0]["sentence"]
+    assert "900, 1 divergent transition)" in \
+        extrapolation_findings(warned.assign(divergences=1))[0]["sentence"]
     svi = extrapolation_findings(warned.assign(method="svi", max_rhat=np.nan))[0]["sentence"]
     assert "SVI approximation" in svi and "sampler warned" not in svi
     assert extrapolation_findings(None) == []
