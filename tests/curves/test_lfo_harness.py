@@ -54,3 +54,17 @@ def test_simulated_scores_stay_near_chance_beside_a_harmful_partner():
     assert table["value"].min() > 0.3
     _, raw = simulate_results(**options, chance=None)
     assert raw["mean"].min() < 0.0  # the family's own form, without the floor
+
+
+def test_the_context_sweep_fits_none_and_contextual_on_the_same_runs(monkeypatch):
+    """``moleculeace-context``: both structures see one table, so lfo_paired can pair them
+    (in ``moleculeace`` they fit different sweeps, whose single-task runs differ)."""
+    import make_moleculeace_sweep
+
+    read = []
+    monkeypatch.setattr(make_moleculeace_sweep, "sweep_path", lambda kind: f"sweep-{kind}")
+    monkeypatch.setattr(lfo, "read_results", lambda path: read.append(path) or pd.DataFrame())
+    tables = list(lfo.moleculeace_context_tables())
+    assert [(d, s) for d, s, _ in tables] == [("moleculeace-context", "none"),
+                                               ("moleculeace-context", "contextual")]
+    assert read == ["sweep-contextual"] and tables[0][2] is tables[1][2]
