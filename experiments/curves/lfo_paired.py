@@ -6,7 +6,9 @@ same held-out runs: one per task and seed at each task's largest size) and, per 
 family, pairs each structure's absolute error with ``none``'s on the same run. The MAE
 difference is the mean of those paired differences; its interval is a bootstrap over tasks
 (a task's runs share its test set and its curve, so tasks, not runs, are the independent
-units; 10,000 resamples, percentile interval).
+units; 10,000 resamples, percentile interval). ``shift`` is the mean of the structure's
+prediction minus ``none``'s on the same runs, ``tasks_above`` the share of tasks whose mean
+prediction it raises: where a structure moves the extrapolation, whichever way the errors go.
 
 Usage::
 
@@ -31,21 +33,21 @@ def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9
            resamples: int = 10_000, seed: int = 0) -> pd.DataFrame:
     """One row per (data, family, options, structure other than ``reference``): both MAEs, their
     paired difference (structure minus ``reference``) with a task-bootstrap interval, and the
-    share of tasks whose mean absolute error the structure lowers. A structure whose fits
+    share of tasks whose mean absolute error the structure lowers, and how far it moves the
+    predictions (``shift``, ``tasks_above``; module docstring). A structure whose fits
     predicted other runs (another sweep's) gets a row with only a ``note``."""
     options = runs["options"].astype(object).fillna("")
     stacked = runs["family"].str.startswith("stacked:")  # its options are its own weights
     runs = runs.assign(error=(runs["mean"] - runs["observed"]).abs(),
                        options=options.where(~stacked, ""),
                        sim_seed=runs.get("sim_seed", pd.Series(-1, index=runs.index)).fillna(-1))
-    rng = np.random.default_rng(seed)
     rows = []
     for (data, family, options), group in runs.groupby(["data", "family", "options"],
                                                       sort=False):
         base = group[group["structure"] == reference].set_index(KEYS)
         if base.empty:
             raise ValueError(f"{data}/{family}: no {reference!r} runs to pair with")
-        observed, base = base["observed"], base["error"]
+        observed, predicted, base = base["observed"], base["mean"], base["error"]
         for structure, other in group[group["structure"] != reference].groupby(
                 "structure", sort=False):
             other = other.set_index(KEYS)
@@ -56,9 +58,13 @@ def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9
                              "structure": structure, "n_runs": len(other),
                              "note": f"other held-out runs than {reference}'s: not paired"})
                 continue
+            moved = (other["mean"] - predicted.reindex(other.index)).groupby(
+                level=["sim_seed", "task"]).mean()
             other = other["error"]
             diff = (other - base.reindex(other.index)).groupby(level=["sim_seed", "task"])
             per_task_sum, per_task_n = diff.sum().to_numpy(), diff.size().to_numpy()
+            # a generator per comparison: its interval does not depend on what else was read
+            rng = np.random.default_rng(seed)
             picks = rng.integers(0, len(per_task_sum), (resamples, len(per_task_sum)))
             boot = per_task_sum[picks].sum(1) / per_task_n[picks].sum(1)
             low, high = np.quantile(boot, [(1 - interval) / 2, (1 + interval) / 2])
@@ -68,9 +74,12 @@ def paired(runs: pd.DataFrame, *, reference: str = "none", interval: float = 0.9
                          "mae": other.mean(), f"mae_{reference}": base.mean(),
                          "difference": per_task_sum.sum() / per_task_n.sum(),
                          "low": low, "high": high,
-                         "tasks_better": float((diff.mean() < 0).mean()), "note": ""})
+                         "tasks_better": float((diff.mean() < 0).mean()),
+                         "shift": float(moved.mean()), "tasks_above": float((moved > 0).mean()),
+                         "note": ""})
     columns = ["data", "family", "options", "structure", "n_runs", "n_tasks", "mae",
-               f"mae_{reference}", "difference", "low", "high", "tasks_better", "note"]
+               f"mae_{reference}", "difference", "low", "high", "tasks_better", "shift",
+               "tasks_above", "note"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -35,6 +35,8 @@ def test_the_difference_is_paired_and_its_interval_resamples_tasks():
     assert shifted["difference"] == pytest.approx(-0.01)
     assert shifted[["low", "high"]].to_numpy() == pytest.approx([-0.01, -0.01])
     assert shifted["tasks_better"] == 1.0 and shifted["n_tasks"] == 20
+    # its predictions sit 0.01 higher on every run (errors are observed - mean here)
+    assert shifted["shift"] == pytest.approx(0.01) and shifted["tasks_above"] == 1.0
     noisy = table.loc["joint"]
     assert noisy["low"] < noisy["difference"] < noisy["high"]
     assert noisy["mae"] - noisy["mae_none"] == pytest.approx(noisy["difference"])
