@@ -12,7 +12,7 @@ import pytest
 from numpyro import handlers
 
 from lcurve.config import ConfigError
-from lcurve.curves import FitConfig, simulate_results
+from lcurve.curves import FitConfig, fit_curves, load_fit, simulate_results
 
 from .conftest import latent_sites, prepared, saved_before
 
@@ -50,3 +50,17 @@ def test_fits_saved_before_the_field_load_with_a_learned_spread(pairwise_fit, tm
     loaded = saved_before(pairwise_fit, tmp_path / "old.nc", "context_spread")
     assert loaded.config.context_spread == "learned"
     assert loaded.model().keywords["context_spread"] == "learned"
+
+
+def test_the_asymptote_shift_is_off_by_default_and_kept_by_fits_saved_with_it(context_table,
+                                                                              tmp_path):
+    assert FitConfig().context_shift is False
+    assert "context_shift" not in latent_sites(context_table, transfer="contextual")
+    assert "context_shift" in latent_sites(context_table, transfer="contextual",
+                                           context_shift=True)
+    fit = fit_curves(context_table, transfer="contextual", method="svi", svi_steps=50,
+                     num_samples=20, context_shift=True)
+    fit.save(tmp_path / "shifted.nc")
+    loaded = load_fit(tmp_path / "shifted.nc")
+    assert loaded.config.context_shift is True
+    assert "context_shift" in loaded.idata.posterior
