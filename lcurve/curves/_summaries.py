@@ -13,8 +13,11 @@ __all__ = ["CurveFitWarning", "Diagnostics", "transfer_matrix", "curve_params", 
            "diagnostics", "compare_curves", "posterior_draws"]
 
 
-def divergent_transitions(n: int) -> str:
-    """``"1 divergent transition"``, ``"3 divergent transitions"``: a count in words."""
+def divergent_transitions(n) -> str:
+    """``"1 divergent transition"``, ``"3 divergent transitions"``: a count in words (``"nan
+    divergent transitions"`` for a count not recorded, as a table read back may have it)."""
+    if not np.isfinite(n):
+        return "nan divergent transitions"
     n = int(n)
     return f"{n} divergent transition{'' if n == 1 else 's'}"
 

@@ -88,6 +88,8 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
         extrapolation_findings(warned)[0]["sentence"]
     assert "900, 1 divergent transition)" in \
         extrapolation_findings(warned.assign(divergences=1))[0]["sentence"]
+    assert "(max R-hat 1.020, min bulk ESS 900, nan divergent transitions)" in \
+        extrapolation_findings(warned.assign(divergences=np.nan, max_rhat=1.02))[0]["sentence"]
     svi = extrapolation_findings(warned.assign(method="svi", max_rhat=np.nan))[0]["sentence"]
     assert "SVI approximation" in svi and "sampler warned" not in svi
     assert extrapolation_findings(None) == []
