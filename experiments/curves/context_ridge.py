@@ -29,9 +29,7 @@ def main() -> None:
     parser.add_argument("--data", default="moleculeace30",
                         choices=["moleculeace30", "moleculeace-context"])
     args = lfo.parse_args(parser)
-    sources = {"moleculeace30": lfo.moleculeace30_tables,
-               "moleculeace-context": lfo.moleculeace_context_tables}
-    table = next(t for _, s, t in sources[args.data]() if s == "contextual")
+    table = lfo.structure_table(args.data, "contextual")
     train, _ = lfo.split(table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -28,10 +28,8 @@ def main() -> None:
     parser.add_argument("--data", nargs="+", default=["moleculeace30", "moleculeace-context"],
                         choices=["moleculeace30", "moleculeace-context"])
     args = lfo.parse_args(parser)
-    sources = {"moleculeace30": lfo.moleculeace30_tables,
-               "moleculeace-context": lfo.moleculeace_context_tables}
     for data in args.data:
-        table = next(t for _, s, t in sources[data]() if s == "contextual")
+        table = lfo.structure_table(data, "contextual")
         table = table[table["metric"] == "auroc"].dropna(subset=["value"])
         fits = {}
         with warnings.catch_warnings():

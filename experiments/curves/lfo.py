@@ -109,6 +109,17 @@ def moleculeace30_tables():
         yield "moleculeace30", structure, table
 
 
+#: ``--data`` names of the MoleculeACE sweeps: each yields ``(data, structure, table)``
+MOLECULEACE_SOURCES = {"moleculeace": moleculeace_tables,
+                       "moleculeace-context": moleculeace_context_tables,
+                       "moleculeace30": moleculeace30_tables}
+
+
+def structure_table(data: str, structure: str) -> pd.DataFrame:
+    """The table MoleculeACE source ``data`` fits ``structure`` to."""
+    return next(t for _, s, t in MOLECULEACE_SOURCES[data]() if s == structure)
+
+
 def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
              options: dict | None = None, fraction: float = 0.25, keep: list | None = None,
              show_ess: bool = False, runs: list | None = None) -> dict:
@@ -233,8 +244,7 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["synthetic", "moleculeace"],
-                        choices=["synthetic", "moleculeace", "moleculeace-context",
-                                 "moleculeace30"])
+                        choices=["synthetic", *MOLECULEACE_SOURCES])
     parser.add_argument("--families", nargs="+", default=list(FAMILIES))
     parser.add_argument("--structures", nargs="+", default=list(STRUCTURES))
     parser.add_argument("--fraction", type=float, default=0.25,
@@ -257,9 +267,7 @@ def main() -> None:
     options = parse_options(args.set)
     if args.stack and len(args.families) < 2:
         parser.error("--stack needs at least two --families")
-    sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds),
-               "moleculeace": moleculeace_tables, "moleculeace-context": moleculeace_context_tables,
-               "moleculeace30": moleculeace30_tables}
+    sources = {"synthetic": lambda: synthetic_tables(args.sim_seeds), **MOLECULEACE_SOURCES}
     if args.noise_only:
         for name in args.data:
             for data, structure, table in sources[name]():
