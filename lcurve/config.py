@@ -220,7 +220,15 @@ class DesignConfig(ConfigSection):
     aux_sizes
         Sizes of the auxiliary task in ``pairs`` runs (``None``: the auxiliary's own grid).
     context_fraction
-        In ``contextual`` runs, every other task contributes this fraction of its training labels.
+        Context levels of ``contextual`` runs: in each, every other task contributes this
+        fraction of its training labels. One fraction or a list of them; the default, two
+        levels ``[0.5, 1.0]``, traces each target at every grid size beside half and all of
+        the other tasks' labels, so the fit sees how a score depends on the context's size.
+        With one level a context's rate and an asymptote shift under context
+        (``FitConfig.context_shift``) explain much the same runs, and the default fit (no
+        shift) identifies the rate only by assuming there is none; in simulations from this
+        design the second level halved the rate's error (:mod:`lcurve.curves.model`;
+        ``experiments/curves/RESULTS.md`` W1). Stored as a sorted tuple.
     include_single
         Add single-task runs (the no-transfer baseline) to ``pairs`` and ``contextual`` designs.
     custom_sizes
@@ -235,7 +243,7 @@ class DesignConfig(ConfigSection):
     points_per_doubling: int = 2
     targets: tuple[str, ...] | None = None
     aux_sizes: tuple[int, ...] | None = None
-    context_fraction: float = 1.0
+    context_fraction: float | tuple[float, ...] = (0.5, 1.0)
     include_single: bool = True
     custom_sizes: tuple[dict, ...] | None = None
 
@@ -256,10 +264,14 @@ class DesignConfig(ConfigSection):
             )
         if self.aux_sizes is not None and any(n < 0 for n in self.aux_sizes):
             raise ConfigError(f"design.aux_sizes must be >= 0, got {list(self.aux_sizes)}")
-        if not 0.0 < self.context_fraction <= 1.0:
-            raise ConfigError(
-                f"design.context_fraction must be in (0, 1], got {self.context_fraction!r}"
-            )
+        fractions = self.context_fraction
+        fractions = fractions if isinstance(fractions, tuple) else (fractions,)
+        if not fractions or not all(0.0 < f <= 1.0 for f in fractions):
+            raise ConfigError(f"design.context_fraction must be in (0, 1] (one fraction or a "
+                              f"list of them), got {self.context_fraction!r}")
+        if len(set(fractions)) != len(fractions):
+            raise ConfigError(f"design.context_fraction has duplicates: {list(fractions)}")
+        object.__setattr__(self, "context_fraction", tuple(sorted(fractions)))
         if self.kind == "custom" and not self.custom_sizes:
             raise ConfigError("design.custom_sizes is required when design.kind = 'custom'")
 

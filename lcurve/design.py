@@ -163,7 +163,7 @@ def make_design(
     points_per_doubling: int = 2,
     targets: Sequence[str] | None = None,
     aux_sizes: Sequence[int] | None = None,
-    context_fraction: float = 1.0,
+    context_fraction: float | Sequence[float] = (0.5, 1.0),
     include_single: bool = True,
     custom_sizes: Sequence[Mapping[str, int]] | None = None,
 ) -> pd.DataFrame:
@@ -178,7 +178,8 @@ def make_design(
         ``{i, j}`` (at least one a target) at each ``n_i`` of i's grid and each ``n_j`` of
         ``aux_sizes`` (or j's grid), which traces both directions at once. ``"contextual"``:
         each target at each grid size with all other tasks at ``context_fraction`` of their
-        training labels. ``"custom"``: the runs in ``custom_sizes``.
+        training labels, once per fraction (default two levels, half and all: see
+        :class:`~lcurve.config.DesignConfig`). ``"custom"``: the runs in ``custom_sizes``.
     seeds
         Replicate seeds (each has its own nested permutations).
     include_single
@@ -195,7 +196,9 @@ def make_design(
         points_per_doubling=points_per_doubling,
         targets=tuple(targets) if targets is not None else None,
         aux_sizes=tuple(aux_sizes) if aux_sizes is not None else None,
-        context_fraction=context_fraction, include_single=include_single,
+        context_fraction=(float(context_fraction) if np.isscalar(context_fraction)
+                          else tuple(context_fraction)),
+        include_single=include_single,
         custom_sizes=tuple(dict(c) for c in custom_sizes) if custom_sizes else None,
     )
     return design_from_config(data, config)
@@ -234,14 +237,13 @@ def design_from_config(data: MultiTaskData, config: DesignConfig) -> pd.DataFram
                 for n_t, n_a in itertools.product(grids[target], aux_grid):
                     runs.append(("pairs", target, {target: int(n_t), aux: int(n_a)}))
     elif config.kind == "contextual":
-        context = {
-            t: int(np.floor(config.context_fraction * available[t])) for t in tasks
-        }
-        for t in targets:
-            for n in grids[t]:
-                sizes = {o: context[o] for o in tasks if o != t}
-                sizes[t] = int(n)
-                runs.append(("contextual", t, sizes))
+        for fraction in config.context_fraction:  # one level after another
+            context = {t: int(np.floor(fraction * available[t])) for t in tasks}
+            for t in targets:
+                for n in grids[t]:
+                    sizes = {o: context[o] for o in tasks if o != t}
+                    sizes[t] = int(n)
+                    runs.append(("contextual", t, sizes))
     elif config.kind == "custom":
         for r, sizes in enumerate(config.custom_sizes):
             unknown = sorted(set(sizes) - set(tasks))

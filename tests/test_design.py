@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lcurve.config import ConfigError, DesignConfig
 from lcurve.design import (
     DesignError,
     make_design,
@@ -76,6 +77,51 @@ def test_design_kinds(synthetic, kind):
     available = data.n_train()
     for t in data.tasks:
         assert design[size_column(t)].max() == available[t]  # the grid reaches each task's cap
+
+
+def test_contextual_design_has_two_context_levels_by_default(synthetic):
+    data, _ = synthetic
+    design = make_design(data, kind="contextual", seeds=[0], min_size=32,
+                         include_single=False)
+    cols = size_columns(design)
+    available = data.n_train()
+    expected = set()
+    for t in data.tasks:  # every grid size of every target beside half and all the others
+        for n in size_grid(available[t], min_size=32):
+            for fraction in (0.5, 1.0):
+                expected.add(tuple(int(n) if o == t else int(np.floor(fraction * available[o]))
+                                   for o in data.tasks))
+    # a run asked for twice (every task at its full size) is trained once
+    assert set(map(tuple, design[cols].to_numpy())) == expected
+    assert len(design) == len(expected)
+
+
+def test_context_levels_add_up(synthetic):
+    data, _ = synthetic
+
+    def runs(fraction):
+        design = make_design(data, kind="contextual", seeds=[0, 1], min_size=32,
+                             context_fraction=fraction)
+        return set(map(tuple, design[["seed", *size_columns(design)]].to_numpy()))
+
+    assert runs([1.0, 0.25]) == runs(1.0) | runs(0.25)
+    assert runs(1.0) < runs([1.0, 0.25])
+
+
+@pytest.mark.parametrize("fraction, stored", [(1.0, (1.0,)), (0.5, (0.5,)),
+                                              ([1.0, 0.25], (0.25, 1.0)),
+                                              ((0.5, 1.0), (0.5, 1.0))])
+def test_context_fraction_is_stored_as_a_sorted_tuple(fraction, stored):
+    config = DesignConfig(kind="contextual", context_fraction=fraction)
+    assert config.context_fraction == stored
+    assert DesignConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize("fraction, match", [([], "must be in"), ([0.5, 1.5], "must be in"),
+                                          (0.0, "must be in"), ([0.5, 0.5], "has duplicates")])
+def test_bad_context_fractions_are_named(fraction, match):
+    with pytest.raises(ConfigError, match=f"context_fraction {match}"):
+        DesignConfig(kind="contextual", context_fraction=fraction)
 
 
 def test_pairs_cover_every_target_size_with_every_aux_size(synthetic):

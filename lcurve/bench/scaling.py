@@ -82,7 +82,7 @@ def scale_tasks(everything, *, n_tasks=(4, 8, 16, 30), config: TrainConfig,
             start = time.perf_counter()
             data = everything.select_tasks(everything.tasks[:k])
             design = make_design(data, kind="contextual", seeds=[0], min_size=size,
-                                 max_size=size, include_single=False)
+                                 max_size=size, context_fraction=1.0, include_single=False)
             trainer = RunTrainer(data, config, seeds=[0])
             train_design(trainer, design.iloc[:1], data.tasks)  # compile
             compiled = time.perf_counter()
