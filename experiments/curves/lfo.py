@@ -101,6 +101,31 @@ def moleculeace_context_tables():
         yield "moleculeace-context", structure, context
 
 
+def context_levels(table: pd.DataFrame, levels) -> pd.DataFrame:
+    """``table``'s single-task runs and its runs with context at one of ``levels``: the
+    fractions of the other tasks' labels (a run's context over the largest context of its
+    target's runs, within 0.01)."""
+    columns = size_columns(table)
+    sizes = table[columns].to_numpy(float)
+    target = np.array([columns.index(f"n_{t}") for t in table["target"]])
+    context = sizes.sum(axis=1) - sizes[np.arange(len(sizes)), target]
+    largest = pd.Series(context).groupby(table["target"].to_numpy()).transform("max").to_numpy()
+    fraction = np.divide(context, largest, out=np.zeros_like(context), where=largest > 0)
+    at_level = np.isclose(fraction[:, None], np.asarray(levels, float)[None, :], atol=0.01)
+    return table[(context == 0) | at_level.any(axis=1)]
+
+
+def moleculeace_context2_tables(levels=(0.5, 1.0), name="moleculeace-context2"):
+    """The two-level contextual sweep (``make_moleculeace_sweep.py --kinds contextual2``),
+    its runs with context at ``levels`` (:func:`context_levels`), for ``none`` and
+    ``contextual``."""
+    from make_moleculeace_sweep import sweep_path
+
+    table = context_levels(read_results(sweep_path("contextual2")), levels)
+    for structure in ("none", "contextual"):
+        yield name, structure, table
+
+
 def moleculeace30_tables():
     from make_moleculeace_sweep import sweep_path
 
@@ -112,7 +137,10 @@ def moleculeace30_tables():
 #: ``--data`` names of the MoleculeACE sweeps: each yields ``(data, structure, table)``
 MOLECULEACE_SOURCES = {"moleculeace": moleculeace_tables,
                        "moleculeace-context": moleculeace_context_tables,
-                       "moleculeace30": moleculeace30_tables}
+                       "moleculeace30": moleculeace30_tables,
+                       "moleculeace-context2": moleculeace_context2_tables,
+                       "moleculeace-context2-half": lambda: moleculeace_context2_tables(
+                           (0.5,), "moleculeace-context2-half")}
 
 
 def structure_table(data: str, structure: str) -> pd.DataFrame:

@@ -8,6 +8,8 @@ point per doubling):
 
 - ``pairs``: single-task runs plus every ordered pair with the partner at 256 and 1024 labels;
 - ``contextual``: single-task runs plus runs with every other task at half its labels;
+- ``contextual2`` (not made unless asked): as ``contextual`` with two context levels, every
+  other task at half and at all of its labels (the library's default contextual design);
 - ``joint30`` (not made unless asked: ``--kinds joint30``): all 30 targets, sizes 32..512
   (capped at a target's labels), single-task runs plus each target beside three fixed
   partners (the 1st, 3rd and 7th next in name order) at 256 labels: 90 of the 435 pairs,
@@ -44,6 +46,9 @@ DESIGNS = {
     "contextual": DesignConfig(kind="contextual", seeds=(0, 1), min_size=32, max_size=2048,
                                points_per_doubling=1, context_fraction=0.5),
 }
+#: ``contextual2`` (not made unless asked: ``--kinds contextual2``): the ``contextual`` design
+#: with the library's default two context levels, half and all of the other tasks' labels
+CONTEXTUAL2 = dataclasses.replace(DESIGNS["contextual"], context_fraction=(0.5, 1.0))
 TRAIN = TrainConfig(hidden=(64,), batch_size=64, chunk_size=64)
 #: ``joint30``: each target's partners, as offsets in the sorted task list
 PARTNER_OFFSETS = (1, 3, 7)
@@ -112,7 +117,7 @@ def summary(path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", nargs="+", default=list(DESIGNS),
-                        choices=[*DESIGNS, "joint30"])
+                        choices=[*DESIGNS, "contextual2", "joint30"])
     parser.add_argument("--summary", nargs="?", const=str(sweep_path("pairs")), metavar="DIR",
                         help="summarise the single-task runs of a sweep folder (default: the "
                              "cached pairs sweep) and exit")
@@ -126,7 +131,8 @@ def main() -> None:
             design = joint30_design(data)
         else:
             data = load_data(DataConfig(source="moleculeace", tasks=TARGETS))
-            design = design_from_config(data, DESIGNS[kind])
+            design = design_from_config(data, CONTEXTUAL2 if kind == "contextual2"
+                                        else DESIGNS[kind])
         print(f"{kind}: {len(design)} runs", flush=True)
         results = run_sweep(data, design, TRAIN, out_dir=sweep_path(kind), progress=False)
         print(f"{kind}: {len(results)} rows -> {sweep_path(kind)}", flush=True)

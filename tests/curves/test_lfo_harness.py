@@ -68,3 +68,27 @@ def test_the_context_sweep_fits_none_and_contextual_on_the_same_runs(monkeypatch
     assert [(d, s) for d, s, _ in tables] == [("moleculeace-context", "none"),
                                                ("moleculeace-context", "contextual")]
     assert read == ["sweep-contextual"] and tables[0][2] is tables[1][2]
+
+
+def test_context_levels_keep_single_runs_and_the_asked_levels():
+    from lcurve.config import DataConfig
+    from lcurve.curves import simulate_results
+    from lcurve.datasets import load_data
+    from lcurve.design import make_design
+
+    data = load_data(DataConfig(source="synthetic", n_tasks=3, n_compounds=400))
+    design = make_design(data, kind="contextual", seeds=[0], min_size=32, max_size=64,
+                         context_fraction=[0.5, 1.0])
+    table, _ = simulate_results(structure="contextual", family="pow3", design=design)
+    runs = design.set_index("run_id")  # as a sweep writes them: each run's kind and target
+    table["kind"], table["target"] = (table["run_id"].map(runs[c]) for c in ("kind", "target"))
+    both, half, full = (lfo.context_levels(table, levels)
+                        for levels in ((0.5, 1.0), (0.5,), (1.0,)))
+    assert len(both) == len(table)
+    single = table["kind"] == "single"
+    assert single.sum() > 0 and set(table.index[single]) <= set(half.index) & set(full.index)
+    assert len(half) + len(full) == len(table) + single.sum()  # the levels split the rest
+    available = data.n_train()
+    for _, row in half[half["kind"] != "single"].iterrows():  # others at half their labels
+        others = [t for t in data.tasks if t != row["target"]]
+        assert all(row[f"n_{t}"] == available[t] // 2 for t in others)
