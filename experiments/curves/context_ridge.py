@@ -27,7 +27,7 @@ from lcurve.curves import fit_curves
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="moleculeace30",
-                        choices=["moleculeace30", "moleculeace-context"])
+                        choices=[d for d in lfo.MOLECULEACE_SOURCES if d != "moleculeace"])
     args = lfo.parse_args(parser)
     table = lfo.structure_table(args.data, "contextual")
     train, _ = lfo.split(table)

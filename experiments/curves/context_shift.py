@@ -4,12 +4,15 @@ refit sees): does the shift describe the runs with context better within the dat
 
 Fits both on every AUROC row of each data set (the library's default NUTS and family) and
 prints ``compare_curves`` (ArviZ's LOO: ``elpd_loo``, its difference and standard error,
-stacking weights) with each fit's diagnostics and largest Pareto k.
+stacking weights) with each fit's diagnostics and largest Pareto k, and each fit's per-task
+rates and shifts (:func:`posterior_summary`).
 
 Usage::
 
     python experiments/curves/context_shift.py --data moleculeace30 moleculeace-context \\
         --cpu-devices 4
+    python experiments/curves/context_shift.py --data moleculeace-context2 \\
+        moleculeace-context2-half --cpu-devices 4   # two context levels, and one
 """
 
 from __future__ import annotations
@@ -17,16 +20,33 @@ from __future__ import annotations
 import argparse
 import warnings
 
+import numpy as np
 import pandas as pd
 
 import lfo
 from lcurve.curves import compare_curves, fit_curves
 
 
+def posterior_summary(fit) -> str:
+    """The per-task rates (and shifts, where fitted): mean of the posterior means, mean
+    posterior sd, and the median over tasks of their correlation across draws."""
+    post = fit.idata.posterior
+    sites = [s for s in ("transfer_context", "context_shift") if s in post]
+    draws = {s: post[s].values.reshape(-1, post[s].shape[-1]) for s in sites}
+    parts = [f"{s}: mean {d.mean(0).mean():+.4f} ({d.mean(0).min():+.4f} to "
+             f"{d.mean(0).max():+.4f}), posterior sd {d.std(0).mean():.4f}"
+             for s, d in draws.items()]
+    if len(sites) == 2:
+        corr = [np.corrcoef(draws[sites[0]][:, k], draws[sites[1]][:, k])[0, 1]
+                for k in range(draws[sites[0]].shape[1])]
+        parts.append(f"correlation across draws, median over tasks {np.median(corr):+.2f}")
+    return "; ".join(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["moleculeace30", "moleculeace-context"],
-                        choices=["moleculeace30", "moleculeace-context"])
+                        choices=[d for d in lfo.MOLECULEACE_SOURCES if d != "moleculeace"])
     args = lfo.parse_args(parser)
     for data in args.data:
         table = lfo.structure_table(data, "contextual")
@@ -43,6 +63,7 @@ def main() -> None:
                       f"{diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
                       f"{diag.n_divergent} divergences, largest |curve gap| "
                       f"{fit.curve_gaps()['gap'].abs().max():.4f}", flush=True)
+                print("  " + posterior_summary(fit), flush=True)
             table_cmp = compare_curves(list(fits.values()), names=list(fits))
         with pd.option_context("display.width", 200):
             print(table_cmp.round(3).to_string(), flush=True)

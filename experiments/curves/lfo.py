@@ -14,6 +14,10 @@ Data:
   so that ``contextual``'s held-out runs are ``none``'s too (``lfo_paired.py`` pairs them; in
   ``moleculeace`` the two structures fit different sweeps, whose single-task runs were trained
   apart and differ by up to 0.03);
+- ``moleculeace-context2``: ``none`` and ``contextual`` on the ``contextual2`` sweep (the
+  8 targets' contextual design at two context levels, half and all of the other tasks'
+  labels, the library's default); ``moleculeace-context2-half``: the same sweep with only its
+  runs at half (one level, as ``moleculeace-context``);
 - ``moleculeace30``: its ``joint30`` sweep (all 30 targets, 2 seeds, sizes 32..512, each target
   beside 3 partners at 256 labels) for every structure: fit sizes <= 128, predict 512 (the
   same protocol at a smaller scale, on 22 targets the 8-target sweep does not have and those 8).

@@ -113,7 +113,13 @@ def lfo_mismatch(lfo: pd.DataFrame, fit) -> tuple[str, str] | None:
 def split_future(results: pd.DataFrame, fraction: float = 0.25, *, metric: str = "auroc"):
     """``(training rows, held-out rows)`` of one metric for leave-future-out: training rows are
     every run (single or multi-task) whose own size is at most ``fraction`` of its task's
-    largest size; held out are the single-task runs at each task's largest size."""
+    largest size; held out are the single-task runs at each task's largest size.
+
+    A task's largest size is that of its largest single-task run: a task can be trained on
+    more of its labels as another's context or partner (a contextual design at all of the
+    other tasks' labels, beside a grid capped by ``max_size``), and there it has no
+    single-task run to hold out. Tasks without single-task runs use their largest run of any
+    kind and have nothing held out. Raises ``ValueError`` when no task has a single-task run."""
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     missing = {"task", "metric", "value"} - set(results.columns)
@@ -122,9 +128,15 @@ def split_future(results: pd.DataFrame, fraction: float = 0.25, *, metric: str =
     table = results[results["metric"] == metric].dropna(subset=["value"]).reset_index(drop=True)
     if table.empty:
         raise ValueError(f"no {metric!r} scores in the results table")
-    own = own_sizes(table)
-    largest = pd.Series(own).groupby(table["task"].to_numpy()).transform("max").to_numpy()
+    own = own_sizes(table).astype(float)
     single = (table[size_columns(table)] > 0).sum(axis=1).to_numpy() == 1
+    if not single.any():
+        raise ValueError("no single-task runs to hold out: leave-future-out predicts each "
+                         "task's single-task runs at its largest size")
+    tasks = table["task"].to_numpy()
+    largest = pd.Series(np.where(single, own, -np.inf)).groupby(tasks).transform("max")
+    largest = np.where(np.isfinite(largest), largest,  # no single-task run: any run
+                       pd.Series(own).groupby(tasks).transform("max"))
     return table[own <= fraction * largest], table[single & (own == largest)]
 
 

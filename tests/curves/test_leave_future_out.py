@@ -12,6 +12,7 @@ import pytest
 from lcurve.curves import fit_curves, leave_future_out, load_fit, simulate_results
 from lcurve.curves._cli import run_fit
 from lcurve.curves.checks import lfo_path, noise_mae, split_future, summarise_future
+from lcurve.design import own_sizes
 from lcurve.curves.findings import extrapolation_findings, extrapolation_flags
 from tests.curves.conftest import fit_command
 
@@ -23,6 +24,24 @@ SIZES = (32, 64, 128, 256, 512)
 def table():
     table, _ = simulate_results(n_tasks=2, sizes=SIZES, source_sizes=(256,), seed=0)
     return table
+
+
+def test_split_holds_out_the_largest_single_runs_when_context_trains_a_task_on_more():
+    from lcurve.config import DataConfig
+    from lcurve.datasets import load_data
+    from lcurve.design import make_design
+
+    data = load_data(DataConfig(source="synthetic", n_tasks=3, n_compounds=400))
+    design = make_design(data, kind="contextual", seeds=[0, 1], min_size=16, max_size=64,
+                         context_fraction=[0.5, 1.0])  # context at up to all ~270 labels
+    table, _ = simulate_results(structure="contextual", family="pow3", design=design)
+    own = own_sizes(table)
+    assert own.max() > 64
+    train, held = split_future(table, 0.25)
+    assert len(held) == 3 * 2 and set(own_sizes(held)) == {64}  # every task and seed
+    assert own_sizes(train).max() == 16
+    with pytest.raises(ValueError, match="no single-task runs"):
+        split_future(table[(table.filter(like="n_task") > 0).sum(axis=1) > 1])
 
 
 def test_split_refits_sizes_up_to_the_fraction_and_holds_out_the_largest_single_runs(table):
