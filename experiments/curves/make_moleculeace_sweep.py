@@ -21,7 +21,8 @@ Results are cached under ``experiments/curves/cache/`` (gitignored). Usage::
     python experiments/curves/make_moleculeace_sweep.py --summary [DIR]   # single-task curves
 
 ``--summary`` prints the mean single-task AUROC of every target at every size (and the mean
-gain from one size to the next), the mean
+gain from one size to the next), for contextual sweeps the targets' mean AUROC beside each
+context level, the mean
 optimizer steps used and best step per size (is a size limited by the step budget?) and, for
 pairs, how far a pair run's score moves from the single run on the same subsample.
 """
@@ -31,6 +32,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+
+import pandas as pd
 
 from lcurve.config import DataConfig, DesignConfig, TrainConfig
 from lcurve.datasets import load_data
@@ -98,6 +101,17 @@ def summary(path: Path) -> None:
     print("mean gain from the previous size (over targets):",
           " ".join(f"{n}: {g:+.3f}" for n, g in gains.mean().items()))
     print(single.groupby("own")[["steps_used", "best_step"]].mean().round(0).T.to_string())
+    context = table[(table["kind"] == "contextual") & (table["task"] == table["target"])]
+    if len(context):  # the target's own score beside each context level
+        own = context.apply(lambda row: row[f"n_{row['task']}"], axis=1)
+        size = context[columns].sum(axis=1) - own
+        level = (size / size.groupby(context["target"]).transform("max")).round(2)
+        by_level = context.assign(own=own, level=level).pivot_table(
+            index="level", columns="own", values="value")
+        alone = single.groupby("own")["value"].mean().rename("alone").to_frame().T
+        print("mean AUROC of the targets alone and beside each context level (fraction of "
+              "the largest context):")
+        print(pd.concat([alone, by_level]).round(4).to_string())
     pairs = table[(table[columns] > 0).sum(axis=1) == 2]
     if len(pairs):  # how much does training beside a partner move the target's score?
         own = pairs.apply(lambda row: row[f"n_{row['task']}"], axis=1)
