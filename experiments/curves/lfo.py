@@ -105,18 +105,23 @@ def moleculeace_context_tables():
         yield "moleculeace-context", structure, context
 
 
-def context_levels(table: pd.DataFrame, levels) -> pd.DataFrame:
-    """``table``'s single-task runs and its runs with context at one of ``levels``: the
-    fractions of the other tasks' labels (a run's context over the largest context of its
-    target's runs, within 0.01)."""
+def context_fraction_of(table: pd.DataFrame) -> np.ndarray:
+    """Per row, its run's context level: the run's labels of tasks other than its target, over
+    the largest such count among its target's runs (0 for single-task runs)."""
     columns = size_columns(table)
     sizes = table[columns].to_numpy(float)
     target = np.array([columns.index(f"n_{t}") for t in table["target"]])
     context = sizes.sum(axis=1) - sizes[np.arange(len(sizes)), target]
     largest = pd.Series(context).groupby(table["target"].to_numpy()).transform("max").to_numpy()
-    fraction = np.divide(context, largest, out=np.zeros_like(context), where=largest > 0)
+    return np.divide(context, largest, out=np.zeros_like(context), where=largest > 0)
+
+
+def context_levels(table: pd.DataFrame, levels) -> pd.DataFrame:
+    """``table``'s single-task runs and its runs with context at one of ``levels``
+    (:func:`context_fraction_of`, within 0.01)."""
+    fraction = context_fraction_of(table)
     at_level = np.isclose(fraction[:, None], np.asarray(levels, float)[None, :], atol=0.01)
-    return table[(context == 0) | at_level.any(axis=1)]
+    return table[(fraction == 0) | at_level.any(axis=1)]
 
 
 def moleculeace_context2_tables(levels=(0.5, 1.0), name="moleculeace-context2"):

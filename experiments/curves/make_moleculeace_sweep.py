@@ -103,11 +103,11 @@ def summary(path: Path) -> None:
     print(single.groupby("own")[["steps_used", "best_step"]].mean().round(0).T.to_string())
     context = table[(table["kind"] == "contextual") & (table["task"] == table["target"])]
     if len(context):  # the target's own score beside each context level
+        from lfo import context_fraction_of
+
         own = context.apply(lambda row: row[f"n_{row['task']}"], axis=1)
-        size = context[columns].sum(axis=1) - own
-        level = (size / size.groupby(context["target"]).transform("max")).round(2)
-        by_level = context.assign(own=own, level=level).pivot_table(
-            index="level", columns="own", values="value")
+        by_level = context.assign(own=own, level=context_fraction_of(context).round(2)
+                                  ).pivot_table(index="level", columns="own", values="value")
         alone = single.groupby("own")["value"].mean().rename("alone").to_frame().T
         print("mean AUROC of the targets alone and beside each context level (fraction of "
               "the largest context):")
