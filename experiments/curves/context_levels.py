@@ -113,7 +113,7 @@ def main() -> None:
     pd.set_option("display.width", 250)
     pd.set_option("display.max_columns", None)
     if args.summarise:
-        print(summarise(pd.concat(pd.read_csv(f) for f in args.summarise)).round(3))
+        report(pd.concat(pd.read_csv(f) for f in args.summarise))
         return
     data = load_data(DataConfig(source="synthetic", n_tasks=5, n_compounds=2000))
     options = lfo.parse_options(args.set)
@@ -128,7 +128,30 @@ def main() -> None:
                   f", shift sd {last['context_shift_sd'].mean():.3f}, R-hat "
                   f"{last['max_rhat'].iloc[0]:.3f}, {last['seconds'].iloc[0]:.0f} s", flush=True)
             pd.DataFrame(rows).to_csv(args.out, index=False)
-    print(summarise(pd.DataFrame(rows)).round(3))
+    report(pd.DataFrame(rows))
+
+
+def report(frame: pd.DataFrame, rhat: float = 1.1) -> None:
+    """:func:`summarise` over every fit, then over the fits with max R-hat <= ``rhat``, and,
+    paired by (replicate, task) over those, the share of tasks where two levels did better."""
+    print(summarise(frame).round(3).to_string())
+    stuck = frame.loc[frame["max_rhat"] > rhat, ["replicate", "levels", "max_rhat",
+                                                 "divergences"]].drop_duplicates()
+    if len(stuck):
+        print(f"fits with max R-hat > {rhat}:\n{stuck.to_string(index=False)}")
+        frame = frame[frame["max_rhat"] <= rhat]
+        print(f"fits with max R-hat <= {rhat}:")
+        print(summarise(frame).round(3).to_string())
+    frame = frame.assign(
+        rate_error=(frame["transfer_context_mean"] - frame["transfer_context_true"]).abs(),
+        shift_error=(frame["context_shift_mean"] - frame["context_shift_true"]).abs())
+    paired = frame.pivot_table(index=["replicate", "task"], columns="levels",
+                               values=["rate_error", "shift_error", "transfer_context_sd"])
+    one, two = " ".join(map(str, LEVELS["one level"])), " ".join(map(str, LEVELS["two levels"]))
+    paired = paired.dropna()
+    better = (paired.xs(two, axis=1, level=1) < paired.xs(one, axis=1, level=1)).mean()
+    print(f"paired over {len(paired)} tasks, share where two levels are lower: "
+          + ", ".join(f"{k} {v:.2f}" for k, v in better.items()))
 
 
 if __name__ == "__main__":
