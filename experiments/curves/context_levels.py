@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 import lfo
+from context_ridge import SITES, rate_shift_correlation, rate_shift_draws
 from lcurve.config import DataConfig
 from lcurve.curves import fit_curves, simulate_results
 from lcurve.curves.simulate import default_params
@@ -38,7 +39,6 @@ from lcurve.datasets import load_data
 from lcurve.design import make_design
 
 LEVELS = {"one level": (1.0,), "two levels": (0.5, 1.0)}
-SITES = ("transfer_context", "context_shift")
 
 
 def truth(n_tasks: int, replicate: int) -> tuple[dict, np.ndarray]:
@@ -61,15 +61,14 @@ def fit_one(data, levels, replicate: int, options: dict) -> list[dict]:
         fit = fit_curves(table, transfer="contextual", context_shift=True, **options)
         diag = fit.diagnostics()
     seconds = time.perf_counter() - start
-    post = fit.idata.posterior
-    draws = {s: post[s].values.reshape(-1, post[s].shape[-1]) for s in SITES}
+    draws = rate_shift_draws(fit)
+    corr = rate_shift_correlation(draws)
     true = {"transfer_context": rates, "context_shift": params["context_shift"]}
     order = [list(data.tasks).index(t) for t in fit.tasks]  # the fit's task order
     rows = []
     for k, task in enumerate(fit.tasks):
         row = {"replicate": replicate, "levels": " ".join(map(str, levels)), "task": task,
-               "rows": len(table), "corr": float(np.corrcoef(draws[SITES[0]][:, k],
-                                                             draws[SITES[1]][:, k])[0, 1]),
+               "rows": len(table), "corr": corr[k],
                "max_rhat": diag.max_rhat, "min_ess": diag.min_ess_bulk,
                "divergences": diag.n_divergent, "seconds": seconds}
         for site in SITES:

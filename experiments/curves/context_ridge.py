@@ -24,6 +24,22 @@ import lfo
 from lcurve.curves import fit_curves
 
 
+SITES = ("transfer_context", "context_shift")
+
+
+def rate_shift_draws(fit) -> dict[str, np.ndarray]:
+    """A ``contextual`` fit's per-task rates and (where fitted) asymptote shifts, each as an
+    array of draws x tasks (chains pooled)."""
+    post = fit.idata.posterior
+    return {s: post[s].values.reshape(-1, post[s].shape[-1]) for s in SITES if s in post}
+
+
+def rate_shift_correlation(draws: dict[str, np.ndarray]) -> list[float]:
+    """Per task, the correlation of its rate and its shift across the draws."""
+    rate, shift = draws["transfer_context"], draws["context_shift"]
+    return [float(np.corrcoef(rate[:, k], shift[:, k])[0, 1]) for k in range(rate.shape[1])]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="moleculeace30",
@@ -34,15 +50,12 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = fit_curves(train, transfer="contextual", method="nuts", context_shift=True)
-    post = fit.idata.posterior
-    draws = {name: post[name].values.reshape(-1, post[name].shape[-1])
-             for name in ("transfer_context", "context_shift")}
+    draws = rate_shift_draws(fit)
     for name, values in draws.items():
         means = values.mean(0)
         print(f"{name}: per-task posterior means {means.mean():+.3f} on average, "
               f"{means.min():+.3f} to {means.max():+.3f}")
-    corr = [np.corrcoef(draws["transfer_context"][:, k], draws["context_shift"][:, k])[0, 1]
-            for k in range(draws["context_shift"].shape[1])]
+    corr = rate_shift_correlation(draws)
     print(f"correlation of rate and shift across draws: median over tasks {np.median(corr):+.2f}"
           f" ({np.min(corr):+.2f} to {np.max(corr):+.2f})")
 

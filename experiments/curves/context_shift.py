@@ -24,21 +24,19 @@ import numpy as np
 import pandas as pd
 
 import lfo
+from context_ridge import rate_shift_correlation, rate_shift_draws
 from lcurve.curves import compare_curves, fit_curves
 
 
 def posterior_summary(fit) -> str:
     """The per-task rates (and shifts, where fitted): mean of the posterior means, mean
     posterior sd, and the median over tasks of their correlation across draws."""
-    post = fit.idata.posterior
-    sites = [s for s in ("transfer_context", "context_shift") if s in post]
-    draws = {s: post[s].values.reshape(-1, post[s].shape[-1]) for s in sites}
+    draws = rate_shift_draws(fit)
     parts = [f"{s}: mean {d.mean(0).mean():+.4f} ({d.mean(0).min():+.4f} to "
              f"{d.mean(0).max():+.4f}), posterior sd {d.std(0).mean():.4f}"
              for s, d in draws.items()]
-    if len(sites) == 2:
-        corr = [np.corrcoef(draws[sites[0]][:, k], draws[sites[1]][:, k])[0, 1]
-                for k in range(draws[sites[0]].shape[1])]
+    if len(draws) == 2:
+        corr = rate_shift_correlation(draws)
         parts.append(f"correlation across draws, median over tasks {np.median(corr):+.2f}")
     return "; ".join(parts)
 

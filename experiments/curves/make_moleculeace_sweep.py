@@ -37,7 +37,7 @@ import pandas as pd
 
 from lcurve.config import DataConfig, DesignConfig, TrainConfig
 from lcurve.datasets import load_data
-from lcurve.design import design_from_config, size_columns
+from lcurve.design import design_from_config, own_sizes, size_columns
 from lcurve.sweep import run_sweep
 
 TARGETS = ("CHEMBL234_Ki", "CHEMBL214_Ki", "CHEMBL233_Ki", "CHEMBL244_Ki", "CHEMBL264_Ki",
@@ -105,8 +105,7 @@ def summary(path: Path) -> None:
     if len(context):  # the target's own score beside each context level
         from lfo import context_fraction_of
 
-        own = context.apply(lambda row: row[f"n_{row['task']}"], axis=1)
-        by_level = context.assign(own=own, level=context_fraction_of(context).round(2)
+        by_level = context.assign(own=own_sizes(context), level=context_fraction_of(context).round(2)
                                   ).pivot_table(index="level", columns="own", values="value")
         alone = single.groupby("own")["value"].mean().rename("alone").to_frame().T
         print("mean AUROC of the targets alone and beside each context level (fraction of "
