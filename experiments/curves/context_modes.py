@@ -5,8 +5,10 @@ Fits ``contextual`` (the library's defaults, ``--set`` overrides) on the trainin
 ``lfo.py``'s split of one MoleculeACE data set and prints, per chain, the mean of a few
 sites (the curve hyper-means ``c_mu`` and ``alpha_mu``, the nested-design sds, the tasks'
 mean rate ``transfer_context``) and of the total log-likelihood, then the held-out runs'
-mean prediction error. Chains whose log-likelihoods differ by many units while R-hat is large
-are in different modes, not merely slow.
+mean prediction error, then the within-chain sd of the total log-likelihood and the modes
+the library's diagnostics find (:func:`lcurve.curves._summaries.separate_modes`). Chains whose
+log-likelihoods differ by many units while R-hat is large are in different modes, not merely
+slow.
 
 Usage::
 
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import warnings
+
+import numpy as np
 
 import lfo
 from lcurve.curves import fit_curves
@@ -45,12 +49,18 @@ def main() -> None:
     values = loglik[list(loglik.data_vars)[0]].values
     total = values.reshape(values.shape[0], values.shape[1], -1).sum(-1).mean(1)
     print(f"{'log-likelihood':>17}: " + " ".join(f"{m:.1f}" for m in total))
+    sums = values.reshape(values.shape[0], values.shape[1], -1).sum(-1)
+    print(f"within-chain sd of the total log-likelihood (pooled): "
+          f"{np.sqrt(sums.var(1, ddof=1).mean()):.1f}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pred = fit.predict(lfo._request(held))
-        rhat = fit.diagnostics().max_rhat
+        diag = fit.diagnostics()
     error = pred["test_mean"].to_numpy() - held["value"].to_numpy()
-    print(f"held-out runs: mean error {error.mean():+.4f}, max R-hat {rhat:.3f}")
+    print(f"held-out runs: mean error {error.mean():+.4f}, max R-hat {diag.max_rhat:.3f}")
+    print(f"modes (chains, highest log-likelihood first): {list(diag.modes)}")
+    for message in diag.messages:
+        print(f"diagnostics: {message}")
 
 
 if __name__ == "__main__":

@@ -100,7 +100,9 @@ def summary(fit, *, hdi_prob: float = 0.9) -> pd.DataFrame:
 @dataclass(frozen=True)
 class Diagnostics:
     """Convergence diagnostics of a fit; ``table`` has the worst value per sampled variable;
-    ``stuck_chains`` are the chains whose draws never change (:func:`diagnostics`)."""
+    ``stuck_chains`` are the chains whose draws never change; ``chain_loglik`` is each
+    chain's mean total log-likelihood and ``modes`` groups the chains into separate modes
+    where they sit apart (:func:`separate_modes`; one group, or none, otherwise)."""
 
     method: str
     n_chains: int
@@ -112,6 +114,8 @@ class Diagnostics:
     table: pd.DataFrame
     messages: tuple[str, ...]
     stuck_chains: tuple[int, ...] = ()
+    chain_loglik: tuple[float, ...] = ()
+    modes: tuple[tuple[int, ...], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -122,6 +126,38 @@ def _finite_extreme(values: np.ndarray, extreme) -> float:
     """``extreme`` (``np.nanmax`` or ``np.nanmin``) of ``values``' defined elements; NaN, and
     no warning, where none is (a site's structural zeros)."""
     return float(extreme(values)) if np.isfinite(values).any() else np.nan
+
+
+#: chains whose mean total log-likelihoods are more than this many within-chain sds apart sit
+#: in separate modes (:func:`separate_modes`)
+MODE_GAP = 3.0
+
+
+def separate_modes(loglik: np.ndarray, gap: float = MODE_GAP
+                   ) -> tuple[tuple[float, ...], tuple[tuple[int, ...], ...]]:
+    """Each chain's mean total log-likelihood, and the chains grouped into separate modes.
+
+    ``loglik`` is (chain, draw, ...) pointwise log-likelihoods; a draw's total is their sum.
+    Sorted by their means, two neighbouring chains are in separate modes when their means
+    differ by more than ``gap`` times the pooled within-chain sd of the total. Chains that
+    sample one posterior have means within a few sd / sqrt(ESS) of each other, so a gap of
+    several sds is not a slow chain but chains held apart, where longer runs do not help
+    (``experiments/curves/RESULTS.md`` X1: a contextual refit whose chains sat 30 nats apart).
+    Groups are listed from the highest mean log-likelihood down; one group where no gap is
+    that wide.
+    """
+    total = loglik.reshape(loglik.shape[0], loglik.shape[1], -1).sum(-1)
+    means = total.mean(1)
+    within = float(np.sqrt(total.var(1, ddof=1).mean())) if total.shape[1] > 1 else 0.0
+    order = np.argsort(-means)
+    groups, current = [], [int(order[0])]
+    for prev, nxt in zip(order[:-1], order[1:]):
+        if means[prev] - means[nxt] > gap * within:
+            groups.append(tuple(sorted(current)))
+            current = []
+        current.append(int(nxt))
+    groups.append(tuple(sorted(current)))
+    return tuple(float(m) for m in means), tuple(groups)
 
 
 def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagnostics:
@@ -136,6 +172,10 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
     R-hat and the full ESS, so where every chain is stuck the table's R-hat and ESS are NaN.
     Sites or elements constant in every chain while others move are structural (e.g. the
     zero-sum deviations of a single task) and are skipped.
+
+    Where R-hat fails and the chains' mean total log-likelihoods fall into groups more than
+    :data:`MODE_GAP` within-chain sds apart (:func:`separate_modes`), the message says the
+    chains sit in separate modes instead of asking for longer runs, which do not merge them.
     """
     meta = fit._require()
     post = fit.idata.posterior[meta["latent"]]
@@ -166,10 +206,24 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
                         f"every draw the same), so they say nothing about the posterior; "
                         f"refit with another seed or a higher target_accept")
     worst_rhat = float(table["r_hat"].max()) if rhat is not None else np.nan
+    chain_loglik, modes = (), ()
+    if n_chains > 1 and "log_likelihood" in fit.idata.groups():
+        loglik = fit.idata.log_likelihood
+        chain_loglik, modes = separate_modes(
+            np.concatenate([loglik[v].values.reshape(n_chains, n_draws, -1)
+                            for v in loglik.data_vars], axis=-1))
     if rhat is not None and worst_rhat > max_rhat:
         bad = table.loc[table["r_hat"] > max_rhat, "variable"].tolist()
-        messages.append(f"R-hat {worst_rhat:.3f} > {max_rhat} for {bad}: chains disagree, "
-                        f"run longer (num_warmup/num_samples)")
+        if len(modes) > 1:
+            messages.append(
+                f"R-hat {worst_rhat:.3f} > {max_rhat} for {bad}: the chains sit in "
+                f"{len(modes)} separate modes ({modes_text(chain_loglik, modes)}) that "
+                f"they do not cross; longer runs do not merge them. Do not use these draws: "
+                f"simplify the structure or add design levels, or refit with other seeds "
+                f"and compare")
+        else:
+            messages.append(f"R-hat {worst_rhat:.3f} > {max_rhat} for {bad}: chains disagree, "
+                            f"run longer (num_warmup/num_samples)")
     threshold = min_ess * (n_chains if meta["method"] == "nuts" else 1)
     worst_ess = float(min(table["ess_bulk"].min(), table["ess_tail"].min()))
     if worst_ess < threshold:
@@ -183,7 +237,20 @@ def diagnostics(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> Diagn
     return Diagnostics(method=meta["method"], n_chains=n_chains, n_draws=n_draws,
                        max_rhat=worst_rhat, min_ess_bulk=float(table["ess_bulk"].min()),
                        min_ess_tail=float(table["ess_tail"].min()), n_divergent=n_div,
-                       table=table, messages=tuple(messages), stuck_chains=tuple(stuck))
+                       table=table, messages=tuple(messages), stuck_chains=tuple(stuck),
+                       chain_loglik=chain_loglik, modes=modes)
+
+
+def modes_text(chain_loglik, modes) -> str:
+    """``"chains [3] at mean log-likelihood 625.3; chains [0, 1, 2] at 589.5-595.5"``."""
+    parts = []
+    for group in modes:
+        values = [chain_loglik[c] for c in group]
+        level = (f"{values[0]:.1f}" if len(values) == 1
+                 else f"{min(values):.1f}-{max(values):.1f}")
+        parts.append(f"chains {list(group)} at {'mean log-likelihood ' if not parts else ''}"
+                     f"{level}")
+    return "; ".join(parts)
 
 
 COMPARE_METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA")

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from lcurve.curves._summaries import divergent_transitions
+from lcurve.curves._summaries import divergent_transitions, modes_text
 
 __all__ = ["FINDING_COLUMNS", "choose_target_score", "extrapolation_findings", "fit_findings",
            "format_findings", "transfer_sentence", "trust_findings"]
@@ -338,7 +338,13 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
     if diag.stuck_chains:
         fixes.append(f"{len(diag.stuck_chains)} of {diag.n_chains} chains never moved (a "
                      f"stuck sampler): refit with another seed or a higher target_accept")
-    if np.isfinite(diag.max_rhat) and diag.max_rhat > max_rhat:
+    if np.isfinite(diag.max_rhat) and diag.max_rhat > max_rhat and len(diag.modes) > 1:
+        where = modes_text(diag.chain_loglik, diag.modes)
+        fixes.append(f"the chains sit in {len(diag.modes)} separate modes (R-hat "
+                     f"{diag.max_rhat:.3f} > {max_rhat}; {where}), which longer runs do not "
+                     f"merge: simplify the structure or add design "
+                     f"levels, or refit with other seeds and compare")
+    elif np.isfinite(diag.max_rhat) and diag.max_rhat > max_rhat:
         fixes.append(f"chains disagree (R-hat {diag.max_rhat:.3f} > {max_rhat}): run longer "
                      f"(num_warmup, num_samples)")
     threshold = min_ess * (diag.n_chains if diag.method == "nuts" else 1)

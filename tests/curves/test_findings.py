@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from lcurve.curves import CurveFitWarning, fit_curves, simulate_results
+from lcurve.curves._summaries import separate_modes
 from lcurve.curves.findings import (FINDING_COLUMNS, _transfer_rows, choose_target_score,
                                     format_findings, transfer_sentence, trust_findings)
 
@@ -213,3 +214,36 @@ def test_curve_gaps_by_size_see_a_curve_of_the_wrong_shape(good_fit):
     smallest = by_size.loc[by_size.groupby("task")["size"].idxmin()]
     assert (smallest["gap"] > 0.02).all() and not smallest["ok"].any()
     assert good_fit.curve_gaps(by_size=True)["ok"].all()
+
+
+def test_chains_in_separate_modes_are_named_and_not_told_to_run_longer(tmp_path):
+    # chains held apart (W3/X1: a contextual refit's chains 30 nats apart) are not a slow
+    # sampler: "run longer" would be the wrong fix
+    split = fake.fake_fit(tmp_path / "split.nc", n_chains=4, n_draws=300, mode_chains=(0, 2))
+    with pytest.warns(CurveFitWarning, match=r"2 separate modes \(chains \[1, 3\] at mean "
+                                             r"log-likelihood"):
+        diag = split.diagnostics()
+    assert diag.modes == ((1, 3), (0, 2)) and diag.max_rhat > 1.01
+    assert diag.chain_loglik[0] < diag.chain_loglik[1] - 60
+    assert not any("run longer" in m for m in diag.messages)
+    sentence = next(row["sentence"] for row in trust_findings(split)
+                    if row["sentence"].startswith("Sampler"))
+    assert "separate modes" in sentence and "run longer" not in sentence
+    # a slow chain (the same log-likelihood, elsewhere in a parameter) is still told to run
+    # longer, and agreeing chains are one group
+    slow = fake.fake_fit(tmp_path / "slow.nc", n_chains=4, n_draws=300, bad_rhat=True)
+    with pytest.warns(CurveFitWarning, match="run longer"):
+        assert len(slow.diagnostics().modes) == 1
+    good = fake.fake_fit(tmp_path / "good.nc", n_chains=4, n_draws=300)
+    assert good.diagnostics().modes == ((0, 1, 2, 3),)
+
+
+def test_separate_modes_groups_chains_by_gaps_in_their_log_likelihood():
+    rng = np.random.default_rng(0)
+    loglik = rng.normal(0.0, 1.0, (5, 400, 10))  # total's within-chain sd ~3.2
+    loglik[1] += 2.0   # chain 1: +20 nats, ~6 sds above
+    loglik[4] -= 0.05  # chain 4: -0.5 nats, the same mode
+    means, modes = separate_modes(loglik)
+    assert modes == ((1,), (0, 2, 3, 4))
+    assert means[1] == pytest.approx(loglik[1].sum(-1).mean())
+    assert separate_modes(loglik, gap=10.0)[1] == ((0, 1, 2, 3, 4),)

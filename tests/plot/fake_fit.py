@@ -28,10 +28,13 @@ N_REF = 512.0
 
 def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_draws: int = 60,
              divergences: int = 0, bad_rhat: bool = False, seed: int = 0,
-             stuck_chains: tuple[int, ...] = (), method: str | None = None):
+             stuck_chains: tuple[int, ...] = (), method: str | None = None,
+             mode_chains: tuple[int, ...] = ()):
     """Write a fake ``exp3`` fit to ``path`` and load it with ``load_fit``; the chains in
     ``stuck_chains`` never move (their first draw repeated, as from a stuck sampler);
-    ``method`` defaults to NUTS for two or more chains, else SVI."""
+    ``method`` defaults to NUTS for two or more chains, else SVI; the chains in
+    ``mode_chains`` sit in a second mode (their ``a`` 1.5 higher, their total log-likelihood
+    90 lower, ~10 within-chain sds)."""
     rng = np.random.default_rng(seed)
     k = len(TASKS)
     shape = (n_chains, n_draws)
@@ -74,6 +77,9 @@ def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_dra
     del tau
     n_obs = len(rows)
     loglik = -0.5 * rng.standard_normal(shape + (n_obs,)) ** 2
+    for chain in mode_chains:  # a second mode: elsewhere, and 90 nats less likely
+        a[chain] += 1.5
+        loglik[chain] -= 90.0 / n_obs
     diverging = np.zeros(shape, bool)
     diverging.flat[:divergences] = True
     pairs = [f"{TASKS[j]}->{TASKS[i]}" for i in range(k) for j in range(k) if i != j]
