@@ -21,6 +21,10 @@ Data:
 - ``moleculeace30``: its ``joint30`` sweep (all 30 targets, 2 seeds, sizes 32..512, each target
   beside 3 partners at 256 labels) for every structure: fit sizes <= 128, predict 512 (the
   same protocol at a smaller scale, on 22 targets the 8-target sweep does not have and those 8).
+- ``moleculeace30-context2``: ``none`` and ``contextual`` on the ``contextual30`` sweep (all
+  30 targets at the ``joint30`` sizes, each beside all 29 others at half and at all of their
+  labels: the library's default contextual design); ``moleculeace30-context2-half``: its runs
+  at half only (one level);
 
 Fits use the library's default NUTS and model (``--set FIELD=VALUE`` overrides FitConfig
 fields).
@@ -124,13 +128,14 @@ def context_levels(table: pd.DataFrame, levels) -> pd.DataFrame:
     return table[(fraction == 0) | at_level.any(axis=1)]
 
 
-def moleculeace_context2_tables(levels=(0.5, 1.0), name="moleculeace-context2"):
-    """The two-level contextual sweep (``make_moleculeace_sweep.py --kinds contextual2``),
-    its runs with context at ``levels`` (:func:`context_levels`), for ``none`` and
-    ``contextual``."""
+def moleculeace_context2_tables(levels=(0.5, 1.0), name="moleculeace-context2",
+                                kind="contextual2"):
+    """The two-level contextual sweep (``make_moleculeace_sweep.py --kinds contextual2``, or
+    ``kind``), its runs with context at ``levels`` (:func:`context_levels`), for ``none``
+    and ``contextual``."""
     from make_moleculeace_sweep import sweep_path
 
-    table = context_levels(read_results(sweep_path("contextual2")), levels)
+    table = context_levels(read_results(sweep_path(kind)), levels)
     for structure in ("none", "contextual"):
         yield name, structure, table
 
@@ -149,7 +154,11 @@ MOLECULEACE_SOURCES = {"moleculeace": moleculeace_tables,
                        "moleculeace30": moleculeace30_tables,
                        "moleculeace-context2": moleculeace_context2_tables,
                        "moleculeace-context2-half": lambda: moleculeace_context2_tables(
-                           (0.5,), "moleculeace-context2-half")}
+                           (0.5,), "moleculeace-context2-half"),
+                       "moleculeace30-context2": lambda: moleculeace_context2_tables(
+                           (0.5, 1.0), "moleculeace30-context2", "contextual30"),
+                       "moleculeace30-context2-half": lambda: moleculeace_context2_tables(
+                           (0.5,), "moleculeace30-context2-half", "contextual30")}
 
 
 def structure_table(data: str, structure: str) -> pd.DataFrame:

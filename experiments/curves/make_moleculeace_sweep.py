@@ -13,7 +13,10 @@ point per doubling):
 - ``joint30`` (not made unless asked: ``--kinds joint30``): all 30 targets, sizes 32..512
   (capped at a target's labels), single-task runs plus each target beside three fixed
   partners (the 1st, 3rd and 7th next in name order) at 256 labels: 90 of the 435 pairs,
-  both directions scored, for the 30-task ``joint`` fit (``joint30.py``).
+  both directions scored, for the 30-task ``joint`` fit (``joint30.py``);
+- ``contextual30`` (not made unless asked): all 30 targets, sizes 32..512 (capped), two
+  seeds, single-task runs plus every target beside all 29 others at half and at all of
+  their labels (the library's default contextual design at the ``joint30`` sizes; 898 runs).
 
 Results are cached under ``experiments/curves/cache/`` (gitignored). Usage::
 
@@ -57,6 +60,9 @@ TRAIN = TrainConfig(hidden=(64,), batch_size=64, chunk_size=64)
 PARTNER_OFFSETS = (1, 3, 7)
 JOINT30 = DesignConfig(kind="single", seeds=(0, 1), min_size=32, max_size=512,
                        points_per_doubling=1)
+#: ``contextual30``: the default two-level contextual design over all 30 targets at the
+#: ``joint30`` sizes
+CONTEXTUAL30 = dataclasses.replace(JOINT30, kind="contextual", context_fraction=(0.5, 1.0))
 
 
 def joint30_design(data):
@@ -130,7 +136,7 @@ def summary(path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kinds", nargs="+", default=list(DESIGNS),
-                        choices=[*DESIGNS, "contextual2", "joint30"])
+                        choices=[*DESIGNS, "contextual2", "joint30", "contextual30"])
     parser.add_argument("--summary", nargs="?", const=str(sweep_path("pairs")), metavar="DIR",
                         help="summarise the single-task runs of a sweep folder (default: the "
                              "cached pairs sweep) and exit")
@@ -142,6 +148,9 @@ def main() -> None:
         if kind == "joint30":
             data = load_data(DataConfig(source="moleculeace"))
             design = joint30_design(data)
+        elif kind == "contextual30":
+            data = load_data(DataConfig(source="moleculeace"))
+            design = design_from_config(data, CONTEXTUAL30)
         else:
             data = load_data(DataConfig(source="moleculeace", tasks=TARGETS))
             design = design_from_config(data, CONTEXTUAL2 if kind == "contextual2"
