@@ -35,7 +35,8 @@ Predictions are :meth:`CurveFit.predict` for a new run (nested-design effects an
 included); coverage counts observed scores inside the 90% predictive HDI, ``width90`` is that
 interval's mean width. ``max_curve_gap`` is
 the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
-runs). ``noise_mae`` is the MAE that a prediction of each task's *expected* score at the
+runs); ``modes`` is how many separate modes the fit's chains sat in (``Diagnostics.modes``; 1
+where they agree). ``noise_mae`` is the MAE that a prediction of each task's *expected* score at the
 largest size would still have, from the held-out runs' own seed-to-seed noise
 (:func:`lcurve.curves.checks.noise_mae`): about the lowest ``mae`` any prediction can expect on these runs.
 ``--noise-only`` prints it for each data set without fitting.
@@ -193,7 +194,7 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
                              runs=runs, label=label),
             "max_curve_gap": gap, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
-            "seconds": seconds}
+            "modes": len(diag.modes) or 1, "seconds": seconds}
 
 
 def _request(held: pd.DataFrame) -> pd.DataFrame:

@@ -188,8 +188,8 @@ def summarise_future(runs: pd.DataFrame) -> dict:
             "width": float((runs["high"] - runs["low"]).mean()),
             "fitted_max": int(runs["fitted_max"].max()),
             "sizes": sorted(int(n) for n in runs["size"].unique()),
-            **{k: float(runs[k].iloc[0]) for k in ("max_rhat", "min_ess_bulk", "divergences")
-               if k in runs.columns}}
+            **{k: float(runs[k].iloc[0]) for k in ("max_rhat", "min_ess_bulk", "divergences",
+                                                   "modes") if k in runs.columns}}
 
 
 def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, config=None,
@@ -220,8 +220,9 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
         ``test_shared > 0``, the curve plus the test set's offset), the posterior predictive
         interval ``low, high`` of the run, ``inside``, and the
         settings ``interval`` (``hdi_prob``), ``fraction``, ``family``, ``transfer``,
-        ``method`` and the refit's ``max_rhat, min_ess_bulk, divergences`` (so that the table read back from a
-        CSV file says what it checked). ``attrs["summary"]``: :func:`summarise_future`,
+        ``method`` and the refit's ``max_rhat, min_ess_bulk, divergences`` and ``modes`` (how
+        many separate modes its chains sat in, :func:`~lcurve.curves.diagnostics`; 1 where
+        they agree) (so that the table read back from a CSV file says what it checked). ``attrs["summary"]``: :func:`summarise_future`,
         ``n_train`` and ``left_out``, the tasks with fewer than two sizes to refit (warned
         about; a ``ValueError`` if that is every task).
 
@@ -275,5 +276,6 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
     out["family"], out["transfer"], out["method"] = base.family, base.transfer, base.method
     out["max_rhat"], out["min_ess_bulk"] = diag.max_rhat, diag.min_ess_bulk
     out["divergences"] = diag.n_divergent
+    out["modes"] = len(diag.modes) or 1
     out.attrs["summary"] = {**summarise_future(out), "n_train": len(train), "left_out": thin}
     return out

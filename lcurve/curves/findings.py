@@ -313,6 +313,10 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
     if flags["svi"]:
         text += (" The refit is an SVI approximation (its intervals may be too narrow and its "
                  "convergence cannot be checked): treat this check as provisional.")
+    elif found.get("modes", 1) > 1:
+        text += (f" The refit's chains sat in {found['modes']:.0f} separate modes (max R-hat "
+                 f"{found.get('max_rhat', np.nan):.3f}): this check's predictions are not to "
+                 f"be used; refit the check with other seeds or a simpler structure.")
     elif flags["warned"]:
         text += (f" The refit's sampler warned (max R-hat {found.get('max_rhat', np.nan):.3f}, "
                  f"min bulk ESS {found.get('min_ess_bulk', np.nan):.0f}, "

@@ -109,6 +109,10 @@ def test_summary_and_sentence_say_how_far_off_the_extrapolation_was():
         extrapolation_findings(warned.assign(divergences=1))[0]["sentence"]
     assert "(max R-hat 1.020, min bulk ESS 900, nan divergent transitions)" in \
         extrapolation_findings(warned.assign(divergences=np.nan, max_rhat=1.02))[0]["sentence"]
+    split = extrapolation_findings(warned.assign(max_rhat=1.83, modes=2))[0]["sentence"]
+    assert "chains sat in 2 separate modes (max R-hat 1.830)" in split
+    assert "not to be used" in split and "sampler warned" not in split
+    assert "sampler warned" in extrapolation_findings(warned.assign(modes=1))[0]["sentence"]
     svi = extrapolation_findings(warned.assign(method="svi", max_rhat=np.nan))[0]["sentence"]
     assert "SVI approximation" in svi and "sampler warned" not in svi
     assert extrapolation_findings(None) == []
@@ -152,6 +156,7 @@ def test_leave_future_out_refits_and_predicts_the_largest_size(table):
     assert summary["min_ess_bulk"] == lfo["min_ess_bulk"].iloc[0]  # the refit's, in the table
     assert (lfo["family"].iloc[0], lfo["transfer"].iloc[0]) == ("exp3", "pairwise")
     assert lfo["method"].iloc[0] == "svi"
+    assert (lfo["modes"] == 1).all() and summary["modes"] == 1  # SVI: one "chain", one mode
     with pytest.raises(ValueError, match="every task has fewer than two sizes"):
         leave_future_out(table, fraction=0.1, **SVI)  # only 32 <= 51.2 is left to refit
 
