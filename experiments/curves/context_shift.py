@@ -4,8 +4,9 @@ refit sees): does the shift describe the runs with context better within the dat
 
 Fits both on every AUROC row of each data set (the library's default NUTS and family) and
 prints ``compare_curves`` (ArviZ's LOO: ``elpd_loo``, its difference and standard error,
-stacking weights) with each fit's diagnostics and largest Pareto k, and each fit's per-task
-rates and shifts (:func:`posterior_summary`).
+stacking weights) with each fit's diagnostics, largest curve gap and context reach
+(:meth:`CurveFit.context_reach`), and each fit's per-task rates and shifts
+(:func:`posterior_summary`). ``--set FIELD=VALUE`` passes further FitConfig fields to both.
 
 Usage::
 
@@ -51,6 +52,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", nargs="+", default=["moleculeace30", "moleculeace-context"],
                         choices=[d for d in lfo.MOLECULEACE_SOURCES if d != "moleculeace"])
+    parser.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                        help="further FitConfig fields for both fits, e.g. transfer_scale=0.01")
     parser.add_argument("--target-rows", action="store_true",
                         help="fit only the single-task runs and the rows scoring each run's "
                              "target")
@@ -65,13 +68,14 @@ def main() -> None:
             warnings.simplefilter("ignore")
             for shift in (True, False):
                 fit = fit_curves(table, transfer="contextual", method="nuts",
-                                 context_shift=shift)
+                                 **{**lfo.parse_options(args.set), "context_shift": shift})
                 diag = fit.diagnostics()
                 fits[f"context_shift={shift}"] = fit
                 print(f"{data} context_shift={shift}: {len(table)} rows, max R-hat "
                       f"{diag.max_rhat:.3f}, min bulk ESS {diag.min_ess_bulk:.0f}, "
                       f"{diag.n_divergent} divergences, largest |curve gap| "
-                      f"{fit.curve_gaps()['gap'].abs().max():.4f}", flush=True)
+                      f"{fit.curve_gaps()['gap'].abs().max():.4f}, largest context reach "
+                      f"{fit.context_reach()['ratio'].max():.2f}", flush=True)
                 print("  " + posterior_summary(fit), flush=True)
             table_cmp = compare_curves(list(fits.values()), names=list(fits))
         with pd.option_context("display.width", 200):

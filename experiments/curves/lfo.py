@@ -35,7 +35,9 @@ Predictions are :meth:`CurveFit.predict` for a new run (nested-design effects an
 included); coverage counts observed scores inside the 90% predictive HDI, ``width90`` is that
 interval's mean width. ``max_curve_gap`` is
 the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
-runs); ``modes`` is how many separate modes the fit's chains sat in (``Diagnostics.modes``; 1
+runs); ``max_reach`` the largest ``ratio`` of :meth:`CurveFit.context_reach` (how far along
+its curve transfer places a task's runs with other tasks, over its largest run alone; NaN
+for ``none``); ``modes`` is how many separate modes the fit's chains sat in (``Diagnostics.modes``; 1
 where they agree). ``noise_mae`` is the MAE that a prediction of each task's *expected* score at the
 largest size would still have, from the held-out runs' own seed-to-seed noise
 (:func:`lcurve.curves.checks.noise_mae`): about the lowest ``mae`` any prediction can expect on these runs.
@@ -181,6 +183,7 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
         fit = fit_curves(train, family=family, transfer=structure, **{**FIT, **(options or {})})
         diag = fit.diagnostics()
         gap = float(fit.curve_gaps()["gap"].abs().max())  # curve vs its own fitted runs
+        reach = float(fit.context_reach()["ratio"].max())  # runs moved beyond the task's own
     if show_ess:
         lowest = diag.table.nsmallest(3, "ess_bulk")
         print(f"  lowest bulk ESS ({data} {structure} {family}): " + ", ".join(
@@ -192,7 +195,7 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
              "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
     return {**label, **score(fit.predict(_request(held)), table, len(train), held, fraction,
                              runs=runs, label=label),
-            "max_curve_gap": gap, "max_rhat": diag.max_rhat,
+            "max_curve_gap": gap, "max_reach": reach, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
             "modes": len(diag.modes) or 1, "seconds": seconds}
 

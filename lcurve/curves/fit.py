@@ -687,6 +687,11 @@ class CurveFit:
         """Mean gap between each task's runs and its fitted curve (:func:`planning.curve_gaps`)."""
         return planning.curve_gaps(self, **options)
 
+    def context_reach(self, **options) -> pd.DataFrame:
+        """How far transfer places each task's runs with other tasks along its curve, against
+        its largest run alone (:func:`planning.context_reach`)."""
+        return planning.context_reach(self, **options)
+
     def required_samples(self, task: str, target_score: float, **options) -> pd.DataFrame:
         """Posterior of the samples of ``task`` needed to reach ``target_score``."""
         return planning.required_samples(self, task, target_score, **options)

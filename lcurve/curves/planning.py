@@ -23,12 +23,13 @@ from numpyro.infer import Predictive
 
 from lcurve.curves._summaries import _interval, compare_curves, fit_names, posterior_draws
 from lcurve.curves._table import CurveData, CurveDataError
-from lcurve.curves.model import (curve_on_test_set, expected_score, observed_test_score,
+from lcurve.curves.model import (curve_on_test_set, effective_size, expected_score,
+                                 observed_test_score,
                                  run_test_variance, test_set_shift)
 from lcurve.design import size_column
 
 __all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
-           "stack_weights", "curve_gaps", "CURVE_GAP"]
+           "stack_weights", "curve_gaps", "CURVE_GAP", "context_reach", "CONTEXT_REACH"]
 
 #: Largest mean gap (score units) between a task's fitted runs and its curve that
 #: :func:`curve_gaps` calls a fit; beyond it the nested-design effects, not the curve, carry
@@ -243,6 +244,60 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
     out["gap"] = out["observed"] - out["curve"]
     out["ok"] = out["gap"].abs() <= max_gap
     return out
+
+
+#: Largest ratio of the effective size at which transfer places a task's runs with other tasks
+#: to its largest run alone that :func:`context_reach` calls a fit: beyond it those runs, not
+#: the task's own, draw the curve's tail.
+CONTEXT_REACH = 2.0
+
+
+def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
+    """How far along its curve does transfer place each task's runs with other tasks?
+
+    For every fitted row with other tasks trained, the posterior median of its effective
+    size (:func:`lcurve.curves.model.effective_size`, the row's own size moved by the fitted
+    transfer rates); per task, ``reach`` is the largest of them and ``largest_alone`` the
+    task's largest own size in a run without other tasks. Where ``ratio = reach /
+    largest_alone`` exceeds ``max_ratio`` the curve beyond the task's own runs is drawn
+    through runs that transfer moved there, not through runs of that size: on 30 MoleculeACE
+    targets, each beside ~20,000-35,000 labels of context, rates of +0.14 placed runs at 32
+    own labels thousands of samples along, and the single-task runs at 512 were
+    under-predicted by 0.08 (``experiments/curves/RESULTS.md`` X2). ``ok`` is ``ratio <=
+    max_ratio`` (True where a task has no runs with other tasks, or none alone).
+
+    Returns
+    -------
+    DataFrame
+        ``task, rows`` (its runs with other tasks), ``largest_alone, reach, ratio, ok``.
+    """
+    fit._require()
+    const = fit.idata.constant_data
+    task = np.asarray(const["task_index"].values, dtype=np.int32)
+    sizes = np.asarray(const["sizes"].values, dtype=np.float32)
+    own = sizes[np.arange(len(task)), task]
+    moved = sizes.sum(axis=1) > own
+    structure = fit.config.transfer
+    out = []
+    reach = np.full(len(task), np.nan)
+    if structure != "none" and moved.any():
+        draws = _curve_params(fit)
+        n_draws = len(next(iter(draws.values())))
+        pick = np.linspace(0, n_draws - 1, min(n_draws, 400)).astype(int)
+        rates = {k: v[pick] for k, v in draws.items() if k in ("transfer", "transfer_context")}
+        n_eff = jax.vmap(lambda d: effective_size(structure, d, jnp.asarray(task[moved]),
+                                                  jnp.asarray(sizes[moved])))(rates)
+        reach[moved] = np.median(np.asarray(n_eff), axis=0)
+    for i, name in enumerate(fit.tasks):
+        mine = task == i
+        alone = own[mine & ~moved]
+        largest = float(alone.max()) if len(alone) else np.nan
+        far = float(np.nanmax(reach[mine & moved])) if (mine & moved).any() else np.nan
+        ratio = far / largest if np.isfinite(far) and np.isfinite(largest) else np.nan
+        out.append({"task": name, "rows": int((mine & moved).sum()), "largest_alone": largest,
+                    "reach": far, "ratio": ratio,
+                    "ok": not (np.isfinite(ratio) and ratio > max_ratio)})
+    return pd.DataFrame(out)
 
 
 def _on_test_sets(fit, curves, pick, task, sizes, observed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import warnings
 from pathlib import Path
 
@@ -247,3 +248,26 @@ def test_separate_modes_groups_chains_by_gaps_in_their_log_likelihood():
     assert modes == ((1,), (0, 2, 3, 4))
     assert means[1] == pytest.approx(loglik[1].sum(-1).mean())
     assert separate_modes(loglik, gap=10.0)[1] == ((0, 1, 2, 3, 4),)
+
+
+def test_runs_that_transfer_moves_far_beyond_the_tasks_own_are_flagged(tmp_path):
+    # X2: contextual rates that place runs at 32 own labels thousands of samples along draw
+    # the curve's tail through them; the trust findings say so and name the task
+    far = fake.fake_fit(tmp_path / "far.nc", transfer="contextual",
+                        context_rates=(20.0, 0.3, 0.0, -0.2))
+    reach = far.context_reach().set_index("task")
+    assert reach.loc["alpha", "largest_alone"] == 256
+    assert reach.loc["alpha", "reach"] == pytest.approx(256 + 20 * 256, rel=0.02)
+    assert not reach.loc["alpha", "ok"] and reach.loc[["beta", "gamma", "delta"], "ok"].all()
+    assert reach.loc["delta", "reach"] < 256  # negative transfer: below its own size
+    assert (reach["rows"] == 5 * 3 * 2).all()  # 5 sizes x 3 partners x 2 seeds
+    sentence = next(row for row in trust_findings(far)
+                    if row["sentence"].startswith("Transfer places"))
+    assert sentence["target"] == "alpha" and "1 of 4 tasks" in sentence["sentence"]
+    assert re.search(r"up to 5,3\d\d effective samples against 256 alone", sentence["sentence"])
+    # rates on the data's scale (the defaults of the fake fits) are not flagged
+    for transfer in ("contextual", "pairwise", "none"):
+        near = fake.fake_fit(tmp_path / f"{transfer}.nc", transfer=transfer)
+        assert near.context_reach()["ok"].all()
+        assert not any(row["sentence"].startswith("Transfer places")
+                       for row in trust_findings(near))

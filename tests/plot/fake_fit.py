@@ -29,12 +29,13 @@ N_REF = 512.0
 def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_draws: int = 60,
              divergences: int = 0, bad_rhat: bool = False, seed: int = 0,
              stuck_chains: tuple[int, ...] = (), method: str | None = None,
-             mode_chains: tuple[int, ...] = ()):
+             mode_chains: tuple[int, ...] = (), context_rates=(0.5, 0.3, 0.0, -0.2)):
     """Write a fake ``exp3`` fit to ``path`` and load it with ``load_fit``; the chains in
     ``stuck_chains`` never move (their first draw repeated, as from a stuck sampler);
     ``method`` defaults to NUTS for two or more chains, else SVI; the chains in
     ``mode_chains`` sit in a second mode (their ``a`` 1.5 higher, their total log-likelihood
-    90 lower, ~10 within-chain sds)."""
+    90 lower, ~10 within-chain sds); ``context_rates`` are the tasks' contextual
+    rates (``transfer="contextual"``)."""
     rng = np.random.default_rng(seed)
     k = len(TASKS)
     shape = (n_chains, n_draws)
@@ -46,7 +47,7 @@ def fake_fit(path: Path, *, transfer: str = "pairwise", n_chains: int = 2, n_dra
     noise_sd = 0.01 + 0.0005 * np.random.default_rng(seed + 1).standard_normal(shape + (k,))
     posterior = {"c": c, "a": a, "b": b, "noise_sd": noise_sd}
     if transfer == "contextual":
-        posterior["transfer_context"] = (np.array([0.5, 0.3, 0.0, -0.2])
+        posterior["transfer_context"] = (np.asarray(context_rates, float)
                                          + 0.05 * rng.standard_normal(shape + (k,)))
     elif transfer in ("pairwise", "joint"):
         noise = 0.05 * rng.standard_normal(shape + (k, k))
