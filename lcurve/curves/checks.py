@@ -222,9 +222,10 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
         settings ``interval`` (``hdi_prob``), ``fraction``, ``family``, ``transfer``,
         ``method`` and the refit's ``max_rhat, min_ess_bulk, divergences`` and ``modes`` (how
         many separate modes its chains sat in, :func:`~lcurve.curves.diagnostics`; 1 where
-        they agree) (so that the table read back from a CSV file says what it checked). ``attrs["summary"]``: :func:`summarise_future`,
-        ``n_train`` and ``left_out``, the tasks with fewer than two sizes to refit (warned
-        about; a ``ValueError`` if that is every task).
+        they agree), so that the table read back from a CSV file says what it checked.
+        ``attrs["summary"]``: :func:`summarise_future`, ``n_train`` and ``left_out``, the
+        tasks with fewer than two sizes to refit (warned about; a ``ValueError`` if that is
+        every task).
 
     Example
     -------

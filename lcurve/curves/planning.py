@@ -24,8 +24,7 @@ from numpyro.infer import Predictive
 from lcurve.curves._summaries import _interval, compare_curves, fit_names, posterior_draws
 from lcurve.curves._table import CurveData, CurveDataError
 from lcurve.curves.model import (curve_on_test_set, effective_size, expected_score,
-                                 observed_test_score,
-                                 run_test_variance, test_set_shift)
+                                 observed_test_score, run_test_variance, test_set_shift)
 from lcurve.design import size_column
 
 __all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
@@ -261,9 +260,10 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
     task's largest own size in a run without other tasks. Where ``ratio = reach /
     largest_alone`` exceeds ``max_ratio`` the curve beyond the task's own runs is drawn
     through runs that transfer moved there, not through runs of that size: on 30 MoleculeACE
-    targets, each beside ~20,000-35,000 labels of context, rates of +0.14 placed runs at 32
-    own labels thousands of samples along, and the single-task runs at 512 were
-    under-predicted by 0.08 (``experiments/curves/RESULTS.md`` X2). ``ok`` is ``ratio <=
+    targets, each beside ~17,000-35,000 labels of context, a leave-future-out refit's
+    contextual rates placed runs of <= 128 own labels ~100 times further along (ratio 104),
+    and the single-task runs at 512 were under-predicted by 0.083
+    (``experiments/curves/RESULTS.md`` X2). ``ok`` is ``ratio <=
     max_ratio`` (True where a task has no runs with other tasks, or none alone).
 
     Returns
