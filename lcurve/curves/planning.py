@@ -227,8 +227,7 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
     sizes = jnp.asarray(const["sizes"].values, dtype=jnp.float32)
     family, structure, n_ref = fit.family, fit.config.transfer, fit._meta["n_ref"]
     draws = _curve_params(fit)
-    n_draws = len(next(iter(draws.values())))
-    pick = np.linspace(0, n_draws - 1, min(n_draws, 400)).astype(int)  # enough for a mean
+    pick = _thinned(draws)
     curves = jax.vmap(lambda d: expected_score(family, structure, d, task, sizes, n_ref))(
         {k: v[pick] for k, v in draws.items()})
     observed = np.asarray(fit.idata.observed_data["score"].values, float)
@@ -281,10 +280,9 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
     out = []
     reach = np.full(len(task), np.nan)
     if structure != "none" and moved.any():
-        draws = _curve_params(fit)
-        n_draws = len(next(iter(draws.values())))
-        pick = np.linspace(0, n_draws - 1, min(n_draws, 400)).astype(int)
-        rates = {k: v[pick] for k, v in draws.items() if k in ("transfer", "transfer_context")}
+        draws = {k: jnp.asarray(v) for k, v in
+                 posterior_draws(fit, ["transfer", "transfer_context"]).items()}
+        rates = {k: v[_thinned(draws)] for k, v in draws.items()}
         n_eff = jax.vmap(lambda d: effective_size(structure, d, jnp.asarray(task[moved]),
                                                   jnp.asarray(sizes[moved])))(rates)
         reach[moved] = np.median(np.asarray(n_eff), axis=0)
@@ -316,6 +314,12 @@ def _on_test_sets(fit, curves, pick, task, sizes, observed):
     test_z = jnp.asarray(posterior_draws(fit, ["test_z"])["test_z"])[pick]
     return curve_on_test_set(curves, test_set_shift(v_test, test_z[:, task], share),
                              likelihood=likelihood)
+
+
+def _thinned(draws: dict, keep: int = 400) -> np.ndarray:
+    """Indices of at most ``keep`` evenly spaced draws (enough for a mean or a median)."""
+    n_draws = len(next(iter(draws.values())))
+    return np.linspace(0, n_draws - 1, min(n_draws, keep)).astype(int)
 
 
 def _curve_params(fit) -> dict:
