@@ -374,16 +374,21 @@ def trust_findings(fit, *, max_rhat: float = 1.01, min_ess: float = 100.0) -> li
     far = reach[~reach["ok"]]
     if len(far):
         worst = far.loc[far["ratio"].idxmax()]
+        if fit.config.transfer != "contextual":
+            fix = "a smaller transfer_scale"
+        elif fit.config.context_prior == "rate":
+            fix = ("context_prior='data' (the default since 2026-12-07), which states the "
+                   "rates' prior relative to the target's own sizes")
+        else:
+            fix = f"a smaller context_scale (this fit: {fit.config.context_scale:g})"
         rows.append(_row("trust", f"Transfer places the runs with other tasks of {len(far)} of "
                          f"{len(reach)} tasks far beyond their own runs (worst: "
                          f"{worst['task']}, runs at up to {worst['reach']:,.0f} effective "
                          f"samples against {worst['largest_alone']:,.0f} alone): the curves "
                          f"beyond their own runs are drawn through runs that transfer moved "
                          f"there, so predictions and sample counts for larger sizes are "
-                         f"doubtful. Fix: check with leave_future_out; where the other tasks "
-                         f"hold far more labels than the target (contextual fits), a smaller "
-                         f"transfer_scale (0.01 on MoleculeACE) keeps the rates on the data's "
-                         f"scale.", target=worst["task"], estimate=worst["ratio"]))
+                         f"doubtful. Fix: check with leave_future_out, and compare a refit "
+                         f"with {fix}.", target=worst["task"], estimate=worst["ratio"]))
     meta = fit._require()
     if (meta.get("has_n_test") and meta.get("test_shared", 0.0) == 0
             and meta.get("test_noise") != "none"):

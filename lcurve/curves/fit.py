@@ -38,10 +38,10 @@ from lcurve.curves._inference import (CHAIN_METHODS, DENSE_METRICS, INIT_STRATEG
                                       _shapes, run_nuts, run_svi)
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
-from lcurve.curves.model import (CURVE_POOLINGS, INTEGRATED_NEEDS, LIKELIHOOD_SITE,
-                                 LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS, TEST_NOISE,
-                                 TEST_OFFSETS, curve_model, design_points, observed_test_score,
-                                 offdiag_index)
+from lcurve.curves.model import (CONTEXT_PRIORS, CURVE_POOLINGS, INTEGRATED_NEEDS,
+                                 LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS,
+                                 TEST_NOISE, TEST_OFFSETS, context_reference, curve_model,
+                                 design_points, observed_test_score, offdiag_index)
 
 __all__ = ["FitConfig", "CurveFit", "fit_curves", "load_fit"]
 
@@ -58,8 +58,8 @@ GUIDES = ("normal", "lowrank", "mvn")
 #: between runs 8x or more apart in size, 0.67 at 2x).
 TEST_SHARED = 0.55
 
-_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_shift", "test_z",
-               "test_z_decentered"}
+_TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_log_gain",
+               "context_shift", "test_z", "test_z_decentered"}
 _GROUP_SITES = {"subsample_z": ["subsample"], "trajectory_z": ["trajectory"]}
 
 
@@ -199,10 +199,12 @@ class FitConfig(ConfigSection):
         (``experiments/curves/RESULTS.md`` section H). Whether 30 tasks identify a spread
         was not measured. Fits saved before the field load as ``"learned"``.
     context_spread
-        ``contextual``: spread of the per-task context rates ``tau_i = mu + sd z_i`` around
-        their mean: ``"fixed"`` (default), ``sd = transfer_scale / sqrt(K-1)``, the prior
-        scale of ``mu``; ``"learned"``, ``sd ~ HalfNormal(transfer_scale / sqrt(K-1))`` (the
-        only behaviour before the fourteenth session; fits saved before load as such). As with
+        ``contextual``: spread of the per-task context effects around their mean (``log_gain_i
+        = mu + sd z_i`` under ``context_prior="data"``, ``tau_i = mu + sd z_i`` under
+        ``"rate"``): ``"fixed"`` (default), ``sd`` equal to the prior scale of ``mu``
+        (``context_scale``, or ``transfer_scale / sqrt(K-1)``); ``"learned"``, ``sd ~
+        HalfNormal`` of that scale (the only behaviour before the fourteenth session; fits
+        saved before load as such). As with
         ``curve_pooling``, a few tasks cannot estimate a spread: on ten simulated 4-task
         context tables (leave-future-out, ``experiments/curves/lfo.py --data synthetic``) the
         learned spread gave 459 divergences (0-113 per fit; max R-hat 1.037, min ESS 183),
@@ -210,6 +212,24 @@ class FitConfig(ConfigSection):
         the fixed one 29 (0-10 per fit; R-hat <= 1.009, ESS >= 801), with the same
         predictions (bias and MAE within 0.002 in every table, coverage within one of eight
         held-out runs) (``experiments/curves/RESULTS.md`` P).
+    context_prior, context_scale
+        ``contextual``: where the rates' prior is stated. ``"data"`` (default): on the data's
+        scale, ``log_gain_i ~`` a pooled ``Normal(0, context_scale)`` (mean and spread), the
+        log of the factor by which context multiplies task i's effective size at its
+        reference context ratio (the geometric mean over its fitted runs with context of the
+        context's labels over its own; kept with the fit, so predictions use the fitted
+        table's), and the rate ``tau_i`` derived from it
+        (:func:`lcurve.curves.model.context_rate`). At one prior sd (``context_scale=1``) a
+        context is worth about ``e - 1`` times the target's own samples, whether it holds
+        10^2 or 10^4 labels. ``"rate"``: ``tau_i ~ Normal(0, transfer_scale / sqrt(K-1))``
+        pooled likewise (the only prior before 2026-12-07; fits saved before load as such),
+        whose meaning grows with the context's size: on 30 MoleculeACE targets beside
+        ~17,000-35,000 labels of context a leave-future-out refit valued the context at ~100
+        times the targets' own runs and under-predicted their runs at 512 by 0.083; with
+        ``"data"`` the same refit's bias is -0.002 (MAE 0.0235, ``none``: -0.007, 0.0237), the
+        8 targets' -0.019 (rate prior: two modes, -0.069), and on simulated 5-task sweeps
+        with planted rates the rates' 90% coverage is 0.87 (the same) with a smaller error
+        (0.028 against 0.037) (``experiments/curves/RESULTS.md`` Y1).
     use_all_rows
         Disable the per-structure row selection (for LOO comparisons).
     random_effects
@@ -308,6 +328,8 @@ class FitConfig(ConfigSection):
     centred_curves: bool = False
     zero_sum_curves: bool = True
     context_spread: str = "fixed"
+    context_prior: str = "data"
+    context_scale: float = 1.0
     likelihood: str = "logit"
     seed_effects: str = "independent"
     test_noise: str = "observed"
@@ -347,7 +369,8 @@ class FitConfig(ConfigSection):
                             ("init_strategy", ("auto",) + INIT_STRATEGIES),
                             ("dense_metric", DENSE_METRICS),
                             ("curve_pooling", CURVE_POOLINGS),
-                            ("context_spread", CURVE_POOLINGS)):
+                            ("context_spread", CURVE_POOLINGS),
+                            ("context_prior", CONTEXT_PRIORS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -370,7 +393,8 @@ class FitConfig(ConfigSection):
             if getattr(self, name) < 1:
                 raise ConfigError(f"fit.{name} must be >= 1, got {getattr(self, name)}")
         require_positive("fit", learning_rate=self.learning_rate,
-                         transfer_scale=self.transfer_scale, global_scale=self.global_scale)
+                         transfer_scale=self.transfer_scale, global_scale=self.global_scale,
+                         context_scale=self.context_scale)
         if self.test_shared is not None and not 0 <= self.test_shared < 1:
             raise ConfigError(f"fit.test_shared must be in [0, 1), got {self.test_shared}")
         if (self.test_shared or 0) > 0 and self.test_noise == "none":
@@ -481,6 +505,9 @@ class CurveFit:
                               test_shared=cfg.resolved_test_shared(data.n_test is not None),
                               pairwise_prior=cfg.resolved_pairwise_prior(),
                               curve_pooling=cfg.curve_pooling)
+            if cfg.transfer == "contextual" and cfg.context_prior == "data":
+                self._meta["context_ref"] = context_reference(
+                    data.task, data.sizes, len(data.tasks)).tolist()
         return self._meta
 
     def _loglik_unit(self) -> str:
@@ -507,7 +534,8 @@ class CurveFit:
             n_subsample=meta.get("n_subsample", 0), n_trajectory=meta.get("n_trajectory", 0),
             max_cells=meta.get("max_cells", 0), random_effects=meta.get("random_effects", False),
             centred_curves=cfg.centred_curves, zero_sum_curves=cfg.zero_sum_curves,
-            context_spread=cfg.context_spread,
+            context_spread=cfg.context_spread, context_prior=cfg.context_prior,
+            context_scale=cfg.context_scale,
             likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
             seed_effects=meta.get("seed_effects", "independent"),
             test_noise=meta.get("test_noise", "curve"),  # fits saved before "observed"
@@ -527,7 +555,8 @@ class CurveFit:
         ``groups`` (default: ``observed``) passes the nested-design group indices; without
         them the model predicts new runs (new subsamples, new seeds).
         """
-        has_test = self._prepared()["has_n_test"]
+        meta = self._prepared()
+        has_test = meta["has_n_test"]
         groups = observed if groups is None else groups
         with_groups = groups and data.subsample is not None
         points = design_points(data.task, data.sizes) if SHARE_DESIGN_POINTS else None
@@ -542,7 +571,9 @@ class CurveFit:
                     trajectory=jnp.asarray(data.trajectory) if with_groups else None,
                     test_score=(jnp.asarray(observed_test_score(data.task, data.sizes,
                                                                 data.value))
-                                if observed and has_test else None))
+                                if observed and has_test else None),
+                    context_ref=(jnp.asarray(meta["context_ref"]) if "context_ref" in meta
+                                 else None))
 
     # ------------------------------------------------------------------ fitting
     def fit(self) -> CurveFit:
@@ -765,6 +796,7 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("adapt_init_buffer", 75)  # before these fields: Stan's buffer and metric
     config.setdefault("dense_metric", "always")
     config.setdefault("test_offsets", "sampled")  # before the field: the only way
+    config.setdefault("context_prior", "rate")  # before the field: the prior on the rate
     meta.setdefault("curve_pooling", "learned")
     if "test_shared" not in meta:  # fits saved before the field: no shared offset
         meta["test_shared"] = config["test_shared"] = 0.0

@@ -24,11 +24,20 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    ``n_eff`` without ever reaching zero and without the flat likelihood of a floor.
    Priors are on the data's scale ``tau n_j / n_i``: pairwise ``tau_ij ~ Normal(0, s)``
    (``pairwise_prior="fixed"``: ``s = transfer_scale``; ``"hierarchical"``: the spread is
-   learned, ``s ~ HalfNormal(transfer_scale)``); contextual ``tau_i = mu + sd z_i`` with
-   ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd = s / sqrt(K-1)`` (``context_spread="fixed"``;
-   ``"learned"``: ``sd ~ HalfNormal(s / sqrt(K-1))``) (the average of
-   K-1 pair rates, so a context of ~10^4 samples is not a priori worth 10^4 target samples)
-   and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale
+   learned, ``s ~ HalfNormal(transfer_scale)``); contextual (``context_prior="data"``,
+   :class:`lcurve.curves.FitConfig`'s default) on the log of the factor by which context
+   multiplies the target's effective size at its reference context ratio ``R_i`` (the
+   geometric mean of ``sum_{j != i} n_j / n_i`` over its fitted runs with context,
+   :func:`context_reference`), ``log_gain_i = mu + sd z_i`` with ``mu ~ Normal(0,
+   context_scale)`` and ``sd = context_scale`` (``context_spread="fixed"``; ``"learned"``:
+   ``sd ~ HalfNormal(context_scale)``), and ``tau_i = expm1(log_gain_i) / R_i`` (a gain) or
+   ``log_gain_i / R_i`` (a loss; :func:`context_rate`), so at one prior sd a context is worth
+   about the target's own samples whether it holds 10^2 or 10^4 labels; or
+   (``context_prior="rate"``, the only prior before 2026-12-07) ``tau_i = mu + sd z_i`` with
+   ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd = s / sqrt(K-1)`` (the average of K-1 pair
+   rates), which on 30 MoleculeACE targets beside ~2 x 10^4 labels of context let a fit
+   value the context at ~100 times the targets' own runs (``experiments/curves/RESULTS.md``
+   X2, Y1); and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale
    (``FitConfig.context_shift``, off by default); joint: a
    regularised horseshoe (Piironen & Vehtari 2017, eq. 2.8) with global scale
    ``HalfCauchy(global_scale)``, local ``HalfCauchy(1)``, slab ``InverseGamma(2, 2 s^2)``.
@@ -124,6 +133,12 @@ INTEGRATED_NEEDS = ("test_offsets='integrated' needs the logit likelihood with t
 PAIRWISE_PRIORS = ("auto", "hierarchical", "fixed")
 #: Spread of the curve parameters across tasks (``curve_pooling``).
 CURVE_POOLINGS = ("fixed", "learned")
+#: Priors of the contextual rates (``context_prior``): on the log effective-size factor at
+#: each task's reference context ratio (``"data"``), or on the rate itself (``"rate"``).
+CONTEXT_PRIORS = ("data", "rate")
+#: ``context_prior="data"``: log effective-size factors above this are clipped when turned
+#: into a rate (e^30: a context worth 10^13 times the target's own samples).
+MAX_LOG_GAIN = 30.0
 #: Prior scales (HalfNormal) of the run noise and of the nested-design effects' sds. On the
 #: logit scale they are the score-scale ones divided by m(1 - m) ~ 0.16 at a score of 0.8.
 SCORE_SCALES = {"noise": 0.05, "effect": 0.02}
@@ -253,18 +268,63 @@ def _pooled(family: CurveFamily, n_tasks: int, centred: bool, pooling: str,
     return params
 
 
+def context_reference(task, sizes, n_tasks: int) -> np.ndarray:
+    """Each task's reference context ratio ``R_i`` (``context_prior="data"``).
+
+    The geometric mean, over task ``i``'s observations with context, of the context's size
+    relative to the task's own, ``sum_{j != i} n_j / n_i``; 1 for a task without such
+    observations (its rate is then in samples per sample). Under ``context_prior="data"`` the
+    prior is stated at this ratio: ``log_gain_i = log(n_eff / n_i)`` there.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> context_reference(np.array([0, 0, 1]), np.array([[100., 0.], [100., 400.],
+    ...                                                   [50., 0.]]), 2).tolist()
+    [4.0, 1.0]
+    """
+    task = np.asarray(task)
+    sizes = np.asarray(sizes, dtype=float)
+    own = np.maximum(sizes[np.arange(len(task)), task], 1.0)
+    context = sizes.sum(axis=1) - own
+    ref = np.ones(n_tasks)
+    for i in range(n_tasks):
+        rows = (task == i) & (context > 0)
+        if rows.any():
+            ref[i] = float(np.exp(np.mean(np.log(context[rows] / own[rows]))))
+    return ref
+
+
+def context_rate(log_gain, reference):
+    """The contextual rate ``tau`` whose effective-size factor at ratio ``reference`` is
+    ``exp(log_gain)`` (:func:`effective_size`: ``1 + tau R`` above zero, ``exp(tau R)``
+    below): ``expm1(log_gain) / R`` for a gain, ``log_gain / R`` for a loss."""
+    up = jnp.expm1(jnp.clip(log_gain, 0.0, MAX_LOG_GAIN))
+    return jnp.where(log_gain >= 0, up, jnp.minimum(log_gain, 0.0)) / reference
+
+
 def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_scale: float,
               context_shift: bool, pairwise_prior: str = "fixed",
-              context_spread: str = "fixed") -> dict:
+              context_spread: str = "fixed", context_prior: str = "rate",
+              context_scale: float = 1.0, context_ref=None) -> dict:
     if structure == "none":
         return {}
     if structure == "contextual":
-        scale = transfer_scale / math.sqrt(max(n_tasks - 1, 1))
+        if context_prior == "data":
+            scale = context_scale
+        else:
+            scale = transfer_scale / math.sqrt(max(n_tasks - 1, 1))
         mu = numpyro.sample("transfer_context_mu", dist.Normal(0.0, scale))
         sd = (scale if context_spread == "fixed"
               else numpyro.sample("transfer_context_sd", dist.HalfNormal(scale)))
         z = numpyro.sample("transfer_context_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
-        out = {"transfer_context": numpyro.deterministic("transfer_context", mu + sd * z)}
+        if context_prior == "data":
+            log_gain = numpyro.deterministic("context_log_gain", mu + sd * z)
+            reference = jnp.ones(n_tasks) if context_ref is None else context_ref
+            rate = context_rate(log_gain, reference)
+        else:
+            rate = mu + sd * z
+        out = {"transfer_context": numpyro.deterministic("transfer_context", rate)}
         if context_shift:
             out["context_shift"] = numpyro.sample(
                 "context_shift", dist.Normal(0.0, 0.5).expand([n_tasks]))
@@ -351,7 +411,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 centred_curves: bool = False, zero_sum_curves: bool = False,
                 context_spread: str = "fixed", likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed",
-                test_shared: float = 0.0, test_offsets: str = "sampled"):
+                test_shared: float = 0.0, test_offsets: str = "sampled",
+                context_prior: str = "rate", context_scale: float = 1.0, context_ref=None):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -391,7 +452,24 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         30-task ``joint`` fit were ``a_mu`` and ``alpha_mu``).
     context_spread : {"learned", "fixed"}
         ``contextual``: spread of the per-task rates around their mean, ``tau_i = mu + sd
-        z_i``: ``sd ~ HalfNormal(s / sqrt(K-1))`` or ``sd = s / sqrt(K-1)``.
+        z_i``: ``sd ~ HalfNormal(s / sqrt(K-1))`` or ``sd = s / sqrt(K-1)`` (``"rate"``; under
+        ``"data"`` the same for ``log_gain_i`` with ``s = context_scale``).
+    context_prior : {"rate", "data"}
+        ``contextual``: where the prior is stated. ``"rate"`` (this function's default; the
+        only prior before 2026-12-07): ``tau_i = mu + sd z_i``, ``mu ~ Normal(0, s)``, ``s =
+        transfer_scale / sqrt(K-1)``. ``"data"`` (:class:`lcurve.curves.FitConfig`'s default):
+        the same pooled normal prior with ``s = context_scale`` on ``log_gain_i``, the log of
+        the factor by which context multiplies the task's effective size at its reference
+        context ratio ``R_i`` (``context_ref``, :func:`context_reference`), and ``tau_i =``
+        :func:`context_rate` ``(log_gain_i, R_i)``, so a context of ~10^4 samples beside
+        targets of ~10^2 is worth about their own samples at one prior sd, not ~10^3 times
+        them.
+    context_scale : float
+        ``context_prior="data"``: prior scale ``s`` of ``log_gain`` (its mean's sd and the
+        tasks' spread around it).
+    context_ref : float array (n_tasks,), optional
+        ``context_prior="data"``: each task's reference context ratio ``R_i``, from the
+        fitted table (:func:`context_reference`), the same for its predictions; ``None``: 1.
     seed_effects : {"independent", "sum_to_zero"}
         Logit likelihood only: the seed-trajectory effects of a task are independent, or sum to
         zero over its seeds (``traj_sd (z - mean z)``), so they cannot shift a task's level:
@@ -459,7 +537,9 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                             global_scale=global_scale,
                             context_shift=(context_shift and structure == "contextual")
                             or (pair_shift and structure in ("pairwise", "joint")),
-                            pairwise_prior=pairwise_prior, context_spread=context_spread))
+                            pairwise_prior=pairwise_prior, context_spread=context_spread,
+                            context_prior=context_prior, context_scale=context_scale,
+                            context_ref=context_ref))
     logit = likelihood == "logit"
     scales = LOGIT_SCALES if logit else SCORE_SCALES
     noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(scales["noise"]).expand([n_tasks]))

@@ -31,7 +31,8 @@ def test_the_default_spread_is_fixed_and_only_a_learned_one_is_sampled(context_t
 
 
 def test_a_fixed_spread_is_the_prior_scale_of_the_mean(context_table):
-    fit = prepared(context_table, transfer="contextual", transfer_scale=0.8)
+    fit = prepared(context_table, transfer="contextual", transfer_scale=0.8,
+                   context_prior="rate")
     z = jnp.array([-1.0, 0.5, 2.0])
     model = handlers.substitute(handlers.seed(fit.model(), jax.random.PRNGKey(0)),
                                 {"transfer_context_mu": 0.1, "transfer_context_z": z})
