@@ -280,13 +280,14 @@ def context_reference(task, sizes, n_tasks: int) -> np.ndarray:
     -------
     >>> import numpy as np
     >>> context_reference(np.array([0, 0, 1]), np.array([[100., 0.], [100., 400.],
-    ...                                                   [50., 0.]]), 2).tolist()
+    ...                                                   [0., 50.]]), 2).tolist()
     [4.0, 1.0]
     """
     task = np.asarray(task)
     sizes = np.asarray(sizes, dtype=float)
-    own = np.maximum(sizes[np.arange(len(task)), task], 1.0)
+    own = sizes[np.arange(len(task)), task]
     context = sizes.sum(axis=1) - own
+    own = np.maximum(own, 1.0)
     ref = np.ones(n_tasks)
     for i in range(n_tasks):
         rows = (task == i) & (context > 0)
