@@ -158,8 +158,9 @@ class FitConfig(ConfigSection):
     seed
         Seed of the ``jax.random`` key of the fit.
     transfer_scale, global_scale
-        Prior sd of pairwise rates and slab scale of the joint horseshoe; the horseshoe's
-        global scale.
+        Prior sd of pairwise rates and slab scale of the joint horseshoe (and, times
+        ``1 / sqrt(K-1)``, of the contextual rates under ``context_prior="rate"``); the
+        horseshoe's global scale.
     context_shift
         Add a per-task asymptote shift under context (``contextual`` only; ``Normal(0, 0.5)``
         on the logit scale). Off by default since 2026-12: the shifted runs share the
@@ -221,17 +222,21 @@ class FitConfig(ConfigSection):
         reference context ratio (the geometric mean over its fitted runs with context of the
         context's labels over its own; kept with the fit, so predictions use the fitted
         table's), and the rate ``tau_i`` derived from it
-        (:func:`lcurve.curves.model.context_rate`). At one prior sd (``context_scale=1``) a
-        context is worth about ``e - 1`` times the target's own samples, whether it holds
-        10^2 or 10^4 labels. ``"rate"``: ``tau_i ~ Normal(0, transfer_scale / sqrt(K-1))``
+        (:func:`lcurve.curves.model.context_rate`). At one sd of the mean
+        (``context_scale=0.5``, default) a context is worth about two thirds of the target's
+        own samples (``e^0.5 - 1``), whether it holds 10^2 or 10^4 labels. The scale matters
+        on MoleculeACE: at 2 the 30-target refit below was biased again (-0.074, its
+        context runs ~8 times further along), at 1 and 0.5 it was not (-0.002, +0.001);
+        0.5 keeps a margin from that edge, and on simulated sweeps its rate intervals
+        covered as many planted rates (0.87) with a smaller error (0.021). ``"rate"``: ``tau_i ~ Normal(0, transfer_scale / sqrt(K-1))``
         pooled likewise (the only prior before 2026-12-07; fits saved before load as such),
         whose meaning grows with the context's size: on 30 MoleculeACE targets beside
         ~17,000-35,000 labels of context a leave-future-out refit valued the context at ~100
         times the targets' own runs and under-predicted their runs at 512 by 0.083; with
-        ``"data"`` the same refit's bias is -0.002 (MAE 0.0235, ``none``: -0.007, 0.0237), the
-        8 targets' -0.019 (rate prior: two modes, -0.069), and on simulated 5-task sweeps
-        with planted rates the rates' 90% coverage is 0.87 (the same) with a smaller error
-        (0.028 against 0.037) (``experiments/curves/RESULTS.md`` Y1).
+        ``"data"`` the same refit's bias is +0.001 (MAE 0.0233, ``none``: -0.009, 0.0241), and
+        on simulated 5-task sweeps with planted rates the rates' 90% coverage is 0.87 (the
+        same) with a smaller error (0.021 against 0.037) (``experiments/curves/RESULTS.md``
+        Y1, Y4).
     use_all_rows
         Disable the per-structure row selection (for LOO comparisons).
     random_effects
@@ -331,7 +336,7 @@ class FitConfig(ConfigSection):
     zero_sum_curves: bool = True
     context_spread: str = "fixed"
     context_prior: str = "data"
-    context_scale: float = 1.0
+    context_scale: float = 0.5
     likelihood: str = "logit"
     seed_effects: str = "independent"
     test_noise: str = "observed"

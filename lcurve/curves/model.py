@@ -31,13 +31,14 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
    :func:`context_reference`), ``log_gain_i = mu + sd z_i`` with ``mu ~ Normal(0,
    context_scale)`` and ``sd = context_scale`` (``context_spread="fixed"``; ``"learned"``:
    ``sd ~ HalfNormal(context_scale)``), and ``tau_i = expm1(log_gain_i) / R_i`` (a gain) or
-   ``log_gain_i / R_i`` (a loss; :func:`context_rate`), so at one prior sd a context is worth
-   about the target's own samples whether it holds 10^2 or 10^4 labels; or
+   ``log_gain_i / R_i`` (a loss; :func:`context_rate`), so at one prior sd (0.5) a context
+   is worth about two thirds of the target's own samples whether it holds 10^2 or 10^4
+   labels; or
    (``context_prior="rate"``, the only prior before 2026-12-07) ``tau_i = mu + sd z_i`` with
    ``mu ~ Normal(0, s / sqrt(K-1))`` and ``sd = s / sqrt(K-1)`` (the average of K-1 pair
    rates), which on 30 MoleculeACE targets beside ~2 x 10^4 labels of context let a fit
    value the context at ~100 times the targets' own runs (``experiments/curves/RESULTS.md``
-   X2, Y1); and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale
+   X2, Y1, Y4); and an optional per-task asymptote shift ``Normal(0, 0.5)`` on the logit scale
    (``FitConfig.context_shift``, off by default); joint: a
    regularised horseshoe (Piironen & Vehtari 2017, eq. 2.8) with global scale
    ``HalfCauchy(global_scale)``, local ``HalfCauchy(1)``, slab ``InverseGamma(2, 2 s^2)``.
@@ -307,7 +308,7 @@ def context_rate(log_gain, reference):
 def _transfer(structure: str, n_tasks: int, *, transfer_scale: float, global_scale: float,
               context_shift: bool, pairwise_prior: str = "fixed",
               context_spread: str = "fixed", context_prior: str = "rate",
-              context_scale: float = 1.0, context_ref=None) -> dict:
+              context_scale: float = 0.5, context_ref=None) -> dict:
     if structure == "none":
         return {}
     if structure == "contextual":
@@ -413,7 +414,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 context_spread: str = "fixed", likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed",
                 test_shared: float = 0.0, test_offsets: str = "sampled",
-                context_prior: str = "rate", context_scale: float = 1.0, context_ref=None):
+                context_prior: str = "rate", context_scale: float = 0.5, context_ref=None):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters

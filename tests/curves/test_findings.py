@@ -265,7 +265,7 @@ def test_runs_that_transfer_moves_far_beyond_the_tasks_own_are_flagged(tmp_path)
                     if row["sentence"].startswith("Transfer places"))
     assert sentence["target"] == "alpha" and "1 of 4 tasks" in sentence["sentence"]
     assert re.search(r"up to 5,3\d\d effective samples against 256 alone", sentence["sentence"])
-    assert "smaller context_scale (this fit: 1)" in sentence["sentence"]  # the default prior's
+    assert "smaller context_scale (this fit: 0.5)" in sentence["sentence"]  # the default prior's
     # rates on the data's scale (the defaults of the fake fits) are not flagged
     for transfer in ("contextual", "pairwise", "none"):
         near = fake.fake_fit(tmp_path / f"{transfer}.nc", transfer=transfer)
