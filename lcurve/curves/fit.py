@@ -228,9 +228,10 @@ class FitConfig(ConfigSection):
         on MoleculeACE: at 2 the 30-target refit below was biased again (-0.074, its
         context runs ~8 times further along), at 1 and 0.5 it was not (-0.002, +0.001);
         0.5 keeps a margin from that edge, and on simulated sweeps its rate intervals
-        covered as many planted rates (0.87) with a smaller error (0.021). ``"rate"``: ``tau_i ~ Normal(0, transfer_scale / sqrt(K-1))``
-        pooled likewise (the only prior before 2026-12-07; fits saved before load as such),
-        whose meaning grows with the context's size: on 30 MoleculeACE targets beside
+        covered as many planted rates (0.87) with a smaller error (0.021). ``"rate"``:
+        ``tau_i ~ Normal(0, transfer_scale / sqrt(K-1))`` pooled likewise (the only prior
+        before 2026-12-07; fits saved before load as such), whose meaning grows with the
+        context's size: on 30 MoleculeACE targets beside
         ~17,000-35,000 labels of context a leave-future-out refit valued the context at ~100
         times the targets' own runs and under-predicted their runs at 512 by 0.083; with
         ``"data"`` the same refit's bias is +0.001 (MAE 0.0233, ``none``: -0.009, 0.0241), and
