@@ -262,8 +262,9 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
     targets, each beside ~17,000-35,000 labels of context, a leave-future-out refit's
     contextual rates under the prior on the rate (``context_prior="rate"``) placed runs of
     <= 128 own labels ~100 times further along (ratio 104), and the single-task runs at 512
-    were under-predicted by 0.083; under the default data-scale prior the ratio was 1.40 and
-    the bias -0.002 (``experiments/curves/RESULTS.md`` X2, Y1). ``ok`` is ``ratio <=
+    were under-predicted by 0.083; under the default data-scale prior (``context_scale``
+    0.5) the ratio was 1.23 and the bias +0.001, at 2 again 7.8 and -0.074
+    (``experiments/curves/RESULTS.md`` X2, Y4). ``ok`` is ``ratio <=
     max_ratio`` (True where a task has no runs with other tasks, or none alone).
 
     Returns
