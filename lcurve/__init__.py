@@ -8,8 +8,10 @@ analyses) -> ``plot`` / ``report`` -> ``cli``.
 import warnings
 
 with warnings.catch_warnings():  # local: the caller's warning filters are left as they were
-    # ArviZ announces its own coming refactor on import; it says nothing about the results.
-    warnings.filterwarnings("ignore", message="ArviZ is undergoing", category=FutureWarning)
+    # ArviZ announces its own coming refactor on import, once a day per user cache; it says
+    # nothing about the results. Its message starts with a newline, and ``message`` is matched
+    # from the start.
+    warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing", category=FutureWarning)
     import arviz  # noqa: F401
 
 from lcurve import affinity, curves, datasets, design, influence, latent, transfer

@@ -26,3 +26,17 @@ def test_import_does_not_initialise_jax_devices(tmp_path):
             "print(len(getattr(xb, '_backends', {})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+def test_import_hides_arviz_refactor_notice(tmp_path):
+    # ArviZ prints its refactor notice once a day per user cache: a fresh cache (as on a new
+    # machine, where the demo is a newcomer's first command) must not show it through lcurve.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", "import lcurve"], capture_output=True,
+                         text=True, check=True, env=env)
+    assert (tmp_path / "arviz" / "daily_warning").exists()  # the notice was due, and hidden
+    assert "ArviZ is undergoing" not in out.stderr
