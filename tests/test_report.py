@@ -206,7 +206,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,1800",
            f"--screenshot={shot}", path.resolve().as_uri()]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
     image = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert image.shape == (1800, 1000)
     dark = (image < 128).mean()

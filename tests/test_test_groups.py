@@ -29,7 +29,7 @@ def _run(folder: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:xdist", "-p",
                            "no:cacheprovider", "-q", "--rootdir", str(folder), *args,
                            str(folder / "test_grouped.py")],
-                          cwd=folder, capture_output=True, text=True, timeout=120)
+                          cwd=folder, capture_output=True, text=True, timeout=600)
 
 
 def test_a_lost_group_fails_with_the_reason_and_a_kept_one_runs(tmp_path):

@@ -223,7 +223,7 @@ def validation_loss(model, params, d, val_rows, val_task, loss, *, criterion: st
 
 
 def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows, n_rows,
-              val_rows, val_task):
+              val_rows, val_task, live=True):
     """Train one run under ``config``'s protocol; traceable (vmap it over runs).
 
     Step ``t`` draws its batch with ``fold_in(step_key, t)``, so a run's first ``s`` steps do
@@ -235,6 +235,8 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
     masking (``jnp.where``), so under ``vmap`` it no longer changes while its neighbours train,
     and the loop ends when every run of the group has stopped. A run without held-out labels
     (every task below the hold-out stride) trains to ``steps`` and reports its last parameters.
+    A run with ``live`` False (a chunk's padding slot) starts stopped: it trains no step, and a
+    group of such runs ends its loop at once instead of repeating a real run's training.
 
     Returns
     -------
@@ -279,7 +281,7 @@ def train_run(model, config: TrainConfig, d, hyper, key, seed_index, sizes, rows
                 tail)
 
     zero = jnp.array(0, jnp.int32)
-    state = (zero, params, tx.init(params), jnp.array(True), jnp.array(True), params,
+    state = (zero, params, tx.init(params), jnp.asarray(live), jnp.array(True), params,
              jnp.array(jnp.inf, jnp.float32), zero, zero, zero, jnp.array(0.0, jnp.float32))
     state = jax.lax.while_loop(lambda s: s[3], one_round, state)
     return {"params": state[5], "steps_used": state[9], "best_step": state[7],
@@ -296,15 +298,15 @@ def _chunk_program(config: TrainConfig, n_tasks: int, devices: tuple) -> Program
         model = MultiTaskMLP(hidden=tuple(config.hidden), n_tasks=n_tasks)
 
         def train_one(d, hyper, seed, seed_index, run_id, rows, n_rows, sizes, val_rows,
-                      val_task):
+                      val_task, live):
             out = train_run(model, config, d, hyper, run_key(seed, run_id), seed_index, sizes,
-                            rows, n_rows, val_rows, val_task)
+                            rows, n_rows, val_rows, val_task, live)
             auroc, auprc = evaluate(model, out["params"], d)
             return (auroc, auprc, out["loss_tail"], out["finite"], out["steps_used"],
                     out["best_step"])
 
         grouped = vmap_in_groups(train_one, config.vmap_width, n_shared=2)
-        return shard_runs(grouped, devices, in_axes=(None, None, *[0] * 8))
+        return shard_runs(grouped, devices, in_axes=(None, None, *[0] * 9))
 
     return compiled(("runs", config, n_tasks, devices), make)
 
@@ -407,7 +409,11 @@ class RunTrainer(ProgramUser):
             "n_rows": n_rows,
             "sizes": np.concatenate([sizes, np.repeat(sizes[:1], pad, axis=0)]),
         }
-        if pad:  # padded slots repeat the first run; their results are discarded
+        # padded slots repeat the first run, start stopped (no training step: a group of 8
+        # padded slots costs nothing but its initialisation and test evaluation), and their
+        # results are discarded
+        per_run["live"] = np.arange(self.chunk_size) < n
+        if pad:
             rows[n:] = rows[0]
             n_rows[n:] = n_rows[0]
         d = self._put_data()
@@ -435,7 +441,7 @@ class RunTrainer(ProgramUser):
         auroc, auprc, loss, finite, used, best = self._chunk_fn(
             d, hyper, per_run["seed"], per_run["seed_index"], per_run["run_id"],
             per_run["rows"], per_run["n_rows"], per_run["sizes"], per_run["val_rows"],
-            per_run["val_task"],
+            per_run["val_task"], per_run["live"],
         )
         return ChunkResult(
             auroc=np.asarray(auroc)[:n], auprc=np.asarray(auprc)[:n],

@@ -62,7 +62,7 @@ def _fresh_python(code: str, **env) -> str:
     environment = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
     out = subprocess.run([sys.executable, "-c", code], env={**environment, **env,
                                                             "JAX_PLATFORMS": "cpu"},
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     return out.stdout.strip()
 

@@ -131,3 +131,25 @@ def test_chunk_arguments_are_checked(synthetic, tiny_train):
         trainer.train_chunk([7], [0], sizes)
     with pytest.raises(ValueError, match="a chunk holds"):
         trainer.train_chunk([0] * 9, list(range(9)), np.repeat(sizes, 9, axis=0))
+
+
+def test_padded_slots_train_no_step(synthetic, tiny_train):
+    # a chunk's padding slots repeat its first run but start stopped: a group made only of
+    # padding ends its loop at once instead of training a copy of the first run again
+    data, _ = synthetic
+    config = dataclasses.replace(tiny_train, chunk_size=8, vmap_width=4)
+    trainer = RunTrainer(data, config, seeds=[0])
+    program = trainer._chunk_fn
+    seen = {}
+
+    def recording(*args):
+        seen["out"] = program(*args)
+        return seen["out"]
+
+    trainer.__dict__["_chunk_fn"] = recording
+    sizes = np.full((1, data.n_tasks), 100)
+    result = trainer.train_chunk([0], [0], sizes)
+    used = np.asarray(seen["out"][4])
+    assert used.shape == (8,)
+    assert used[0] == result.steps_used[0] > 0
+    np.testing.assert_array_equal(used[1:], 0)
