@@ -99,6 +99,7 @@ prior means the same whether a table's sizes stop at 256 or at 4096.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -238,6 +239,23 @@ def expected_score(family: CurveFamily, structure: str, params, task, sizes,
         logit_c = jnp.log(per_obs["c"]) - jnp.log1p(-per_obs["c"])
         per_obs["c"] = jax.nn.sigmoid(logit_c + params["context_shift"][task] * has_context)
     return family(x, per_obs)
+
+
+# Vmapped outside ``jit``, JAX runs (and compiles) every batched operation on its own: the
+# demo fit's findings took 5.0-5.3 s, 95 small compilations, against 2.1-2.7 s and 28 with
+# these (experiments/benchmarks/findings_time.py; RESULTS.md section 10).
+@partial(jax.jit, static_argnames=("family", "structure"))
+def expected_score_draws(draws, task, sizes, n_ref=SIZE_UNIT, *, family: CurveFamily,
+                         structure: str):
+    """:func:`expected_score` for every posterior draw (leading axis of each ``draws`` value),
+    as one compiled program per family, structure and shapes."""
+    return jax.vmap(lambda d: expected_score(family, structure, d, task, sizes, n_ref))(draws)
+
+
+@partial(jax.jit, static_argnames=("structure",))
+def effective_size_draws(draws, task, sizes, *, structure: str):
+    """:func:`effective_size` for every posterior draw, as one compiled program."""
+    return jax.vmap(lambda d: effective_size(structure, d, task, sizes))(draws)
 
 
 def _pooled(family: CurveFamily, n_tasks: int, centred: bool, pooling: str,

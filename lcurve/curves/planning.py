@@ -23,8 +23,9 @@ from numpyro.infer import Predictive
 
 from lcurve.curves._summaries import _interval, compare_curves, fit_names, posterior_draws
 from lcurve.curves._table import CurveData, CurveDataError
-from lcurve.curves.model import (curve_on_test_set, effective_size, expected_score,
-                                 observed_test_score, run_test_variance, test_set_shift)
+from lcurve.curves.model import (curve_on_test_set, effective_size_draws, expected_score,
+                                 expected_score_draws, observed_test_score, run_test_variance,
+                                 test_set_shift)
 from lcurve.design import size_column
 
 __all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
@@ -228,8 +229,8 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
     family, structure, n_ref = fit.family, fit.config.transfer, fit._meta["n_ref"]
     draws = _curve_params(fit)
     pick = _thinned(draws)
-    curves = _curve_draws({k: v[pick] for k, v in draws.items()}, task, sizes, n_ref,
-                          family=family, structure=structure)
+    curves = expected_score_draws({k: v[pick] for k, v in draws.items()}, task, sizes, n_ref,
+                                  family=family, structure=structure)
     observed = np.asarray(fit.idata.observed_data["score"].values, float)
     curves = _on_test_sets(fit, curves, pick, task, sizes, observed)
     own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]
@@ -285,7 +286,7 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
         draws = {k: jnp.asarray(v) for k, v in
                  posterior_draws(fit, ["transfer", "transfer_context"]).items()}
         rates = {k: v[_thinned(draws)] for k, v in draws.items()}
-        n_eff = _n_eff_draws(rates, jnp.asarray(task[moved]), jnp.asarray(sizes[moved]),
+        n_eff = effective_size_draws(rates, jnp.asarray(task[moved]), jnp.asarray(sizes[moved]),
                              structure=structure)
         reach[moved] = np.median(np.asarray(n_eff), axis=0)
     for i, name in enumerate(fit.tasks):
@@ -298,19 +299,6 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
                     "reach": far, "ratio": ratio,
                     "ok": not (np.isfinite(ratio) and ratio > max_ratio)})
     return pd.DataFrame(out)
-
-
-# Draws of a fit's curves and effective sizes, one compiled program per call: vmapped outside
-# ``jit``, JAX runs (and compiles) every batched operation on its own, which took most of the
-# time of a fit's findings (95 small compilations, 4.2 of 6.4 s, on the demo's fit).
-@partial(jax.jit, static_argnames=("family", "structure"))
-def _curve_draws(draws, task, sizes, n_ref, *, family, structure):
-    return jax.vmap(lambda d: expected_score(family, structure, d, task, sizes, n_ref))(draws)
-
-
-@partial(jax.jit, static_argnames=("structure",))
-def _n_eff_draws(draws, task, sizes, *, structure):
-    return jax.vmap(lambda d: effective_size(structure, d, task, sizes))(draws)
 
 
 def _on_test_sets(fit, curves, pick, task, sizes, observed):

@@ -104,7 +104,7 @@ def curve_draws(fit, task: str, n_own: np.ndarray, *, n_other: float = 0.0,
     """
     import jax.numpy as jnp
 
-    from lcurve.curves import expected_score
+    from lcurve.curves.model import expected_score_draws
 
     tasks = list(fit.tasks)
     k = tasks.index(task)
@@ -127,14 +127,8 @@ def curve_draws(fit, task: str, n_own: np.ndarray, *, n_other: float = 0.0,
     elif n_other > 0:
         sizes[:, others] = n_other
     meta = fit._require()
-    structure = fit.config.transfer
     index = jnp.full(len(n_own), k, dtype=jnp.int32)
-    import jax
-
-    def one(draw):
-        return expected_score(fit.family, structure, draw, index, jnp.asarray(sizes),
-                              meta["n_ref"])
-
-    out = jax.vmap(one)(params)
+    out = expected_score_draws(params, index, jnp.asarray(sizes), meta["n_ref"],
+                               family=fit.family, structure=fit.config.transfer)
     assert out.shape == (n_draws, len(n_own))
     return np.asarray(out)

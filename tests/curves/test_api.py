@@ -307,3 +307,33 @@ def test_fit_command_fits_alternative_families_beside_the_first(pairwise_data, t
     assert not (tmp_path / "fit_exp3.nc").exists()  # the main family is not fitted twice
     out = capsys.readouterr().out
     assert out.count("fit: CurveFit(") == 2 and "findings" in out
+
+
+def test_draw_programs_equal_the_per_draw_functions():
+    # expected_score_draws / effective_size_draws: one compiled program for all posterior
+    # draws, the same numbers as calling the per-draw functions draw by draw
+    import jax.numpy as jnp
+
+    from lcurve.curves import FAMILIES
+    from lcurve.curves.model import (effective_size, effective_size_draws, expected_score,
+                                     expected_score_draws)
+
+    rng = np.random.default_rng(0)
+    draws = {"c": jnp.asarray(rng.uniform(0.7, 0.9, (5, 2))),
+             "a": jnp.asarray(rng.uniform(0.5, 2.0, (5, 2))),
+             "b": jnp.asarray(rng.uniform(0.5, 2.0, (5, 2))),
+             "alpha": jnp.asarray(rng.uniform(0.3, 1.0, (5, 2))),
+             "transfer": jnp.asarray(rng.normal(0, 0.2, (5, 2, 2)))}
+    task = jnp.array([0, 1, 0], jnp.int32)
+    sizes = jnp.array([[64.0, 0.0], [32.0, 128.0], [256.0, 512.0]])
+    family = FAMILIES["pow4"]
+    together = expected_score_draws(draws, task, sizes, family=family, structure="pairwise")
+    n_eff = effective_size_draws(draws, task, sizes, structure="pairwise")
+    for d in range(5):
+        one = {k: v[d] for k, v in draws.items()}
+        np.testing.assert_allclose(together[d],
+                                   expected_score(family, "pairwise", one, task, sizes),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(n_eff[d], effective_size("pairwise", one, task, sizes),
+                                   rtol=1e-6)
+    assert together.shape == (5, 3)

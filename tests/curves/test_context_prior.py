@@ -22,6 +22,13 @@ def context_table():
     return simulate_results(n_tasks=3, structure="contextual", seed=0)[0]
 
 
+@pytest.fixture(scope="module")
+def pair_runs():
+    # this module's own (the curves conftest's pairs_table was "not found" on an xdist worker
+    # of a run of this module beside tests/plot and tests/test_report.py)
+    return simulate_results(n_tasks=3, structure="pairwise", seed=0)[0]
+
+
 def test_the_reference_is_the_geometric_mean_context_ratio_of_a_tasks_context_runs():
     task = np.array([0, 0, 0, 1, 2])
     sizes = np.array([[100., 0., 0.], [100., 200., 200.], [50., 300., 500.],
@@ -67,10 +74,10 @@ def test_the_default_prior_is_on_the_log_gain_at_the_fitted_tables_reference(con
 
 
 def test_the_rate_prior_is_a_named_option_and_other_structures_have_no_reference(
-        context_table, pairs_table):
+        context_table, pair_runs):
     assert "context_ref" not in prepared(context_table, transfer="contextual",
                                          context_prior="rate")._prepared()
-    assert "context_ref" not in prepared(pairs_table, transfer="pairwise")._prepared()
+    assert "context_ref" not in prepared(pair_runs, transfer="pairwise")._prepared()
     sites = latent_sites(context_table, transfer="contextual", context_prior="rate")
     assert {"transfer_context_mu", "transfer_context_z"} <= sites
 
