@@ -286,8 +286,8 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
         draws = {k: jnp.asarray(v) for k, v in
                  posterior_draws(fit, ["transfer", "transfer_context"]).items()}
         rates = {k: v[_thinned(draws)] for k, v in draws.items()}
-        n_eff = effective_size_draws(rates, jnp.asarray(task[moved]), jnp.asarray(sizes[moved]),
-                             structure=structure)
+        n_eff = effective_size_draws(rates, jnp.asarray(task[moved]),
+                                     jnp.asarray(sizes[moved]), structure=structure)
         reach[moved] = np.median(np.asarray(n_eff), axis=0)
     for i, name in enumerate(fit.tasks):
         mine = task == i

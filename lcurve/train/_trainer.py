@@ -409,8 +409,8 @@ class RunTrainer(ProgramUser):
             "n_rows": n_rows,
             "sizes": np.concatenate([sizes, np.repeat(sizes[:1], pad, axis=0)]),
         }
-        # padded slots repeat the first run, start stopped (no training step: a group of 8
-        # padded slots costs nothing but its initialisation and test evaluation), and their
+        # padded slots repeat the first run, start stopped (no training step: a vmapped group
+        # of padded slots costs only its initialisation and test evaluation), and their
         # results are discarded
         per_run["live"] = np.arange(self.chunk_size) < n
         if pad:
