@@ -25,10 +25,9 @@ def main(argv=None) -> None:
 
     from lcurve.datasets import load_data
     from lcurve.demo import demo_config
-    from lcurve.design import design_from_config, size_columns, training_rows
-    from lcurve.sweep.local import plan_chunks
+    from lcurve.design import design_from_config, size_columns
+    from lcurve.sweep.local import plan_chunks, rows_bucket
     from lcurve.train import RunTrainer
-    from lcurve.train._trainer import row_bucket
 
     config = demo_config()
     data = load_data(config.data)
@@ -36,9 +35,7 @@ def main(argv=None) -> None:
     trainer = RunTrainer(data, config.train, seeds=config.design.seeds,
                          devices=jax.local_devices()[:1])
     columns = size_columns(design)
-    sizes = design[columns].to_numpy()
-    bucket = row_bucket(max(len(training_rows(data, int(s), dict(zip(data.tasks, sz.tolist()))))
-                            for s, sz in zip(design["seed"], sizes)))  # as run_sweep does
+    bucket = rows_bucket(data, design)  # as run_sweep does
     last = plan_chunks(design, trainer.chunk_size)[-1]
     n, pad = len(last), trainer.chunk_size - len(last)
     if not pad:

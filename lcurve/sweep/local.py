@@ -52,6 +52,7 @@ __all__ = [
     "plan_chunks",
     "read_results",
     "result_rows",
+    "rows_bucket",
     "run_sweep",
     "sort_results",
     "train_chunk_file",
@@ -182,6 +183,14 @@ def result_rows(chunk: pd.DataFrame, data: MultiTaskData, trained, seconds: floa
         sizes_df = chunk.iloc[r_idx][[size_column(t) for t in data.tasks]].reset_index(drop=True)
         blocks.append(pd.concat([block, sizes_df], axis=1))
     return pd.concat(blocks, ignore_index=True)
+
+
+def rows_bucket(data: MultiTaskData, runs: pd.DataFrame) -> int:
+    """The padded per-run compound-list length that fits every run of ``runs`` (one compiled
+    shape for all their chunks): :func:`lcurve.train.row_bucket` of the widest run."""
+    sizes = runs[[size_column(t) for t in data.tasks]].to_numpy()
+    return row_bucket(max(len(training_rows(data, int(s), dict(zip(data.tasks, sz.tolist()))))
+                          for s, sz in zip(runs["seed"], sizes)))
 
 
 def plan_chunks(pending: pd.DataFrame, chunk_size: int) -> list[pd.DataFrame]:
@@ -328,14 +337,7 @@ def run_sweep(
     pending = design[~design["run_id"].isin(done)].reset_index(drop=True)
 
     seeds = sorted(design["seed"].unique().tolist())
-    bucket = 0
-    if len(pending):
-        sizes_all = pending[[size_column(t) for t in data.tasks]].to_numpy()
-        widest = max(
-            len(training_rows(data, int(s), dict(zip(data.tasks, sz.tolist()))))
-            for s, sz in zip(pending["seed"], sizes_all)
-        )
-        bucket = row_bucket(widest)
+    bucket = rows_bucket(data, pending) if len(pending) else 0
     bar = tqdm(total=len(design), initial=len(done), unit="run", desc="sweep",
                disable=not progress, dynamic_ncols=True)
     try:
