@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
+import jax
 import pytest
 
 from lcurve.config import TrainConfig
@@ -9,6 +14,43 @@ from lcurve.datasets import make_synthetic
 
 
 _UNGROUPED = pytest.StashKey[set]()
+
+#: The environment variable that hands the run's compilation cache to workers and subprocesses.
+_SHARED_CACHE = "LCURVE_TEST_XLA_CACHE"
+
+
+def _share_compiled_programs() -> str | None:
+    """One on-disk XLA cache for the whole test run (JAX's persistent compilation cache).
+
+    Much of the suite's time is XLA compiling the same NUTS, SVI and trainer programs again:
+    in both xdist workers, in every subprocess (CLI, notebooks, ray workers) and for each new
+    closure numpyro builds around one model. The first process of a run makes a fresh folder
+    and puts it in the environment, so the workers and subprocesses it starts share it; it is
+    removed when that process ends. A cached program is the compiled program, so results are
+    bit-identical, and what tests count (traces, "Finished XLA compilation" log lines) happens
+    on a cache hit too. JAX's floor is kept: only programs that took >= 1 s to compile are
+    written (caching every program was no faster: experiments/benchmarks/suite_compile_cache.py
+    and section 11 of RESULTS.md there).
+    ``LCURVE_TEST_XLA_CACHE=0`` turns it off; a ``JAX_COMPILATION_CACHE_DIR`` of the user's is
+    left as it is. Returns the folder this process made, if it made one."""
+    shared, made = os.environ.get(_SHARED_CACHE), None
+    if shared == "0":
+        return None
+    if not shared:  # the first process of the run
+        if "JAX_COMPILATION_CACHE_DIR" in os.environ:
+            return None
+        made = shared = os.environ[_SHARED_CACHE] = tempfile.mkdtemp(prefix="lcurve-test-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = shared
+    jax.config.update("jax_compilation_cache_dir", shared)
+    return made
+
+
+_MADE_CACHE = _share_compiled_programs()
+
+
+def pytest_unconfigure(config):
+    if _MADE_CACHE is not None:
+        shutil.rmtree(_MADE_CACHE, ignore_errors=True)
 
 
 @pytest.hookimpl(trylast=True)
