@@ -47,7 +47,7 @@ def test_a_lost_group_fails_with_the_reason_and_a_kept_one_runs(tmp_path):
     assert plain.returncode == 0 and "1 passed" in plain.stdout, plain.stdout[-2000:]
 
 
-#: each test writes the compilation cache folder its process uses, and the one it hands on
+#: each test writes the compilation cache folder its process uses (JAX's and the environment's)
 WHERE = '''import os
 from pathlib import Path
 
@@ -82,7 +82,7 @@ def test_the_processes_of_a_run_share_one_compilation_cache_until_it_ends(tmp_pa
         return ({p.read_text() for p in out.iterdir()},
                 {p.name.split("-")[0] for p in out.iterdir()})
 
-    folders, workers = run(tmp_path / "xdist", "-n", "2")
+    folders, workers = run(tmp_path / "xdist", "-n", "2", "--dist", "each")  # both run all
     assert workers == {"gw0", "gw1"} and len(folders) == 1  # both workers, one folder
     (folder,) = folders
     assert "lcurve-test-xla-" in folder and not Path(folder).exists()  # removed at the end
