@@ -19,7 +19,9 @@ machine), and so do ``--variants`` (space-separated FitConfig settings, each
 recompiled for every chain, ``loop=reused`` the library's default; ``init=eager`` runs the
 initial SVI's ``init`` eagerly, as numpyro does, ``init=jit`` the default; ``pmap=numpyro`` runs
 parallel chains with numpyro's ``"parallel"``, recompiled every fit, ``pmap=reused`` the
-default; ``points=row`` evaluates the curve once per observation, ``points=shared`` once per
+default; ``chain=eager`` starts chains run one after another (or vectorized) eagerly, as
+numpyro does, ``chain=jit`` the default (one compiled program per chain, its start included);
+``points=row`` evaluates the curve once per observation, ``points=shared`` once per
 distinct design point, the default). ``--cpu-devices N`` asks
 JAX for N CPU devices first (:func:`lcurve.curves.request_cpu_devices`, what ``lcurve fit`` and
 ``lcurve demo`` do with N = 4 chains), so ``auto`` chains run in parallel. "lockstep" is the mean
@@ -142,9 +144,11 @@ def bench_table(args, table, truth, sim_seed) -> list:
         _inference.REUSE_JIT_WRAPPERS = "loop=numpyro" not in items
         _inference.JIT_SVI_INIT = "init=eager" not in items
         _inference.REUSE_PMAP = "pmap=numpyro" not in items
+        _inference.JIT_CHAIN = "chain=eager" not in items
         curve_fit.SHARE_DESIGN_POINTS = "points=row" not in items
         options = parse_options([item for item in items
-                                 if not item.startswith(("loop=", "init=", "pmap=", "points="))])
+                                 if not item.startswith(("loop=", "init=", "pmap=", "points=",
+                                                                 "chain="))])
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)

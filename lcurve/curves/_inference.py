@@ -37,7 +37,11 @@ NUTS defaults follow the issue's "fast, honest" recipe:
   data as constants (5.4-5.9 s of a 19-21 s refit of the 5-task benchmark). :class:`_ReusedPmap`
   passes the data as arguments and keeps the mapped program per sampler: a refit took 12.0-12.3
   s against 17.6-18.8 s (``bench_nuts.py --variants pmap=reused pmap=numpyro``, RESULTS.md K1);
-  the log-likelihood of the draws is compiled once per model shape too;
+  chains one after another, vectorized or alone run as one jitted program each, their start
+  included (:class:`_JittedChain`): numpyro starts them eagerly, op by op, and each operation
+  compiled a small program the first time in a process (RESULTS.md AA1);
+  the log-likelihood of the draws, and an SVI fit's draws from its guide, are compiled once
+  per model shape too;
 - *warm-up trees*: as deep as the draws' by default. With the SVI start (the chains started
   with the guide's diagonal metric) the first ~250 warm-up iterations of the 5-task benchmark
   ran into the 255-step cap (74,000-76,000 warm-up steps against 24,000-29,000 for the draws);
@@ -134,6 +138,9 @@ JIT_SVI_INIT = True
 #: ``False`` runs parallel chains with numpyro's ``"parallel"`` (recompiled every fit): for
 #: benchmarks.
 REUSE_PMAP = True
+#: ``False`` starts chains run one after another (or vectorized) as numpyro does, eagerly: for
+#: benchmarks.
+JIT_CHAIN = True
 
 
 class _ReusedPmap:
@@ -172,6 +179,42 @@ class _ReusedPmap:
         mapped = self._mapped[key]
         metric = sampler._inverse_mass_matrix
         return lambda map_args: mapped(map_args, args, kwargs, metric)
+
+
+class _JittedChain:
+    """``MCMC._single_chain_mcmc`` compiled whole, for chains run one after another, vectorized
+    or alone: the chain's start as well as its warm-up and sampling loop.
+
+    numpyro runs a chain's start eagerly outside ``"parallel"``: the model is initialised
+    (``init_to_median``'s prior draws, a first potential energy and gradient) and the kernel
+    set up op by op, each operation a small XLA program compiled the first time it is seen
+    in a process: ~400 of them, about half of a first fit's compilation time on a 2-core CPU
+    (RESULTS.md AA1). Here the chain runs as one jitted function, the model's data and the
+    initial metric its arguments (as :class:`_ReusedPmap`'s), kept for the sampler's
+    lifetime. Installed on one ``MCMC`` object, in place of its own method.
+    """
+
+    def __init__(self, mcmc):
+        self._run = type(mcmc)._single_chain_mcmc.__get__(mcmc)
+        self._sampler = mcmc.sampler
+        self._compiled = {}
+
+    def __call__(self, init, *, args, kwargs, **options):
+        # numpyro passes the model's data as ``args``/``kwargs`` and static settings
+        # (``collect_fields``, ``remove_sites``) by keyword, as to :class:`_ReusedPmap`
+        key = tuple(sorted(options.items()))
+        if key not in self._compiled:
+            sampler, run = self._sampler, self._run
+
+            def chain(init, model_args, model_kwargs, metric):
+                kept, sampler._inverse_mass_matrix = sampler._inverse_mass_matrix, metric
+                try:
+                    return run(init, args=model_args, kwargs=model_kwargs, **options)
+                finally:
+                    sampler._inverse_mass_matrix = kept
+
+            self._compiled[key] = jax.jit(chain)
+        return self._compiled[key](init, args, kwargs, self._sampler._inverse_mass_matrix)
 
 
 @contextlib.contextmanager
@@ -418,11 +461,15 @@ def run_nuts(model, kwargs, *, model_key, key, num_warmup: int, num_samples: int
         kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense or False,
                       inverse_mass_matrix=inverse_mass, max_tree_depth=depths,
                       init_strategy=_INIT_LOC_FNS[init_strategy])
-        return MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
+        mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples,
                     num_chains=num_chains, chain_method=_ReusedPmap() if reuse_pmap else method,
                     progress_bar=False, jit_model_args=True)
+        if jit_chain:
+            mcmc._single_chain_mcmc = _JittedChain(mcmc)
+        return mcmc
 
-    mcmc = _cached(("nuts", model_key, settings, reuse_pmap, _shapes(kwargs)), make)
+    jit_chain = method != "parallel" and JIT_CHAIN
+    mcmc = _cached(("nuts", model_key, settings, reuse_pmap, jit_chain, _shapes(kwargs)), make)
     # a cached sampler was built with the metric of the fit that made it: this fit's own
     mcmc.sampler._inverse_mass_matrix = inverse_mass
     with (_reused_jit_wrappers(), _adaptation_window(adapt_window, init_buffer),

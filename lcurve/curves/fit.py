@@ -621,15 +621,20 @@ class CurveFit:
                 model, kwargs, model_key=model_key, guide=cfg.guide, steps=cfg.svi_steps,
                 learning_rate=cfg.learning_rate, key=fit_key,
                 init_strategy=cfg.resolved_init_strategy())
-            predictive = Predictive(model, guide=guide, params=params,
-                                    num_samples=cfg.num_samples,
-                                    return_sites=latent + deterministic)
-            def draw(k):  # the fitting model (scores observed): its deterministic sites
-                draws = predictive(k, **kwargs)
-                derived, loglik = _with_loglik(model, kwargs, latent, draws)
+            sites = latent + deterministic
+
+            def draw(k, params, kw):  # the fitting model (scores observed): its deterministic
+                draws = Predictive(model, guide=guide, params=params,  # sites too
+                                   num_samples=cfg.num_samples, return_sites=sites)(k, **kw)
+                derived, loglik = _with_loglik(model, kw, latent, draws)
                 return {**draws, **derived}, loglik
 
-            draws, loglik = jax.jit(draw)(draw_key)
+            # compiled once per guide and model shape, the guide's parameters and the data
+            # arguments (they were the constants of a new program at every fit); the entry
+            # holds its guide, so the guide's id is not reused while it is cached
+            drawer = _cached(("svi_draw", id(guide), model_key, cfg.num_samples, tuple(sites),
+                              _shapes(kwargs)), lambda: jax.jit(draw))
+            draws, loglik = drawer(draw_key, params, kwargs)
             samples = {k: v[None] for k, v in draws.items() if k != "expected_score"}
         n_chains = next(iter(samples.values())).shape[0]
         if cfg.method == "nuts":

@@ -17,6 +17,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro.infer.hmc
 import numpyro.infer.hmc_util as hmc_util
 import numpyro.util
 import pytest
@@ -42,7 +43,15 @@ def test_jit_wrappers_are_reused_only_inside_the_sampler_and_restored_after():
     assert original(body) is not original(body)  # numpyro's own: a new wrapper each call
 
 
-def test_two_fits_of_one_shape_compile_the_sampling_loop_once(caplog):
+def test_two_fits_of_one_shape_compile_the_sampling_loop_once(caplog, monkeypatch):
+    starts = []
+
+    def initialize_model(rng_key, *args, **kwargs):
+        starts.append(isinstance(rng_key, jax.core.Tracer))
+        return original(rng_key, *args, **kwargs)
+
+    original = numpyro.infer.hmc.initialize_model
+    monkeypatch.setattr(numpyro.infer.hmc, "initialize_model", initialize_model)
     table, _ = simulate_results(n_tasks=2, structure="none", seed=0, seeds=(0, 1),
                                 sizes=(32, 128, 512))
     options = dict(transfer="none", method="nuts", num_warmup=20, num_samples=10,
@@ -52,9 +61,13 @@ def test_two_fits_of_one_shape_compile_the_sampling_loop_once(caplog):
         warnings.simplefilter("ignore")
         first = fit_curves(table, seed=0, **options)
         second = fit_curves(table, seed=1, **options)
-    loops = [r for r in caplog.records
-             if "Finished XLA compilation of jit(_fori_collect_loop)" in r.getMessage()]
-    assert len(loops) == 1  # numpyro alone: one per chain and fit (6)
+    compiled = [r.getMessage() for r in caplog.records
+                if "Finished XLA compilation of jit(" in r.getMessage()]
+    # a chain, its start included, is one program compiled once (numpyro alone compiled its
+    # sampling loop once per chain and fit, 6 times, and started every chain op by op)
+    assert sum("jit(chain)" in m for m in compiled) == 1
+    assert not any("jit(_fori_collect_loop)" in m for m in compiled)
+    assert starts and all(starts)  # every chain's start was traced, none ran eagerly
     assert first.idata.posterior.sizes["chain"] == second.idata.posterior.sizes["chain"] == 3
 
 
@@ -104,6 +117,27 @@ def test_svi_init_runs_as_one_compiled_program_and_fits_as_well_as_eager(caplog,
         eager = fit_curves(table, **options)
     tail_jit, tail_eager = jitted.svi_losses[-100:].mean(), eager.svi_losses[-100:].mean()
     assert abs(tail_jit - tail_eager) <= 0.01 * abs(tail_eager), (tail_jit, tail_eager)
+
+
+def test_an_svi_refit_of_one_shape_compiles_nothing_and_draws_from_its_own_guide(caplog):
+    # the draws from the guide were a new program at every fit (its parameters constants)
+    design = dict(n_tasks=2, structure="none", seeds=(0, 1), sizes=(32, 128, 512))
+    a, _ = simulate_results(seed=0, **design)
+    b, _ = simulate_results(seed=5, **design)
+    options = dict(transfer="none", method="svi", svi_steps=100, num_samples=20)
+    with warnings.catch_warnings(), jax.log_compiles(True), \
+            caplog.at_level(logging.WARNING, logger="jax"):
+        warnings.simplefilter("ignore")
+        fit_curves(a, **options)
+        caplog.clear()
+        after_a = fit_curves(b, **options).idata.posterior
+        refit = [r.getMessage() for r in caplog.records
+                 if "Finished XLA compilation" in r.getMessage()]
+        _inference._CACHE.clear()
+        alone = fit_curves(b, **options).idata.posterior
+    assert refit == []
+    for name in ("c", "noise_sd"):  # the second table's guide, not the first's
+        assert (after_a[name].values == alone[name].values).all(), name
 
 
 def test_parallel_chains_compile_once_per_shape_and_a_refit_uses_its_own_data():
