@@ -143,6 +143,21 @@ REUSE_PMAP = True
 JIT_CHAIN = True
 
 
+def _with_metric(sampler, run_chain, options: dict):
+    """``run_chain`` (numpyro's ``MCMC._single_chain_mcmc``) as a function of ``(init, model
+    args, model kwargs, initial metric)``, numpyro's static ``options`` fixed. The sampler reads
+    its initial metric while the chain is traced: it must be an argument, not the constant of
+    the fit that compiled the program."""
+    def chain(init, model_args, model_kwargs, metric):
+        kept, sampler._inverse_mass_matrix = sampler._inverse_mass_matrix, metric
+        try:
+            return run_chain(init, args=model_args, kwargs=model_kwargs, **options)
+        finally:
+            sampler._inverse_mass_matrix = kept
+
+    return chain
+
+
 class _ReusedPmap:
     """A numpyro ``chain_method``: chains in parallel, one device per chain, as numpyro's
     ``"parallel"`` runs them, but compiled once per sampler.
@@ -166,16 +181,8 @@ class _ReusedPmap:
         sampler = run_chain.__self__.sampler
         key = tuple(sorted(options.items()))
         if key not in self._mapped:
-            def chain(init, model_args, model_kwargs, metric):
-                # the sampler reads its initial metric while the chain is traced: it must be
-                # an argument, not the constant of the fit that compiled the program
-                kept, sampler._inverse_mass_matrix = sampler._inverse_mass_matrix, metric
-                try:
-                    return run_chain(init, args=model_args, kwargs=model_kwargs, **options)
-                finally:
-                    sampler._inverse_mass_matrix = kept
-
-            self._mapped[key] = jax.pmap(chain, in_axes=(0, None, None, None))
+            self._mapped[key] = jax.pmap(_with_metric(sampler, run_chain, options),
+                                         in_axes=(0, None, None, None))
         mapped = self._mapped[key]
         metric = sampler._inverse_mass_matrix
         return lambda map_args: mapped(map_args, args, kwargs, metric)
@@ -204,16 +211,7 @@ class _JittedChain:
         # (``collect_fields``, ``remove_sites``) by keyword, as to :class:`_ReusedPmap`
         key = tuple(sorted(options.items()))
         if key not in self._compiled:
-            sampler, run = self._sampler, self._run
-
-            def chain(init, model_args, model_kwargs, metric):
-                kept, sampler._inverse_mass_matrix = sampler._inverse_mass_matrix, metric
-                try:
-                    return run(init, args=model_args, kwargs=model_kwargs, **options)
-                finally:
-                    sampler._inverse_mass_matrix = kept
-
-            self._compiled[key] = jax.jit(chain)
+            self._compiled[key] = jax.jit(_with_metric(self._sampler, self._run, options))
         return self._compiled[key](init, args, kwargs, self._sampler._inverse_mass_matrix)
 
 
