@@ -214,9 +214,19 @@ def test_svi_with_sampled_random_effects_warns_that_the_curve_can_be_absorbed():
 
     from lcurve.curves import CurveFitWarning, simulate_results
 
+    class Warned(Exception):
+        pass
+
+    def stop(*args, **kwargs):
+        raise Warned
+
     table, _ = simulate_results(n_tasks=2, seed=0)
     options = dict(transfer="none", method="svi", svi_steps=5, num_samples=5)
-    with pytest.warns(CurveFitWarning, match="random_effects=False"):
+    # the warning comes before inference: stopped there, the truncnormal model (with its
+    # sampled effects, another model shape) is not compiled
+    with pytest.warns(CurveFitWarning, match="random_effects=False"), \
+            pytest.MonkeyPatch.context() as patch, pytest.raises(Warned):
+        patch.setattr("lcurve.curves.fit.run_svi", stop)
         curves.fit_curves(table, likelihood="truncnormal", **options)
     with warnings.catch_warnings():  # the logit likelihood integrates the effects out
         warnings.simplefilter("error", CurveFitWarning)
@@ -257,7 +267,7 @@ def test_chain_method_auto_runs_chains_one_after_another_on_one_cpu_device(monke
     with pytest.raises(ValueError, match="chain_method"):
         FitConfig(chain_method="threads")
     table, _ = simulate_results(n_tasks=2, seed=0, seeds=(0,), sizes=(32, 128))
-    options = dict(transfer="none", num_warmup=20, num_samples=10, num_chains=2, init_steps=20)
+    options = dict(transfer="none", num_warmup=20, num_samples=10, num_chains=2)
     fits = {m: curves.fit_curves(table, chain_method=m, **options)
             for m in ("sequential", "vectorized")}
     for fit in fits.values():  # both give (chain, draw) posteriors of the same shape
