@@ -48,6 +48,7 @@ def test_a_lost_group_fails_with_the_reason_and_a_kept_one_runs(tmp_path):
 
 
 #: each test writes the compilation cache folder its process uses (JAX's and the environment's)
+#: and whether it compiles with XLA's optimisation mostly off
 WHERE = '''import os
 from pathlib import Path
 
@@ -60,17 +61,19 @@ def test_where(i):
     folder = jax.config.jax_compilation_cache_dir
     assert folder == os.environ.get("JAX_COMPILATION_CACHE_DIR")
     name = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    Path(os.environ["OUT"], f"{name}-{i}").write_text(str(folder))
+    cheap = jax.config.read("jax_disable_most_optimizations")
+    Path(os.environ["OUT"], f"{name}-{i}").write_text(f"{folder} {cheap}")
 '''
 
 
-def test_the_processes_of_a_run_share_one_compilation_cache_until_it_ends(tmp_path):
+def test_the_processes_of_a_run_share_one_compilation_cache_and_compile_alike(tmp_path):
     guard = (Path(__file__).parent / "conftest.py").read_text()
     (tmp_path / "conftest.py").write_text(guard)
     (tmp_path / "test_where.py").write_text(WHERE)
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     environment = {k: v for k, v in os.environ.items()
-                   if k not in ("LCURVE_TEST_XLA_CACHE", "JAX_COMPILATION_CACHE_DIR")}
+                   if k not in ("LCURVE_TEST_XLA_CACHE", "JAX_COMPILATION_CACHE_DIR",
+                                "LCURVE_TEST_OPTIMIZE", "JAX_DISABLE_MOST_OPTIMIZATIONS")}
 
     def run(out: Path, *args: str, **env: str) -> tuple[set[str], set[str]]:
         out.mkdir()
@@ -84,9 +87,14 @@ def test_the_processes_of_a_run_share_one_compilation_cache_until_it_ends(tmp_pa
 
     folders, workers = run(tmp_path / "xdist", "-n", "2", "--dist", "each")  # both run all
     assert workers == {"gw0", "gw1"} and len(folders) == 1  # both workers, one folder
-    (folder,) = folders
+    (line,) = folders
+    folder, cheap = line.split()
     assert "lcurve-test-xla-" in folder and not Path(folder).exists()  # removed at the end
-    assert run(tmp_path / "off", "-p", "no:xdist", LCURVE_TEST_XLA_CACHE="0")[0] == {"None"}
+    assert cheap == "True"  # the workers compile with XLA's optimisation mostly off ...
+    # ... unless the run asks for users' build (and the cache can be turned off)
+    assert run(tmp_path / "off", "-p", "no:xdist", LCURVE_TEST_XLA_CACHE="0",
+               LCURVE_TEST_OPTIMIZE="1")[0] == {"None False"}
     mine = tmp_path / "mine"
-    assert run(tmp_path / "own", "-p", "no:xdist", JAX_COMPILATION_CACHE_DIR=str(mine))[0] \
-        == {str(mine)}  # the user's own cache folder is used
+    assert run(tmp_path / "own", "-p", "no:xdist", JAX_COMPILATION_CACHE_DIR=str(mine),
+               JAX_DISABLE_MOST_OPTIMIZATIONS="0")[0] \
+        == {f"{mine} False"}  # the user's own cache folder and optimisation are kept
