@@ -32,10 +32,15 @@ __all__ = ["device_scaling", "scale_runs", "scale_tasks", "tag_vs_curves", "trai
 
 
 def train_design(trainer, design, tasks, *, bucket: int | None = None):
-    """Train every run of ``design`` in chunks; returns the concatenated AUROC ``(runs, tasks)``."""
+    """Train every run of ``design`` in chunks; returns the concatenated AUROC ``(runs, tasks)``.
+
+    ``bucket`` (the padded compound-list length) defaults to :func:`lcurve.train.row_bucket`
+    of the largest run's summed task sizes, an upper bound on its training rows."""
+    from lcurve.train import row_bucket
+
     sizes = design[[size_column(t) for t in tasks]].to_numpy()
     seeds, run_ids = design["seed"].to_numpy(), design["run_id"].to_numpy()
-    bucket = bucket or max(256, int(2 ** np.ceil(np.log2(max(int(sizes.sum(1).max()), 1)))))
+    bucket = bucket or row_bucket(int(sizes.sum(axis=1).max()))
     outs = []
     for start in range(0, len(design), trainer.chunk_size):
         sl = slice(start, start + trainer.chunk_size)

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lcurve.bench._measure import interleaved
+from lcurve.bench.scaling import train_design
 from lcurve.config import TrainConfig
 from lcurve.data import MultiTaskData
 from lcurve.design import make_design, size_column
@@ -94,17 +95,9 @@ def _lcurve_runner(data, design, config: TrainConfig):
     process.
     """
     trainer = RunTrainer(data, config, seeds=sorted(design["seed"].unique()))
-    sizes = design[[size_column(t) for t in data.tasks]].to_numpy()
-    seeds, run_ids = design["seed"].to_numpy(), design["run_id"].to_numpy()
-    bucket = max(256, int(2 ** np.ceil(np.log2(sizes.sum(axis=1).max()))))
 
     def run():
-        outs = []
-        for start in range(0, len(design), trainer.chunk_size):
-            sl = slice(start, start + trainer.chunk_size)
-            outs.append(trainer.train_chunk(seeds[sl], run_ids[sl], sizes[sl],
-                                            n_rows_bucket=bucket))
-        return np.concatenate([o.auroc[:, 0] for o in outs])
+        return train_design(trainer, design, data.tasks)[:, 0]
 
     return run
 
