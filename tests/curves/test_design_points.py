@@ -1,5 +1,7 @@
 """The curve evaluated once per distinct design point: the same model as once per observation."""
 
+from functools import partial
+
 import jax
 import numpy as np
 import pytest
@@ -42,6 +44,10 @@ def test_a_table_of_seeds_passes_its_design_points(table):
     assert len(kwargs["point_task"]) * 3 == len(kwargs["task"])  # three seeds per point
 
 
+def density(model, kwargs, params):
+    return log_density(model, (), kwargs, params)[0]
+
+
 @pytest.mark.parametrize("options", [
     dict(transfer="pairwise"), dict(transfer="contextual"), dict(transfer="none"),
     dict(transfer="joint", family="exp3"), dict(transfer="pairwise", likelihood="truncnormal"),
@@ -54,17 +60,16 @@ def test_the_model_is_the_same_per_point_and_per_observation(table, options, mon
     monkeypatch.setattr(curve_fit, "SHARE_DESIGN_POINTS", False)
     per_row = fit.model_args(fit._data)
     assert per_row["point"] is None and per_point["point"] is not None
+    # one compiled density and gradient per layout, shared by the three draws
+    densities = [jax.jit(jax.value_and_grad(partial(density, model, kwargs)))
+                 for kwargs in (per_point, per_row)]
     for seed in range(3):
         trace = handlers.trace(handlers.seed(model, seed)).get_trace(**per_point)
         params = {k: v["value"] for k, v in trace.items()
                   if v["type"] == "sample" and not v["is_observed"]}
-
-        def density(p, kwargs):
-            return log_density(model, (), kwargs, p)[0]
-
-        np.testing.assert_allclose(density(params, per_point), density(params, per_row),
-                                   rtol=1e-5)
-        grads = [jax.grad(density)(params, kwargs) for kwargs in (per_point, per_row)]
+        (value, point_grads), (row_value, row_grads) = [f(params) for f in densities]
+        np.testing.assert_allclose(value, row_value, rtol=1e-5)
+        grads = [point_grads, row_grads]
         for name in params:
             np.testing.assert_allclose(grads[0][name], grads[1][name], rtol=1e-3, atol=1e-3)
     new = {**per_point, "value": None}
