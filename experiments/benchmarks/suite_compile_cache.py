@@ -18,12 +18,8 @@ with its load, so compare ratios of one call, and run it again in the reverse or
 
 import argparse
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from _suite import time_suite
 SUBSET = ["tests/curves/test_inference_loop.py", "tests/sweep/test_ray.py",
           "tests/curves/test_api.py::"
           "test_chain_method_auto_runs_chains_one_after_another_on_one_cpu_device",
@@ -38,15 +34,7 @@ def run(setting: str) -> float:
         env["LCURVE_TEST_XLA_CACHE"] = "0"
     elif setting == "min0":  # read by JAX at import; the conftest leaves it as it is
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q",
-                           "-p", "no:cacheprovider", *SUBSET], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    print(f"{setting:5s} {seconds:6.0f} s  {done.stdout.strip().splitlines()[-1]}", flush=True)
-    if done.returncode != 0:
-        sys.exit(done.stdout[-3000:])
-    return seconds
+    return time_suite(setting, SUBSET, env)
 
 
 def main(argv=None) -> None:

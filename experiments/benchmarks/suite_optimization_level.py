@@ -19,12 +19,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[2]
+from _suite import ROOT, time_suite
 
 
 def probe(out: str) -> None:
@@ -82,15 +80,7 @@ def run(setting: str, tests: list[str]) -> float:
            if k not in ("LCURVE_TEST_OPTIMIZE", "JAX_DISABLE_MOST_OPTIMIZATIONS")}
     if setting == "full":
         env["LCURVE_TEST_OPTIMIZE"] = "1"
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-q",
-                           "-p", "no:cacheprovider", *tests], cwd=ROOT, env=env,
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    print(f"{setting:5s} {seconds:6.0f} s  {done.stdout.strip().splitlines()[-1]}", flush=True)
-    if done.returncode != 0:
-        sys.exit(done.stdout[-3000:])
-    return seconds
+    return time_suite(setting, tests, env)
 
 
 def main(argv=None) -> None:
