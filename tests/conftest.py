@@ -57,7 +57,7 @@ def _compile_cheaply() -> bool:
     ``jax_disable_most_optimizations``: LLVM at -O0, its expensive passes off).
 
     The tests fit and train toy tables whose programs compile for seconds and then run for
-    milliseconds; compiling them less took 19% off the whole suite (993 s to 801 s with
+    milliseconds; compiling them less took 20% off the whole suite (936 s to 752 s with
     ``pytest -n 2`` on the 2-core machine; experiments/benchmarks/RESULTS.md section 12).
     XLA's HLO passes, which decide the order of reductions, still run: a toy sweep's trained
     scores are bit-identical to the optimised build's, while an SVI fit's draws differ in
