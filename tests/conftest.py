@@ -52,7 +52,7 @@ _MADE_CACHE = _share_compiled_programs()
 _OPTIMIZE = "LCURVE_TEST_OPTIMIZE"
 
 
-def _compile_cheaply() -> bool:
+def _compile_cheaply() -> None:
     """Let XLA skip most of its optimisation for the whole test run (JAX's
     ``jax_disable_most_optimizations``: LLVM at -O0, its expensive passes off).
 
@@ -66,15 +66,13 @@ def _compile_cheaply() -> bool:
     trainer's bit-identity tests keep their meaning, and no test pins a draw. Set through the
     environment, so the workers and the subprocesses the tests start (CLI, notebooks, Ray
     workers) compile the same way. ``LCURVE_TEST_OPTIMIZE=1`` compiles as users do, and an
-    explicit ``JAX_DISABLE_MOST_OPTIMIZATIONS`` is left as it is. README's first command, run
-    by CI before the tests, runs the main job with full optimisation. Returns whether it is
-    on."""
-    if os.environ.get(_OPTIMIZE) == "1":
-        return False
-    value = os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
-    on = value.strip().lower() in ("1", "true", "t", "yes", "y", "on")
-    jax.config.update("jax_disable_most_optimizations", on)
-    return on
+    explicit ``JAX_DISABLE_MOST_OPTIMIZATIONS`` is left as it is (JAX read it when imported:
+    so do the workers and subprocesses, which inherit the variable set here). README's first
+    command, run by CI before the tests, runs the main job with full optimisation."""
+    if os.environ.get(_OPTIMIZE) == "1" or "JAX_DISABLE_MOST_OPTIMIZATIONS" in os.environ:
+        return
+    os.environ["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "1"
+    jax.config.update("jax_disable_most_optimizations", True)
 
 
 _compile_cheaply()

@@ -69,9 +69,8 @@ def test_the_model_is_the_same_per_point_and_per_observation(table, options, mon
                   if v["type"] == "sample" and not v["is_observed"]}
         (value, point_grads), (row_value, row_grads) = [f(params) for f in densities]
         np.testing.assert_allclose(value, row_value, rtol=1e-5)
-        grads = [point_grads, row_grads]
         for name in params:
-            np.testing.assert_allclose(grads[0][name], grads[1][name], rtol=1e-3, atol=1e-3)
+            np.testing.assert_allclose(point_grads[name], row_grads[name], rtol=1e-3, atol=1e-3)
     new = {**per_point, "value": None}
     new_row = {**per_row, "value": None}
     predicted = [handlers.trace(handlers.seed(handlers.condition(model, params), 0)).get_trace(
