@@ -25,6 +25,9 @@ Data:
   30 targets at the ``joint30`` sizes, each beside all 29 others at half and at all of their
   labels: the library's default contextual design); ``moleculeace30-context2-half``: its runs
   at half only (one level);
+- ``moleculeace30-single``: ``none`` on the ``single30`` sweep (the 30 targets' single-task
+  runs at the ``joint30`` sizes, alone: minutes to make), fit sizes <= 128, predict 512, as
+  ``lfo_ceiling.py`` scores its empirical predictors on the same held-out runs;
 
 Fits use the library's default NUTS and model (``--set FIELD=VALUE`` overrides FitConfig
 fields).
@@ -143,6 +146,12 @@ def moleculeace_context2_tables(levels=(0.5, 1.0), name="moleculeace-context2",
         yield name, structure, table
 
 
+def moleculeace30_single_tables():
+    from make_moleculeace_sweep import sweep_path
+
+    yield "moleculeace30-single", "none", read_results(sweep_path("single30"))
+
+
 def moleculeace30_tables():
     from make_moleculeace_sweep import sweep_path
 
@@ -155,6 +164,7 @@ def moleculeace30_tables():
 MOLECULEACE_SOURCES = {"moleculeace": moleculeace_tables,
                        "moleculeace-context": moleculeace_context_tables,
                        "moleculeace30": moleculeace30_tables,
+                       "moleculeace30-single": moleculeace30_single_tables,
                        "moleculeace-context2": moleculeace_context2_tables,
                        "moleculeace-context2-half": lambda: moleculeace_context2_tables(
                            (0.5,), "moleculeace-context2-half"),
