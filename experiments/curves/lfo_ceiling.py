@@ -59,7 +59,8 @@ def target_curves(table: pd.DataFrame, fraction: float = 0.25):
     means = train.groupby(["task", "own"])["value"].mean()
     rows = []
     for task, held_runs in held.groupby("task"):
-        curve = means.loc[task].sort_index()
+        curve = (means.loc[task].sort_index() if task in means.index.get_level_values(0)
+                 else pd.Series(dtype=float))
         if len(curve) < 2:
             raise ValueError(f"{task}: fewer than two fitted sizes ({list(curve.index)})")
         rows.append({"task": task, "n_prev": curve.index[-2], "n_last": curve.index[-1],
@@ -76,7 +77,12 @@ def target_curves(table: pd.DataFrame, fraction: float = 0.25):
 
 def predict(curves: pd.DataFrame) -> pd.DataFrame:
     """Each target's predicted expected score at its largest size, one column per
-    :data:`PREDICTORS` (``mean-gain`` and ``regression`` leave the target out)."""
+    :data:`PREDICTORS` (``mean-gain`` and ``regression`` leave the target out). Raises
+    ``ValueError`` with fewer than 5 targets (the regression's 3 coefficients need more
+    than 3 others)."""
+    if len(curves) < 5:
+        raise ValueError(f"{len(curves)} targets: the leave-one-target-out regression needs "
+                         "at least 5")
     out = pd.DataFrame(index=curves.index)
     out["flat"] = curves["last"]
     out["own-slope"] = curves["last"] + curves["last_gain"] * curves["doublings"]

@@ -91,15 +91,18 @@ def test_errors_are_per_run_and_the_summary_pairs_them_with_the_reference():
     assert summary.set_index("predictor").loc["regression", "minus_hi"] == 0.0
 
 
-def test_a_target_with_one_fitted_size_is_refused():
+def test_too_few_fitted_sizes_or_targets_are_refused():
     table = _table({"a": _line(0.7, 0.03, 0.02), "b": _line(0.8, 0.02, 0.01)})
-    table = table[~((table["task"] == "a") & (table["n_a"] < 128))]
     with pytest.raises(ValueError, match="a: fewer than two fitted sizes"):
-        lfo_ceiling.target_curves(table)
+        lfo_ceiling.target_curves(table[~((table["task"] == "a") & (table["n_a"] < 128))])
+    with pytest.raises(ValueError, match="a: fewer than two fitted sizes"):
+        lfo_ceiling.target_curves(table[~((table["task"] == "a") & (table["n_a"] < 512))])
+    with pytest.raises(ValueError, match="2 targets"):
+        lfo_ceiling.predict(lfo_ceiling.target_curves(table)[0])
 
 
 def test_fits_are_paired_on_the_same_runs_or_refused():
-    curves = {f"t{i}": _line(0.7 + 0.02 * i, 0.03, 0.02) for i in range(3)}
+    curves = {f"t{i}": _line(0.7 + 0.02 * i, 0.03, 0.02 + 0.004 * i) for i in range(5)}
     found, held = lfo_ceiling.target_curves(_table(curves, noise=0.01, seed=4))
     errors = lfo_ceiling.score_runs(held, lfo_ceiling.predict(found))
     fits = pd.DataFrame({"structure": "none", "family": "pow4", "task": errors["task"],
