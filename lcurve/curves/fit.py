@@ -39,7 +39,8 @@ from lcurve.curves._inference import (CHAIN_METHODS, DENSE_METRICS, INIT_STRATEG
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (CONTEXT_PRIORS, CURVE_POOLINGS, INTEGRATED_NEEDS,
-                                 LIKELIHOOD_SITE, LIKELIHOODS, PAIRWISE_PRIORS, SEED_EFFECTS,
+                                 LIKELIHOOD_SITE, LIKELIHOODS, NOISE_DECAYS, PAIRWISE_PRIORS,
+                                 SEED_EFFECTS,
                                  TEST_NOISE, TEST_OFFSETS, context_reference, curve_model,
                                  design_points, observed_test_score, offdiag_index)
 
@@ -297,6 +298,15 @@ class FitConfig(ConfigSection):
         sampler then takes fewer leapfrog steps, each dearer: side by side on the 2-core CPU
         the 30-task ``joint`` fit took 57 s instead of 68 s, while the 5-task pairs fit
         and six MoleculeACE leave-future-out refits took up to 20% longer (RESULTS.md S1).
+    noise_decay
+        ``"none"`` (default): a task's run noise (``noise_sd``) and the seed-trajectory
+        effect's sd are the same at every size. ``"learned"``: both shrink with the run's own
+        size as ``(100 / n)^gamma``, ``gamma`` learned (one for all tasks, prior
+        ``HalfNormal(0.5)``; not with ``seed_effects="centred"``; see
+        :func:`lcurve.curves.model.curve_model`): two seeds' runs of a MoleculeACE target
+        differ less at 512 labels than at 32, which the constant noise, fitted to the small
+        sizes, carries unchanged to the sizes it predicts (``experiments/curves/RESULTS.md``
+        AC2). An option until it is checked on every structure and data set.
 
     Raises
     ------
@@ -343,6 +353,7 @@ class FitConfig(ConfigSection):
     test_noise: str = "observed"
     test_shared: float | None = None
     test_offsets: str = "sampled"
+    noise_decay: str = "none"
 
     def resolved_pairwise_prior(self) -> str:
         """``pairwise_prior`` with ``"auto"`` resolved: ``"hierarchical"`` under NUTS, else
@@ -378,7 +389,8 @@ class FitConfig(ConfigSection):
                             ("dense_metric", DENSE_METRICS),
                             ("curve_pooling", CURVE_POOLINGS),
                             ("context_spread", CURVE_POOLINGS),
-                            ("context_prior", CONTEXT_PRIORS)):
+                            ("context_prior", CONTEXT_PRIORS),
+                            ("noise_decay", NOISE_DECAYS)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -388,6 +400,9 @@ class FitConfig(ConfigSection):
                               f"likelihood with the nested-design effects (likelihood='logit', "
                               f"random_effects=True); got likelihood={self.likelihood!r}, "
                               f"random_effects={self.random_effects}")
+        if self.noise_decay != "none" and self.seed_effects == "centred":
+            raise ConfigError("fit.noise_decay='learned' is not defined with "
+                              "seed_effects='centred'")
         if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
             raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
                               f"got {self.init_steps}, {self.max_tree_depth}")
@@ -547,7 +562,8 @@ class CurveFit:
             likelihood=meta.get("likelihood", "truncnormal"),  # fits saved before "logit"
             seed_effects=meta.get("seed_effects", "independent"),
             test_noise=meta.get("test_noise", "curve"),  # fits saved before "observed"
-            test_shared=meta.get("test_shared", 0.0), test_offsets=cfg.test_offsets)
+            test_shared=meta.get("test_shared", 0.0), test_offsets=cfg.test_offsets,
+            noise_decay=cfg.noise_decay)
 
     def _model_key(self) -> tuple:
         """Key of the compiled programs of this fit's model (with the data's shapes): its
@@ -810,6 +826,7 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("dense_metric", "always")
     config.setdefault("test_offsets", "sampled")  # before the field: the only way
     config.setdefault("context_prior", "rate")  # before the field: the prior on the rate
+    config.setdefault("noise_decay", "none")  # before the field: the same noise at every size
     meta.setdefault("curve_pooling", "learned")
     if "test_shared" not in meta:  # fits saved before the field: no shared offset
         meta["test_shared"] = config["test_shared"] = 0.0

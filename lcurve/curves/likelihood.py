@@ -200,7 +200,10 @@ class NestedLogitNormal(dist.Distribution):
         logit(score_k) = loc_k + u_g + s_h + e_k,  u_g ~ N(0, traj_sd^2),
                          s_h ~ N(0, sub_sd_h^2),   e_k ~ N(0, var_k)
 
-    ``sub_sd`` is a scalar or one value per row (equal within a subsample).
+    ``sub_sd`` is a scalar or one value per row (equal within a subsample). ``traj_load``
+    (optional, one value per row, equal within a subsample) scales the trajectory effect at
+    each row, ``traj_load_k u_g`` (``FitConfig.noise_decay="learned"``: it shrinks with the
+    run's own size); ``None`` is 1.
 
     The marginal density is computed exactly by collapsing rows into subsamples and subsamples
     into trajectories (:func:`_collapse`, the Gaussian identity behind REML/Kalman updates),
@@ -228,11 +231,14 @@ class NestedLogitNormal(dist.Distribution):
 
     def __init__(self, loc, var, subsample, trajectory, sub_sd, traj_sd, *, n_subsample: int,
                  n_trajectory: int, task=None, n_tasks: int = 0, own=None, max_cells: int = 0,
-                 offset_load=None, offset_task=None, validate_args=None):
+                 offset_load=None, offset_task=None, traj_load=None, validate_args=None):
         if offset_load is not None and (task is not None or offset_task is None
                                         or n_tasks < 1):
             raise ValueError("test-set offsets need independent trajectory effects (task=None),"
                              " offset_task and n_tasks")
+        if traj_load is not None and own is not None:
+            raise ValueError("trajectory loads are not defined with centred effects (own)")
+        self.traj_load = traj_load
         self.task, self.n_tasks = task, n_tasks
         self.own, self.max_cells = own, max_cells
         self.unit = "trajectory" if task is None else "task"
@@ -334,8 +340,13 @@ class NestedLogitNormal(dist.Distribution):
                                      self.subsample, self.n_subsample)
         first = _collapse(z - self.loc, self.var, self.subsample, self.n_subsample, load)
         r1, v1, rows, sub_norm = first[:4]
-        second = _collapse(r1, v1 + sub_sd**2, sub_traj, self.n_trajectory,
-                           None if load is None else first[4])
+        v1, sub_load = v1 + sub_sd**2, None if load is None else first[4]
+        if self.traj_load is not None:  # N(r; w u, v) = N(r / w; u, v / w^2) / w
+            w = jax.ops.segment_max(self.traj_load, self.subsample, self.n_subsample)
+            r1, v1 = r1 / w, v1 / w**2
+            sub_load = None if sub_load is None else sub_load / w
+            sub_norm = sub_norm - jnp.log(w)
+        second = _collapse(r1, v1, sub_traj, self.n_trajectory, sub_load)
         r2, v2, subs, traj_norm = second[:4]
 
         def per_trajectory(row_terms, sub_terms):  # both levels' terms, summed per trajectory

@@ -115,7 +115,7 @@ __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_sco
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
            "SIZE_UNIT", "TEST_NOISE", "TEST_OFFSETS", "PAIRWISE_PRIORS", "CURVE_POOLINGS",
            "observed_test_score", "scaled_test_variance", "run_test_variance", "test_set_shift",
-           "curve_on_test_set", "design_points"]
+           "curve_on_test_set", "design_points", "NOISE_DECAYS"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -149,6 +149,11 @@ LOGIT_SCALES = {"noise": 0.3, "effect": 0.15}
 #: many samples; at ``n`` samples it is ``subsample_sd * sqrt(SUBSAMPLE_REF / n)`` (which
 #: samples are drawn matters less as n grows, like any sampling noise).
 SUBSAMPLE_REF = 100.0
+#: How the run noise ``noise_sd`` depends on a run's own size (:func:`curve_model`).
+NOISE_DECAYS = ("none", "learned")
+#: ``noise_decay="learned"``: prior scale (HalfNormal) of the noise's exponent ``gamma``
+#: (median 0.34; 1/2 is the 1/sqrt(n) of sampling noise).
+NOISE_DECAY_SCALE = 0.5
 
 
 def observed_test_score(task, sizes, value):
@@ -432,7 +437,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 context_spread: str = "fixed", likelihood: str = "logit",
                 seed_effects: str = "independent", test_noise: str = "observed",
                 test_shared: float = 0.0, test_offsets: str = "sampled",
-                context_prior: str = "rate", context_scale: float = 0.5, context_ref=None):
+                context_prior: str = "rate", context_scale: float = 0.5, context_ref=None,
+                noise_decay: str = "none"):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -551,6 +557,17 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         (:class:`~lcurve.curves.likelihood.NestedLogitNormal`; log-likelihood per seed
         trajectory). ``"truncnormal"``: a normal truncated to [0, 1] on the score scale with
         sampled (non-centred) effects; log-likelihood per row.
+    noise_decay : {"none", "learned"}
+        ``"none"`` (default): the run noise ``noise_sd[task]`` and the seed-trajectory
+        effect's sd are the same at every size. ``"learned"``: both are their values at
+        :data:`SUBSAMPLE_REF` samples of the run's own task, times ``(SUBSAMPLE_REF /
+        n_own)^gamma`` at ``n_own``, with ``gamma ~ HalfNormal(NOISE_DECAY_SCALE)`` (site
+        ``noise_decay``, one for all tasks; ``gamma = 0`` is the constant noise, ``1/2`` the
+        ``1/sqrt(n)`` of sampling noise); a seed's trajectory effect stays one draw, scaled
+        at each size (``NestedLogitNormal``'s ``traj_load``). On the 30 MoleculeACE targets
+        the sd of two seeds' runs about each other (logit scale) falls from 0.30 at 32 labels
+        to 0.13 at 512, where a constant-noise fit to <= 128 puts it at 0.28-0.29 at every
+        size (``experiments/curves/RESULTS.md`` AC2). Not with ``seed_effects="centred"``.
     """
     params = _pooled(family, n_tasks, centred_curves, curve_pooling, zero_sum_curves)
     params.update(_transfer(structure, n_tasks, transfer_scale=transfer_scale,
@@ -563,6 +580,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     logit = likelihood == "logit"
     scales = LOGIT_SCALES if logit else SCORE_SCALES
     noise_sd = numpyro.sample("noise_sd", dist.HalfNormal(scales["noise"]).expand([n_tasks]))
+    own = jnp.take_along_axis(sizes, task[:, None], axis=1)[:, 0]  # each run's own size
     if point is None:
         mean = expected_score(family, structure, params, task, sizes, n_ref)
         loc = _logit_mean(mean)[0] if logit else mean
@@ -573,6 +591,15 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     if value is None:
         numpyro.deterministic("expected_score", mean)
     var = noise_sd[task] ** 2
+    shrink = None  # noise_decay="learned": the run-level sds' factor at each row's own size
+    if noise_decay == "learned":
+        if seed_effects == "centred":
+            raise ValueError("noise_decay='learned' is not defined with seed_effects='centred'")
+        decay = numpyro.sample("noise_decay", dist.HalfNormal(NOISE_DECAY_SCALE))
+        shrink = (SUBSAMPLE_REF / jnp.maximum(own, 1.0)) ** decay
+        var = var * shrink**2
+    elif noise_decay != "none":
+        raise ValueError(f"unknown noise_decay {noise_decay!r}; valid: {list(NOISE_DECAYS)}")
     grouped = subsample is not None and n_subsample > 0
     load = None  # the test-set offsets' loads, when they are integrated out (below)
     if n_test is not None and test_noise != "none":  # delta method onto the logit scale
@@ -597,11 +624,11 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     if random_effects:
         sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))
         if logit:  # the sd of a subsample's effect shrinks like 1/sqrt(its size)
-            own = jnp.take_along_axis(sizes, task[:, None], axis=1)[:, 0]
             sub_sd = sub_sd * jnp.sqrt(SUBSAMPLE_REF / jnp.maximum(own, 1.0))
         traj_sd = numpyro.sample("trajectory_sd", dist.HalfNormal(scales["effect"]))
+        traj_row = traj_sd if shrink is None else traj_sd * shrink  # its sd at each row
         if not grouped:  # a new run: new subsamples and a new seed
-            var = var + sub_sd**2 + traj_sd**2
+            var = var + sub_sd**2 + traj_row**2
         elif logit and value is not None:
             centred = seed_effects == "centred"
             nested = NestedLogitNormal(
@@ -609,7 +636,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 n_trajectory=n_trajectory, n_tasks=n_tasks,
                 task=task if seed_effects != "independent" else None,
                 own=own if centred else None, max_cells=max_cells,
-                offset_load=load, offset_task=None if load is None else task)
+                offset_load=load, offset_task=None if load is None else task,
+                traj_load=shrink)
             if load is not None:  # offsets integrated out, drawn from their exact conditional
                 # (not a deterministic site, which the sampler would compute at every draw:
                 # the fit reads it from the likelihood, with the pointwise log-likelihood)
@@ -621,7 +649,8 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
             return
         else:
             for name, index, n_groups, sd in (("subsample", subsample, n_subsample, sub_sd),
-                                              ("trajectory", trajectory, n_trajectory, traj_sd)):
+                                              ("trajectory", trajectory, n_trajectory,
+                                               traj_row)):
                 z = numpyro.sample(f"{name}_z", dist.Normal(0.0, 1.0).expand([n_groups]))
                 if name == "trajectory" and logit and seed_effects != "independent":
                     owner = jax.ops.segment_max(task, index, n_groups)

@@ -200,3 +200,58 @@ def test_test_set_offsets_integrated_out_equal_dense_normal_with_rank_one_blocks
                                    rtol=1e-4, atol=1e-4)
     with np.testing.assert_raises(ValueError):
         d.pointwise(jnp.asarray(y))  # the units need the offsets drawn first
+
+
+def _loaded_design(seed):
+    """A nested design whose trajectory effect is scaled at each row by a load equal within a
+    subsample (``noise_decay="learned"``: ``(100 / n)^gamma`` at the row's own size)."""
+    rng = np.random.default_rng(seed)
+    trajectory = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 3, 3])
+    subsample = np.array([0, 0, 1, 1, 2, 3, 3, 4, 5, 6, 7])
+    own = np.array([32, 32, 64, 64, 128, 32, 32, 512, 64, 32, 256], float)
+    n = len(trajectory)
+    loc, var = rng.normal(1, 0.3, n), rng.uniform(0.01, 0.05, n)
+    w = (100 / own) ** 0.4
+    y = 1 / (1 + np.exp(-(loc + rng.normal(0, 0.3, n))))
+    return trajectory, subsample, loc, var, w, y
+
+
+def test_trajectory_loads_equal_dense_normal():
+    """``traj_load_k u_g``: the trajectory block is ``traj_sd^2 w w^T``; per trajectory, with
+    trajectory effects summing to zero within a task, and with test-set offsets."""
+    trajectory, subsample, loc, var, w, y = _loaded_design(4)
+    sub_sd, traj_sd = 0.15, 0.2
+    same_traj = trajectory[:, None] == trajectory
+    base = np.diag(var) + sub_sd**2 * (subsample[:, None] == subsample)
+    args = (jnp.asarray(loc), jnp.asarray(var), jnp.asarray(subsample), jnp.asarray(trajectory))
+    d = NestedLogitNormal(*args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4,
+                          traj_load=jnp.asarray(w))
+    cov = base + traj_sd**2 * np.outer(w, w) * same_traj
+    _assert_each_task_is_its_dense_block(d, y, loc, cov, trajectory)  # one term per trajectory
+    ones = NestedLogitNormal(*args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4,
+                             traj_load=jnp.ones(len(y)))
+    plain = NestedLogitNormal(*args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4)
+    np.testing.assert_allclose(float(ones.log_prob(jnp.asarray(y))),
+                               float(plain.log_prob(jnp.asarray(y))), rtol=1e-6)
+
+    task = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1])  # sum to zero over a task's seeds
+    seeds = np.array([3] * 9 + [1] * 2)
+    centred = NestedLogitNormal(*args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4,
+                                task=jnp.asarray(task), n_tasks=2, traj_load=jnp.asarray(w))
+    cov = base + traj_sd**2 * np.outer(w, w) * (same_traj - (task[:, None] == task)
+                                                / seeds[:, None])
+    _assert_each_task_is_its_dense_block(centred, y, loc, cov, task)
+
+    task = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1])  # test-set offsets integrated out
+    load = np.random.default_rng(5).uniform(0.05, 0.2, len(y))
+    offsets = NestedLogitNormal(*args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4,
+                                offset_load=jnp.asarray(load), offset_task=jnp.asarray(task),
+                                n_tasks=2, traj_load=jnp.asarray(w))
+    cov = (base + traj_sd**2 * np.outer(w, w) * same_traj
+           + np.outer(load, load) * (task[:, None] == task))
+    ref = multivariate_normal(loc, cov).logpdf(_logit(y)) - np.log(y * (1 - y)).sum()
+    np.testing.assert_allclose(float(offsets.log_prob(jnp.asarray(y))), ref, rtol=1e-5)
+    grad = jax.grad(lambda g: NestedLogitNormal(
+        *args, sub_sd, traj_sd, n_subsample=8, n_trajectory=4,
+        traj_load=jnp.asarray(w) ** g).log_prob(jnp.asarray(y)))(1.0)
+    assert np.isfinite(grad)
