@@ -28,6 +28,8 @@ Data:
 - ``moleculeace30-single``: ``none`` on the ``single30`` sweep (the 30 targets' single-task
   runs at the ``joint30`` sizes, alone: minutes to make), fit sizes <= 128, predict 512, as
   ``lfo_ceiling.py`` scores its empirical predictors on the same held-out runs;
+  ``moleculeace-single``: ``none`` on the ``single8`` sweep (the 8 targets' single-task runs
+  at the ``pairs`` sizes, alone), fit sizes <= 512, predict 2048;
 
 Fits use the library's default NUTS and model (``--set FIELD=VALUE`` overrides FitConfig
 fields).
@@ -152,6 +154,12 @@ def moleculeace30_single_tables():
     yield "moleculeace30-single", "none", read_results(sweep_path("single30"))
 
 
+def moleculeace_single_tables():
+    from make_moleculeace_sweep import sweep_path
+
+    yield "moleculeace-single", "none", read_results(sweep_path("single8"))
+
+
 def moleculeace30_tables():
     from make_moleculeace_sweep import sweep_path
 
@@ -165,6 +173,7 @@ MOLECULEACE_SOURCES = {"moleculeace": moleculeace_tables,
                        "moleculeace-context": moleculeace_context_tables,
                        "moleculeace30": moleculeace30_tables,
                        "moleculeace30-single": moleculeace30_single_tables,
+                       "moleculeace-single": moleculeace_single_tables,
                        "moleculeace-context2": moleculeace_context2_tables,
                        "moleculeace-context2-half": lambda: moleculeace_context2_tables(
                            (0.5,), "moleculeace-context2-half"),

@@ -69,6 +69,7 @@ def tracked(structure: str, family: str = "pow4") -> dict[str, tuple]:
     if structure == "joint":
         names.update({"hs_global": ()})
     names.update({"test_z": (0,)})  # only where test_shared > 0 (else not in the posterior)
+    names.update({"noise_decay": ()})  # only with FitConfig.noise_decay="learned"
     names.update({"curve_max": ()})  # the first task's curve at its largest size
     if structure == "contextual":
         names.update({"transfer_context": (0,), "context_shift": (0,)})
