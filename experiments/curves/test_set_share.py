@@ -21,13 +21,15 @@ resamples for every run of the target, scores every run's AUROC on each, and fro
 over all run pairs (``rho_all``), over pairs of the same size and different seeds
 (``rho_same``), and by the size ratio of the two runs (``r1``, ``r2``, ``r4``, ``r8+``; ``r1``
 is the same pairs as ``rho_same``); ``nested`` and ``cross`` split the pairs of different sizes
-into same seed (the smaller subsample is inside the larger) and different seeds. For a subset
+into same seed (the smaller subsample is inside the larger) and different seeds;
+``same_<n>`` is ``rho_same`` at each size ``n`` alone (``--seeds 0 1 2 3``: six pairs per
+size). For a subset
 of pairs the denominator is the mean over those pairs of the two runs' mean variance. It also
 compares the mean bootstrap variance with the Hanley-McNeil variance at each run's AUROC
 (``boot/HM``), to check HM's scale. The table is written to
 ``experiments/curves/lfo_runs/test_set_share.csv``. Usage::
 
-    nice -n 5 python experiments/curves/test_set_share.py [--boot 2000] [--seeds 0 1]
+    nice -n 5 python experiments/curves/test_set_share.py [--boot 2000] [--seeds 0 1] [--out CSV]
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ def shares(runs: pd.DataFrame, cov: np.ndarray) -> dict[str, float]:
         out[name] = share(log_ratio >= r if name.endswith("+") else log_ratio == r)
     out["nested"] = share((size[i] != size[j]) & (seed[i] == seed[j]))
     out["cross"] = share((size[i] != size[j]) & (seed[i] != seed[j]))
+    for n in np.unique(size):  # rho_same at each size: do larger runs share more?
+        out[f"same_{int(n)}"] = share((size[i] == n) & (size[j] == n) & (seed[i] != seed[j]))
     return out
 
 
@@ -165,6 +169,7 @@ def main() -> None:
     parser.add_argument("--boot", type=int, default=2000, help="bootstrap resamples per target")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS))
+    parser.add_argument("--out", type=Path, default=OUT, help=f"the table (default {OUT})")
     args = parser.parse_args()
 
     start = time.perf_counter()
@@ -187,14 +192,17 @@ def main() -> None:
                      "boot/HM": float(np.diag(cov).mean() / hm.mean())})
 
     table = pd.DataFrame(rows).set_index("target").astype(float)
+    table = table[[c for c in table.columns if not c.startswith("same_")]
+                  + sorted((c for c in table.columns if c.startswith("same_")),
+                           key=lambda c: int(c.split("_")[1]))]
     table.loc["mean"] = table.mean()
     table[["n_test", "n_pos"]] = table[["n_test", "n_pos"]].round().astype(int)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    table.round(4).to_csv(OUT)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    table.round(4).to_csv(args.out)
     print(f"\ncommon-factor share rho of the test-set AUROC error ({args.boot} stratified "
           f"bootstrap resamples, seeds {args.seeds}):")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    print(f"\nwrote {OUT} ({time.perf_counter() - start:.0f} s)")
+    print(f"\nwrote {args.out} ({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":
