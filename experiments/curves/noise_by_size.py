@@ -6,8 +6,9 @@ the run noise, the nested-design effects and the run's own part of the test-set 
 curve model (logit likelihood) gives that same variance as ``noise_sd^2 [x (100 / n)^(2
 gamma)] + subsample_sd^2 100 / n + trajectory_sd^2 [x (100 / n)^(2 gamma)] + (1 -
 test_shared) v_test`` (``v_test`` the Hanley-McNeil variance at the cell's mean score; the
-brackets with ``FitConfig.noise_decay="learned"``). This script prints both, as root mean squares over the
-targets at each own size, for a fit to the leave-future-out split's rows (sizes <= 1/4 of each
+brackets with ``FitConfig.noise_decay="learned"``; ``test_shared`` the share at the cell's
+size with ``FitConfig.test_share="by_size"``). This script prints both, as root mean
+squares over the targets at each own size, for a fit to the leave-future-out split's rows (sizes <= 1/4 of each
 target's largest: the sizes beyond are what leave-future-out predicts) or to all rows. At the
 fitted sizes it also prints how far each target's mean logit score there lies from its fitted
 curve (``misfit``, from :meth:`CurveFit.curve_gaps`), beside what the spread of the runs
@@ -35,7 +36,7 @@ import pandas as pd
 from scipy.special import logit
 
 from lcurve.curves import compare_curves, fit_curves
-from lcurve.curves.model import SUBSAMPLE_REF, run_test_variance
+from lcurve.curves.model import SUBSAMPLE_REF, run_test_variance, test_share_at
 from lcurve.design import own_sizes, size_columns
 from lcurve.sweep import read_results
 from lfo import parse_args, parse_options, split
@@ -55,6 +56,14 @@ def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
     return cells[cells["runs"] >= 2].reset_index()
 
 
+def shares(fit, cells: pd.DataFrame) -> np.ndarray:
+    """The test-set share the fit gives each cell's runs (``FitConfig.test_share``)."""
+    meta = fit._prepared()
+    return np.broadcast_to(np.asarray(test_share_at(
+        cells["own"].to_numpy(float), meta.get("test_shared", 0.0),
+        meta.get("test_share_decay", 0.0)), float), (len(cells),))
+
+
 def model_variance(fit, cells: pd.DataFrame) -> np.ndarray:
     """The fit's between-run variance at each cell (posterior mean over draws)."""
     post = fit.idata.posterior
@@ -70,7 +79,7 @@ def model_variance(fit, cells: pd.DataFrame) -> np.ndarray:
     if "subsample_sd" in post:
         total = total + post["subsample_sd"].values.reshape(-1, 1) ** 2 * SUBSAMPLE_REF / own
         total = total + post["trajectory_sd"].values.reshape(-1, 1) ** 2 * shrink2
-    rho = fit._prepared().get("test_shared", 0.0)
+    rho = shares(fit, cells)
     v_test = np.asarray(run_test_variance(cells["m"].to_numpy(), cells["n_test"].to_numpy(),
                                           cells["n_test_pos"].to_numpy(), "auroc",
                                           test_score=cells["m"].to_numpy()))
@@ -117,7 +126,7 @@ def main() -> None:
     diag = fit.diagnostics()
     loo = az.loo(fit.idata)  # one term per seed trajectory (the logit likelihood's unit)
     cells = seed_cells(table)
-    rho = fit._prepared().get("test_shared", 0.0)
+    rho = shares(fit, cells)
     cells["model"] = model_variance(fit, cells)
     cells["test_part"] = (1 - rho) * np.asarray(run_test_variance(
         cells["m"].to_numpy(), cells["n_test"].to_numpy(), cells["n_test_pos"].to_numpy(),
@@ -139,7 +148,7 @@ def main() -> None:
     cells = cells.join(pd.concat([gaps[["task", "size"]], misfit], axis=1)
                        .set_index(["task", "size"])["misfit"], on=["task", "own"])
     cells["seed_share"] = cells["empirical"] / cells["runs"]  # what the seeds leave in a mean
-    cells["v_test"] = cells["test_part"] / (1 - rho) if rho < 1 else np.nan
+    cells["v_test"] = cells["test_part"] / np.maximum(1 - rho, 1e-9)
     print("between-run sd on the logit scale (root mean square over targets), and at the "
           "fitted sizes the cells' mean against the curve (`misfit`) beside what their runs' "
           "spread alone would leave (`seed_share`: the empirical variance over the runs):")

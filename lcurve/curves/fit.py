@@ -58,6 +58,14 @@ GUIDES = ("normal", "lowrank", "mvn")
 #: ``experiments/curves/test_set_share.py`` (0.57 over 8 targets, 0.42-0.66 per target; 0.47
 #: between runs 8x or more apart in size, 0.67 at 2x).
 TEST_SHARED = 0.55
+#: ``FitConfig.test_share="by_size"``: the share at 100 samples and the exponent with which
+#: a run's own part shrinks, ``1 - share = (1 - 0.39) (100 / n)^0.46``: a least-squares line
+#: through the same-size, other-seed shares of ``test_set_share.py --seeds 0 1 2 3`` (8
+#: targets, 0.34 at 64 labels to 0.88 at 2,048; ``experiments/curves/RESULTS.md`` AC3).
+TEST_SHARED_AT_REF = 0.39
+TEST_SHARE_DECAY = 0.46
+#: How the test-set share depends on a run's own size (``FitConfig.test_share``).
+TEST_SHARES = ("constant", "by_size")
 
 _TASK_SITES = {"noise_sd", "transfer_context", "transfer_context_z", "context_log_gain",
                "context_shift", "test_z", "test_z_decentered"}
@@ -298,6 +306,15 @@ class FitConfig(ConfigSection):
         sampler then takes fewer leapfrog steps, each dearer: side by side on the 2-core CPU
         the 30-task ``joint`` fit took 57 s instead of 68 s, while the 5-task pairs fit
         and six MoleculeACE leave-future-out refits took up to 20% longer (RESULTS.md S1).
+    test_share
+        ``"constant"`` (default): ``test_shared`` is the share at every size. ``"by_size"``
+        (an option): the run's own part of its test-set variance shrinks with its own size,
+        ``1 - share = (1 - test_shared) (100 / n)^TEST_SHARE_DECAY``, ``test_shared`` the
+        share at 100 samples ("auto": :data:`TEST_SHARED_AT_REF`): two seeds' runs of a
+        MoleculeACE target share 0.34 of their test-set variance at 64 labels and 0.88 at
+        2,048 (``experiments/curves/RESULTS.md`` AC3), so the constant 0.55 gives large runs
+        too much test noise of their own and the curve too little of the test set's common
+        error. See :func:`lcurve.curves.model.test_share_at`.
     noise_decay
         ``"none"`` (default): a task's run noise (``noise_sd``) and the seed-trajectory
         effect's sd are the same at every size. ``"learned"``: both shrink with the run's own
@@ -354,6 +371,7 @@ class FitConfig(ConfigSection):
     test_shared: float | None = None
     test_offsets: str = "sampled"
     noise_decay: str = "none"
+    test_share: str = "constant"
 
     def resolved_pairwise_prior(self) -> str:
         """``pairwise_prior`` with ``"auto"`` resolved: ``"hierarchical"`` under NUTS, else
@@ -369,7 +387,15 @@ class FitConfig(ConfigSection):
         if self.test_shared is not None:
             return float(self.test_shared)
         usable = has_n_test and self.test_noise != "none" and self.transfer != "joint"
-        return TEST_SHARED if usable else 0.0
+        if not usable:
+            return 0.0
+        return TEST_SHARED_AT_REF if self.test_share == "by_size" else TEST_SHARED
+
+    def resolved_test_share_decay(self, has_n_test: bool) -> float:
+        """The exponent of :func:`lcurve.curves.model.test_share_at`: :data:`TEST_SHARE_DECAY`
+        with ``test_share="by_size"`` where a test-set share is modelled, else 0."""
+        by_size = self.test_share == "by_size" and self.resolved_test_shared(has_n_test) > 0
+        return TEST_SHARE_DECAY if by_size else 0.0
 
     def resolved_init_strategy(self) -> str:
         """``init_strategy`` with ``"auto"`` resolved: ``"median"`` for NUTS chains started
@@ -390,7 +416,8 @@ class FitConfig(ConfigSection):
                             ("curve_pooling", CURVE_POOLINGS),
                             ("context_spread", CURVE_POOLINGS),
                             ("context_prior", CONTEXT_PRIORS),
-                            ("noise_decay", NOISE_DECAYS)):
+                            ("noise_decay", NOISE_DECAYS),
+                            ("test_share", TEST_SHARES)):
             if getattr(self, name) not in valid:
                 raise ConfigError(f"fit.{name}: unknown {name} {getattr(self, name)!r}; "
                                   f"valid: {list(valid)}")
@@ -526,6 +553,8 @@ class CurveFit:
                               likelihood=cfg.likelihood, seed_effects=cfg.seed_effects,
                               test_noise=cfg.test_noise,
                               test_shared=cfg.resolved_test_shared(data.n_test is not None),
+                              test_share_decay=cfg.resolved_test_share_decay(
+                                  data.n_test is not None),
                               pairwise_prior=cfg.resolved_pairwise_prior(),
                               curve_pooling=cfg.curve_pooling)
             if cfg.transfer == "contextual" and cfg.context_prior == "data":
@@ -563,7 +592,7 @@ class CurveFit:
             seed_effects=meta.get("seed_effects", "independent"),
             test_noise=meta.get("test_noise", "curve"),  # fits saved before "observed"
             test_shared=meta.get("test_shared", 0.0), test_offsets=cfg.test_offsets,
-            noise_decay=cfg.noise_decay)
+            noise_decay=cfg.noise_decay, test_share_decay=meta.get("test_share_decay", 0.0))
 
     def _model_key(self) -> tuple:
         """Key of the compiled programs of this fit's model (with the data's shapes): its
@@ -827,6 +856,7 @@ def load_fit(path: str | Path) -> CurveFit:
     config.setdefault("test_offsets", "sampled")  # before the field: the only way
     config.setdefault("context_prior", "rate")  # before the field: the prior on the rate
     config.setdefault("noise_decay", "none")  # before the field: the same noise at every size
+    config.setdefault("test_share", "constant")  # before the field: one share at every size
     meta.setdefault("curve_pooling", "learned")
     if "test_shared" not in meta:  # fits saved before the field: no shared offset
         meta["test_shared"] = config["test_shared"] = 0.0

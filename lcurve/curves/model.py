@@ -115,7 +115,7 @@ __all__ = ["UnitTruncatedNormal", "curve_model", "effective_size", "expected_sco
            "offdiag_index", "test_variance", "LIKELIHOOD_SITE", "LIKELIHOODS", "SEED_EFFECTS",
            "SIZE_UNIT", "TEST_NOISE", "TEST_OFFSETS", "PAIRWISE_PRIORS", "CURVE_POOLINGS",
            "observed_test_score", "scaled_test_variance", "run_test_variance", "test_set_shift",
-           "curve_on_test_set", "design_points", "NOISE_DECAYS"]
+           "curve_on_test_set", "design_points", "NOISE_DECAYS", "test_share_at"]
 
 #: Name of the single observed (log-likelihood) site.
 LIKELIHOOD_SITE = "score"
@@ -408,6 +408,18 @@ def run_test_variance(mean, n_test, n_test_pos, metric: str, *, likelihood: str 
     return scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
 
 
+def test_share_at(own, test_shared: float, decay: float = 0.0):
+    """The share of a run's test-set variance common to its task's runs, at its own size
+    ``own``: ``test_shared`` at every size (``decay=0``), or ``1 - (1 - test_shared) (100 /
+    own)^decay``, at least 0 (``FitConfig.test_share="by_size"``: ``test_shared`` is the
+    share at :data:`SUBSAMPLE_REF` samples; runs trained on more labels rank the test
+    compounds more alike, ``experiments/curves/RESULTS.md`` AC3)."""
+    if decay == 0 or test_shared == 0:
+        return test_shared
+    ratio = SUBSAMPLE_REF / jnp.maximum(jnp.asarray(own, jnp.float32), 1.0)
+    return 1.0 - jnp.minimum(1.0, (1.0 - test_shared) * ratio**decay)
+
+
 def test_set_shift(v_test, test_z, test_shared: float):
     """The offset a task's one test set adds to each of its runs (``FitConfig.test_shared``):
     ``sqrt(test_shared v_test) test_z``, on the likelihood's scale (``v_test`` on that scale,
@@ -438,7 +450,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 seed_effects: str = "independent", test_noise: str = "observed",
                 test_shared: float = 0.0, test_offsets: str = "sampled",
                 context_prior: str = "rate", context_scale: float = 0.5, context_ref=None,
-                noise_decay: str = "none"):
+                noise_decay: str = "none", test_share_decay: float = 0.0):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -543,6 +555,12 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         (``score``) are runs scored on the task's own test set and include the offset's
         posterior. ``0`` (this function's default): each run's test-set error is independent
         and the curve's level absorbs what the runs share.
+    test_share_decay : float
+        With ``test_shared > 0``: ``0`` (default), the share is ``test_shared`` at every size;
+        above 0, a run's own part of its test-set variance shrinks with its own size,
+        ``(1 - test_shared) (SUBSAMPLE_REF / n_own)^test_share_decay`` (at most all of it), so
+        ``test_shared`` is the share at :data:`SUBSAMPLE_REF` samples and the shared offset's
+        load grows with the size (:func:`test_share_at`; ``FitConfig.test_share``).
     test_offsets : {"sampled", "integrated"}
         With ``test_shared > 0``: ``test_z`` is a sampled site (default), or the offsets are
         integrated out of :class:`~lcurve.curves.likelihood.NestedLogitNormal` exactly
@@ -607,19 +625,20 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         v_test = run_test_variance(mean, n_test, n_test_pos, metric, likelihood=likelihood,
                                    test_noise=test_noise, test_score=observed)
         if test_shared > 0:  # one test set per task: that share of its error is common
+            share = test_share_at(own, test_shared, test_share_decay)  # per row, or one
             if test_offsets == "integrated" and value is not None:
                 if not (logit and random_effects and grouped
                         and seed_effects == "independent"):
                     raise ValueError(INTEGRATED_NEEDS)
-                load = test_set_shift(v_test, 1.0, test_shared)  # NestedLogitNormal's
+                load = test_set_shift(v_test, 1.0, share)  # NestedLogitNormal's
             else:
                 test_z = numpyro.sample("test_z", dist.Normal(0.0, 1.0).expand([n_tasks]))
-                shift = test_set_shift(v_test, test_z[task], test_shared)
+                shift = test_set_shift(v_test, test_z[task], share)
                 loc = loc + shift
                 if value is None:  # the curve on the task's own test set (its runs' centre)
                     numpyro.deterministic("test_set_score",
                                           curve_on_test_set(mean, shift, likelihood=likelihood))
-            v_test = (1.0 - test_shared) * v_test
+            v_test = (1.0 - share) * v_test
         var = var + v_test
     if random_effects:
         sub_sd = numpyro.sample("subsample_sd", dist.HalfNormal(scales["effect"]))

@@ -25,7 +25,7 @@ from lcurve.curves._summaries import _interval, compare_curves, fit_names, poste
 from lcurve.curves._table import CurveData, CurveDataError
 from lcurve.curves.model import (curve_on_test_set, effective_size_draws, expected_score,
                                  expected_score_draws, observed_test_score, run_test_variance,
-                                 test_set_shift)
+                                 test_set_shift, test_share_at)
 from lcurve.design import size_column
 
 __all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
@@ -311,16 +311,19 @@ def _on_test_sets(fit, curves, pick, task, sizes, observed):
     const = fit.idata.constant_data
     likelihood = meta.get("likelihood", "truncnormal")  # as CurveFit.model reads them
     test_z = jnp.asarray(posterior_draws(fit, ["test_z"])["test_z"])[pick]
+    own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]
+    share = jnp.broadcast_to(jnp.asarray(test_share_at(own, float(share), meta.get(
+        "test_share_decay", 0.0)), jnp.float32), own.shape)  # per row
     return _moved_to_test_sets(
         curves, jnp.asarray(const["n_test"].values), jnp.asarray(const["n_test_pos"].values),
         observed_test_score(np.asarray(task), np.asarray(sizes), observed), test_z[:, task],
-        metric=fit.config.metric, likelihood=likelihood,
-        test_noise=meta.get("test_noise", "curve"), share=float(share))
+        share, metric=fit.config.metric, likelihood=likelihood,
+        test_noise=meta.get("test_noise", "curve"))
 
 
-@partial(jax.jit, static_argnames=("metric", "likelihood", "test_noise", "share"))
-def _moved_to_test_sets(curves, n_test, n_test_pos, test_score, test_z, *, metric, likelihood,
-                        test_noise, share):
+@partial(jax.jit, static_argnames=("metric", "likelihood", "test_noise"))
+def _moved_to_test_sets(curves, n_test, n_test_pos, test_score, test_z, share, *, metric,
+                        likelihood, test_noise):
     v_test = run_test_variance(curves, n_test, n_test_pos, metric, likelihood=likelihood,
                                test_noise=test_noise, test_score=test_score)
     return curve_on_test_set(curves, test_set_shift(v_test, test_z, share),

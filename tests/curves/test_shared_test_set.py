@@ -208,3 +208,51 @@ def test_integrated_offsets_are_the_same_model(shared_table, fits):
     np.testing.assert_allclose(z_got.mean(0), z_ref.mean(0), atol=0.25)
     np.testing.assert_allclose(z_got.std(0), z_ref.std(0), rtol=0.2)
     assert (np.abs(z_got.mean(0)) > 0.4).any()  # the runs moved an offset off its prior
+
+
+def _likelihood_variance(table, **options):
+    """The per-row variance the model hands the likelihood with no run noise, and own sizes."""
+    import jax.numpy as jnp
+    from numpyro import handlers
+
+    fit = CurveFit(table, family="exp3", transfer="none", **options)
+    fit._prepared()
+    model = handlers.substitute(handlers.seed(fit.model(), 0),
+                                data={"noise_sd": jnp.zeros(3)})
+    site = handlers.trace(model).get_trace(**fit.model_args(fit._data))["score"]
+    data = fit._data
+    return np.asarray(site["fn"].var), data.sizes[np.arange(data.n_obs), data.task]
+
+
+def test_a_share_by_size_leaves_large_runs_less_test_noise_of_their_own(shared_table):
+    """``test_share="by_size"``: a run's own part of its test-set variance is ``(1 - 0.39)
+    (100 / n)^0.46`` of it (all of it below ~35 samples), against ``1 - 0.55`` at every
+    size; the fit records the share and exponent it used, and ``joint`` keeps none."""
+    from lcurve.curves.fit import TEST_SHARE_DECAY, TEST_SHARED_AT_REF
+
+    by_size, own = _likelihood_variance(shared_table, test_share="by_size")
+    constant, _ = _likelihood_variance(shared_table)
+    own_part = np.minimum(1.0, (1 - TEST_SHARED_AT_REF) * (100 / own) ** TEST_SHARE_DECAY)
+    np.testing.assert_allclose(by_size / constant, own_part / (1 - TEST_SHARED), rtol=1e-4)
+    assert own_part[own == 512].max() < 0.35 < 0.9 < own_part[own == 32].min()
+    meta = CurveFit(shared_table, transfer="none", test_share="by_size")._prepared()
+    assert (meta["test_shared"], meta["test_share_decay"]) == (TEST_SHARED_AT_REF,
+                                                               TEST_SHARE_DECAY)
+    meta = CurveFit(shared_table, transfer="none", test_share="by_size",
+                    test_shared=0.6)._prepared()  # an explicit share: the one at 100 samples
+    assert (meta["test_shared"], meta["test_share_decay"]) == (0.6, TEST_SHARE_DECAY)
+    assert CurveFit(shared_table, transfer="joint",
+                    test_share="by_size")._prepared()["test_share_decay"] == 0.0
+    with pytest.raises(ConfigError, match="unknown test_share"):
+        CurveFit(shared_table, test_share="linear")
+
+
+def test_a_fit_with_a_share_by_size_predicts_and_checks_its_runs(shared_table, tmp_path):
+    fit = _fit(shared_table, method="svi", svi_steps=50, num_samples=20, test_share="by_size")
+    gaps = fit.curve_gaps(by_size=True)  # the runs' test-set offsets, moved by size
+    assert np.isfinite(gaps["gap"]).all()
+    loaded = load_fit(fit.save(tmp_path / "by_size.nc"))
+    assert loaded.model().keywords["test_share_decay"] == fit.model().keywords[
+        "test_share_decay"] > 0
+    pred = loaded.predict({loaded.tasks[0]: [64, 2048]})
+    assert pred["test_mean"].between(0, 1).all()
