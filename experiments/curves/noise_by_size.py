@@ -45,7 +45,8 @@ from lfo import parse_args, parse_options, split
 def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
     """One row per (task, own size) with single-task runs of >= 2 seeds: ``m`` the mean
     score, test-set sizes, ``empirical`` the variance between the seeds' logit scores (half
-    the mean squared difference from their mean, times S / (S - 1))."""
+    the mean squared difference from their mean, times S / (S - 1)) and ``v_test`` the
+    Hanley-McNeil variance at ``m`` on the logit scale."""
     table = table[table["metric"] == "auroc"]
     single = (table[size_columns(table)] > 0).sum(axis=1) == 1
     runs = table[single.to_numpy()].assign(own=lambda t: own_sizes(t),
@@ -53,7 +54,11 @@ def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
     cells = runs.groupby(["task", "own"]).agg(
         m=("value", "mean"), n_test=("n_test", "first"), n_test_pos=("n_test_pos", "first"),
         runs=("lv", "size"), empirical=("lv", "var"))  # var: ddof 1, unbiased
-    return cells[cells["runs"] >= 2].reset_index()
+    cells = cells[cells["runs"] >= 2].reset_index()
+    cells["v_test"] = np.asarray(run_test_variance(  # on the logit scale, at the cell's mean
+        cells["m"].to_numpy(), cells["n_test"].to_numpy(), cells["n_test_pos"].to_numpy(),
+        "auroc", test_score=cells["m"].to_numpy()))
+    return cells
 
 
 def shares(fit, cells: pd.DataFrame) -> np.ndarray:
@@ -79,11 +84,7 @@ def model_variance(fit, cells: pd.DataFrame) -> np.ndarray:
     if "subsample_sd" in post:
         total = total + post["subsample_sd"].values.reshape(-1, 1) ** 2 * SUBSAMPLE_REF / own
         total = total + post["trajectory_sd"].values.reshape(-1, 1) ** 2 * shrink2
-    rho = shares(fit, cells)
-    v_test = np.asarray(run_test_variance(cells["m"].to_numpy(), cells["n_test"].to_numpy(),
-                                          cells["n_test_pos"].to_numpy(), "auroc",
-                                          test_score=cells["m"].to_numpy()))
-    return total.mean(axis=0) + (1 - rho) * v_test
+    return total.mean(axis=0) + (1 - shares(fit, cells)) * cells["v_test"].to_numpy()
 
 
 def by_size(cells: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
@@ -126,11 +127,8 @@ def main() -> None:
     diag = fit.diagnostics()
     loo = az.loo(fit.idata)  # one term per seed trajectory (the logit likelihood's unit)
     cells = seed_cells(table)
-    rho = shares(fit, cells)
     cells["model"] = model_variance(fit, cells)
-    cells["test_part"] = (1 - rho) * np.asarray(run_test_variance(
-        cells["m"].to_numpy(), cells["n_test"].to_numpy(), cells["n_test_pos"].to_numpy(),
-        "auroc", test_score=cells["m"].to_numpy()))
+    cells["test_part"] = (1 - shares(fit, cells)) * cells["v_test"]
     fitted = own_sizes(train[train["metric"] == "auroc"]).max()
     print(f"{args.sweep}, {args.family}, fitted to own sizes <= {fitted:.0f} "
           f"({'all rows' if args.all_rows else 'the leave-future-out split'}; "
@@ -148,7 +146,6 @@ def main() -> None:
     cells = cells.join(pd.concat([gaps[["task", "size"]], misfit], axis=1)
                        .set_index(["task", "size"])["misfit"], on=["task", "own"])
     cells["seed_share"] = cells["empirical"] / cells["runs"]  # what the seeds leave in a mean
-    cells["v_test"] = cells["test_part"] / np.maximum(1 - rho, 1e-9)
     print("between-run sd on the logit scale (root mean square over targets), and at the "
           "fitted sizes the cells' mean against the curve (`misfit`) beside what their runs' "
           "spread alone would leave (`seed_share`: the empirical variance over the runs):")
