@@ -42,8 +42,9 @@ import numpy as np
 import pandas as pd
 
 from lcurve.curves.checks import noise_mae, split_future
-from lcurve.design import own_sizes, size_columns
+from lcurve.design import own_sizes
 from lcurve.sweep import read_results
+from make_moleculeace_sweep import single_task, sweep_path
 
 PREDICTORS = ("flat", "own-slope", "mean-gain", "regression", "oracle-mean")
 
@@ -54,9 +55,7 @@ def target_curves(table: pd.DataFrame, fraction: float = 0.25):
     ``n_held`` and held-out mean ``future``; and the held-out runs (``split_future``'s).
     Raises ``ValueError`` when a target has fewer than two fitted sizes."""
     train, held = split_future(table, fraction)
-    single = (train[size_columns(train)] > 0).sum(axis=1) == 1
-    train = train[single.to_numpy()].assign(own=own_sizes(train[single.to_numpy()]))
-    means = train.groupby(["task", "own"])["value"].mean()
+    means = single_task(train).groupby(["task", "own"])["value"].mean()
     rows = []
     for task, held_runs in held.groupby("task"):
         curve = (means.loc[task].sort_index() if task in means.index.get_level_values(0)
@@ -153,8 +152,6 @@ def join_fits(errors: pd.DataFrame, fitted: pd.DataFrame):
 
 
 def main() -> None:
-    from make_moleculeace_sweep import sweep_path
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default="single30",
                         help="cached sweep kind (make_moleculeace_sweep.py), default single30")

@@ -91,16 +91,20 @@ def sweep_path(kind: str) -> Path:
     return CACHE / f"moleculeace_{kind}"
 
 
+def single_task(table: pd.DataFrame) -> pd.DataFrame:
+    """``table``'s single-task runs (one task trained), their own size in column ``own``."""
+    columns = size_columns(table)
+    return table[((table[columns] > 0).sum(axis=1) == 1).to_numpy()].assign(
+        own=lambda t: t[columns].max(axis=1))
+
+
 def single_runs(path: Path):
     """(the sweep's AUROC rows, its single-task runs with their own size in column ``own``)."""
     from lcurve.sweep import read_results
 
     table = read_results(path)
     table = table[table["metric"] == "auroc"]
-    columns = size_columns(table)
-    single = table[(table[columns] > 0).sum(axis=1) == 1].assign(
-        own=lambda t: t[columns].max(axis=1))
-    return table, single
+    return table, single_task(table)
 
 
 def summary(path: Path) -> None:

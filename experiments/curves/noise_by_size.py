@@ -37,9 +37,10 @@ from scipy.special import logit
 
 from lcurve.curves import compare_curves, fit_curves
 from lcurve.curves.model import SUBSAMPLE_REF, run_test_variance, test_share_at
-from lcurve.design import own_sizes, size_columns
+from lcurve.design import own_sizes
 from lcurve.sweep import read_results
 from lfo import parse_args, parse_options, split
+from make_moleculeace_sweep import single_task, sweep_path
 
 
 def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
@@ -47,10 +48,8 @@ def seed_cells(table: pd.DataFrame) -> pd.DataFrame:
     score, test-set sizes, ``empirical`` the variance between the seeds' logit scores (half
     the mean squared difference from their mean, times S / (S - 1)) and ``v_test`` the
     Hanley-McNeil variance at ``m`` on the logit scale."""
-    table = table[table["metric"] == "auroc"]
-    single = (table[size_columns(table)] > 0).sum(axis=1) == 1
-    runs = table[single.to_numpy()].assign(own=lambda t: own_sizes(t),
-                                           lv=lambda t: logit(t["value"].clip(1e-4, 1 - 1e-4)))
+    runs = single_task(table[table["metric"] == "auroc"]).assign(
+        lv=lambda t: logit(t["value"].clip(1e-4, 1 - 1e-4)))
     cells = runs.groupby(["task", "own"]).agg(
         m=("value", "mean"), n_test=("n_test", "first"), n_test_pos=("n_test_pos", "first"),
         runs=("lv", "size"), empirical=("lv", "var"))  # var: ddof 1, unbiased
@@ -100,8 +99,6 @@ def by_size(cells: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
 
 
 def main() -> None:
-    from make_moleculeace_sweep import sweep_path
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", default="single30")
     parser.add_argument("--family", default="pow4")
