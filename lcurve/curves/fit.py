@@ -39,8 +39,8 @@ from lcurve.curves._inference import (CHAIN_METHODS, DENSE_METRICS, INIT_STRATEG
 from lcurve.curves._table import METRICS, STRUCTURES, CurveData, prepare
 from lcurve.curves.families import FAMILIES, SIZE_UNIT, get_family
 from lcurve.curves.model import (CONTEXT_PRIORS, CURVE_POOLINGS, INTEGRATED_NEEDS,
-                                 LIKELIHOOD_SITE, LIKELIHOODS, NOISE_DECAYS, PAIRWISE_PRIORS,
-                                 SEED_EFFECTS,
+                                 LIKELIHOOD_SITE, LIKELIHOODS, NOISE_DECAY_NEEDS, NOISE_DECAYS,
+                                 PAIRWISE_PRIORS, SEED_EFFECTS,
                                  TEST_NOISE, TEST_OFFSETS, context_reference, curve_model,
                                  design_points, observed_test_score, offdiag_index)
 
@@ -428,8 +428,7 @@ class FitConfig(ConfigSection):
                               f"random_effects=True); got likelihood={self.likelihood!r}, "
                               f"random_effects={self.random_effects}")
         if self.noise_decay != "none" and self.seed_effects == "centred":
-            raise ConfigError("fit.noise_decay='learned' is not defined with "
-                              "seed_effects='centred'")
+            raise ConfigError(f"fit.{NOISE_DECAY_NEEDS}")
         if self.init_steps < 0 or not 1 <= self.max_tree_depth <= 12:
             raise ConfigError(f"fit.init_steps must be >= 0 and fit.max_tree_depth in 1..12, "
                               f"got {self.init_steps}, {self.max_tree_depth}")

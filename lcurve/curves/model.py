@@ -154,6 +154,9 @@ NOISE_DECAYS = ("none", "learned")
 #: ``noise_decay="learned"``: prior scale (HalfNormal) of the noise's exponent ``gamma``
 #: (median 0.34; 1/2 is the 1/sqrt(n) of sampling noise).
 NOISE_DECAY_SCALE = 0.5
+#: ``noise_decay="learned"`` scales the trajectory effects at each size, which the centred
+#: effects' dense covariance does not do.
+NOISE_DECAY_NEEDS = "noise_decay='learned' is not defined with seed_effects='centred'"
 
 
 def observed_test_score(task, sizes, value):
@@ -612,7 +615,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
     shrink = None  # noise_decay="learned": the run-level sds' factor at each row's own size
     if noise_decay == "learned":
         if seed_effects == "centred":
-            raise ValueError("noise_decay='learned' is not defined with seed_effects='centred'")
+            raise ValueError(NOISE_DECAY_NEEDS)
         decay = numpyro.sample("noise_decay", dist.HalfNormal(NOISE_DECAY_SCALE))
         shrink = (SUBSAMPLE_REF / jnp.maximum(own, 1.0)) ** decay
         var = var * shrink**2
