@@ -65,7 +65,7 @@ def shares(fit, cells: pd.DataFrame) -> np.ndarray:
     meta = fit._prepared()
     return np.broadcast_to(np.asarray(test_share_at(
         cells["own"].to_numpy(float), meta.get("test_shared", 0.0),
-        meta.get("test_share_decay", 0.0)), float), (len(cells),))
+        meta.get("test_share_slope", 0.0)), float), (len(cells),))
 
 
 def model_variance(fit, cells: pd.DataFrame) -> np.ndarray:

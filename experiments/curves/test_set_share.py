@@ -27,9 +27,15 @@ size). For a subset
 of pairs the denominator is the mean over those pairs of the two runs' mean variance. It also
 compares the mean bootstrap variance with the Hanley-McNeil variance at each run's AUROC
 (``boot/HM``), to check HM's scale. The table is written to
-``experiments/curves/lfo_runs/test_set_share.csv``. Usage::
+``experiments/curves/lfo_runs/test_set_share.csv``. With ``same_<n>`` at two sizes or more it
+also fits the share's dependence on size, a least-squares line through the logits of the
+targets' mean ``same_<n>`` against ``log(n / 100)`` (:func:`share_by_size_fit`): the share at
+100 samples and the slope that ``FitConfig.test_share="by_size"`` uses
+(``lcurve.curves.fit.TEST_SHARED_AT_REF``, ``TEST_SHARE_SLOPE``). ``--summarise CSV`` prints
+that fit from a table written before, without training. Usage::
 
     nice -n 5 python experiments/curves/test_set_share.py [--boot 2000] [--seeds 0 1] [--out CSV]
+    python experiments/curves/test_set_share.py --summarise experiments/curves/lfo_runs/test_set_share_by_size.csv
 """
 
 from __future__ import annotations
@@ -164,13 +170,47 @@ def shares(runs: pd.DataFrame, cov: np.ndarray) -> dict[str, float]:
     return out
 
 
+def share_by_size_fit(table: pd.DataFrame) -> tuple[float, float, pd.DataFrame]:
+    """The share at 100 samples and the slope of its logit in ``log(n / 100)``, by least
+    squares through the logits of the ``mean`` row's ``same_<n>`` (the targets' mean share
+    of two seeds' same-size runs at each size ``n``), and a table of the measured and fitted
+    share per size."""
+    cols = [c for c in table.columns if c.startswith("same_")]
+    if len(cols) < 2:
+        raise ValueError("a fit by size needs same_<n> at two sizes or more (run with "
+                         "--seeds 0 1 2 3)")
+    sizes = np.array([int(c.split("_")[1]) for c in cols], float)
+    share = table.loc["mean", cols].to_numpy(float)
+    if not ((share > 0) & (share < 1)).all():
+        raise ValueError(f"the mean shares must lie in (0, 1) to fit their logits: {share}")
+    x = np.log(sizes / 100)
+    slope, intercept = np.polyfit(x, np.log(share / (1 - share)), 1)
+    fitted = 1 / (1 + np.exp(-(intercept + slope * x)))
+    return (float(1 / (1 + np.exp(-intercept))), float(slope),
+            pd.DataFrame({"measured": share, "fitted": fitted}, index=sizes.astype(int)))
+
+
+def print_share_by_size(table: pd.DataFrame) -> None:
+    """Print :func:`share_by_size_fit` where the table has shares by size."""
+    if sum(c.startswith("same_") for c in table.columns) < 2:
+        return
+    at_ref, slope, by_size = share_by_size_fit(table)
+    print(f"\nshare by size: logit(share) = logit({at_ref:.3f}) + {slope:.3f} log(n / 100)")
+    print(by_size.T.to_string(float_format=lambda v: f"{v:.3f}"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boot", type=int, default=2000, help="bootstrap resamples per target")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--targets", nargs="+", default=list(TARGETS))
     parser.add_argument("--out", type=Path, default=OUT, help=f"the table (default {OUT})")
+    parser.add_argument("--summarise", type=Path, metavar="CSV",
+                        help="print the share-by-size fit of a table written before")
     args = parser.parse_args()
+    if args.summarise is not None:
+        print_share_by_size(pd.read_csv(args.summarise, index_col="target"))
+        return
 
     start = time.perf_counter()
     data = load_data(DataConfig(source="moleculeace", tasks=tuple(args.targets)))
@@ -202,6 +242,7 @@ def main() -> None:
     print(f"\ncommon-factor share rho of the test-set AUROC error ({args.boot} stratified "
           f"bootstrap resamples, seeds {args.seeds}):")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    print_share_by_size(table)
     print(f"\nwrote {args.out} ({time.perf_counter() - start:.0f} s)")
 
 

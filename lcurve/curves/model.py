@@ -411,16 +411,20 @@ def run_test_variance(mean, n_test, n_test_pos, metric: str, *, likelihood: str 
     return scaled_test_variance(at, n_test, n_test_pos, metric, likelihood=likelihood)
 
 
-def test_share_at(own, test_shared: float, decay: float = 0.0):
+def test_share_at(own, test_shared: float, slope: float = 0.0):
     """The share of a run's test-set variance common to its task's runs, at its own size
-    ``own``: ``test_shared`` at every size (``decay=0``), or ``1 - (1 - test_shared) (100 /
-    own)^decay``, at least 0 (``FitConfig.test_share="by_size"``: ``test_shared`` is the
-    share at :data:`SUBSAMPLE_REF` samples; runs trained on more labels rank the test
-    compounds more alike, ``experiments/curves/RESULTS.md`` AC3)."""
-    if decay == 0 or test_shared == 0:
+    ``own``: ``test_shared`` at every size (``slope=0``), or a logistic in the log size,
+    ``logit(share) = logit(test_shared) + slope log(own / SUBSAMPLE_REF)``
+    (``FitConfig.test_share="by_size"``: ``test_shared`` is the share at
+    :data:`SUBSAMPLE_REF` samples; runs trained on more labels rank the test compounds more
+    alike, ``experiments/curves/RESULTS.md`` AC3, AD1). The share stays inside (0, 1) at
+    every size: it shrinks towards 0 for tiny runs and grows towards 1 for large ones."""
+    if slope == 0 or test_shared == 0:
         return test_shared
-    ratio = SUBSAMPLE_REF / jnp.maximum(jnp.asarray(own, jnp.float32), 1.0)
-    return 1.0 - jnp.minimum(1.0, (1.0 - test_shared) * ratio**decay)
+    if not 0 < test_shared < 1:
+        raise ValueError(f"a share by size needs 0 < test_shared < 1, got {test_shared}")
+    log_ratio = jnp.log(jnp.maximum(jnp.asarray(own, jnp.float32), 1.0) / SUBSAMPLE_REF)
+    return jax.nn.sigmoid(float(np.log(test_shared / (1.0 - test_shared))) + slope * log_ratio)
 
 
 def test_set_shift(v_test, test_z, test_shared: float):
@@ -453,7 +457,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
                 seed_effects: str = "independent", test_noise: str = "observed",
                 test_shared: float = 0.0, test_offsets: str = "sampled",
                 context_prior: str = "rate", context_scale: float = 0.5, context_ref=None,
-                noise_decay: str = "none", test_share_decay: float = 0.0):
+                noise_decay: str = "none", test_share_slope: float = 0.0):
     """NumPyro model of scores ``value`` (``None`` to predict) for observations ``task, sizes``.
 
     Parameters
@@ -558,12 +562,12 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         (``score``) are runs scored on the task's own test set and include the offset's
         posterior. ``0`` (this function's default): each run's test-set error is independent
         and the curve's level absorbs what the runs share.
-    test_share_decay : float
+    test_share_slope : float
         With ``test_shared > 0``: ``0`` (default), the share is ``test_shared`` at every size;
-        above 0, a run's own part of its test-set variance shrinks with its own size,
-        ``(1 - test_shared) (SUBSAMPLE_REF / n_own)^test_share_decay`` (at most all of it), so
-        ``test_shared`` is the share at :data:`SUBSAMPLE_REF` samples and the shared offset's
-        load grows with the size (:func:`test_share_at`; ``FitConfig.test_share``).
+        above 0, the share grows with the run's own size as a logistic in its log,
+        ``logit(share) = logit(test_shared) + test_share_slope log(n_own / SUBSAMPLE_REF)``,
+        so ``test_shared`` is the share at :data:`SUBSAMPLE_REF` samples and the shared
+        offset's load grows with the size (:func:`test_share_at`; ``FitConfig.test_share``).
     test_offsets : {"sampled", "integrated"}
         With ``test_shared > 0``: ``test_z`` is a sampled site (default), or the offsets are
         integrated out of :class:`~lcurve.curves.likelihood.NestedLogitNormal` exactly
@@ -628,7 +632,7 @@ def curve_model(task, sizes, n_test=None, n_test_pos=None, value=None, subsample
         v_test = run_test_variance(mean, n_test, n_test_pos, metric, likelihood=likelihood,
                                    test_noise=test_noise, test_score=observed)
         if test_shared > 0:  # one test set per task: that share of its error is common
-            share = test_share_at(own, test_shared, test_share_decay)  # per row, or one
+            share = test_share_at(own, test_shared, test_share_slope)  # per row, or one
             if test_offsets == "integrated" and value is not None:
                 if not (logit and random_effects and grouped
                         and seed_effects == "independent"):

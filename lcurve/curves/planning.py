@@ -232,8 +232,8 @@ def curve_gaps(fit, *, max_gap: float = CURVE_GAP, by_size: bool = False) -> pd.
     curves = expected_score_draws({k: v[pick] for k, v in draws.items()}, task, sizes, n_ref,
                                   family=family, structure=structure)
     observed = np.asarray(fit.idata.observed_data["score"].values, float)
-    curves = _on_test_sets(fit, curves, pick, task, sizes, observed)
-    own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]
+    own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]  # each row's own size
+    curves = _on_test_sets(fit, curves, pick, task, sizes, own, observed)
     rows = pd.DataFrame({"task": [fit.tasks[i] for i in np.asarray(task)], "size": own,
                          "observed": observed, "curve": np.asarray(curves).mean(0)})
     keys = ["task", "size"] if by_size else "task"
@@ -301,9 +301,10 @@ def context_reach(fit, *, max_ratio: float = CONTEXT_REACH) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _on_test_sets(fit, curves, pick, task, sizes, observed):
+def _on_test_sets(fit, curves, pick, task, sizes, own, observed):
     """Draws of the curve at the fitted rows moved to each task's own test set (the offset
-    of ``FitConfig.test_shared``, evaluated as the fit did), where the runs centre."""
+    of ``FitConfig.test_shared``, evaluated as the fit did), where the runs centre; ``own``
+    is each row's own size (the test-set share's size with ``test_share="by_size"``)."""
     meta = fit._meta
     share = meta.get("test_shared", 0.0)
     if share == 0:
@@ -311,9 +312,8 @@ def _on_test_sets(fit, curves, pick, task, sizes, observed):
     const = fit.idata.constant_data
     likelihood = meta.get("likelihood", "truncnormal")  # as CurveFit.model reads them
     test_z = jnp.asarray(posterior_draws(fit, ["test_z"])["test_z"])[pick]
-    own = np.asarray(sizes)[np.arange(len(observed)), np.asarray(task)]
     share = jnp.broadcast_to(jnp.asarray(test_share_at(own, float(share), meta.get(
-        "test_share_decay", 0.0)), jnp.float32), own.shape)  # per row
+        "test_share_slope", 0.0)), jnp.float32), own.shape)  # per row
     return _moved_to_test_sets(
         curves, jnp.asarray(const["n_test"].values), jnp.asarray(const["n_test_pos"].values),
         observed_test_score(np.asarray(task), np.asarray(sizes), observed), test_z[:, task],

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
+import arviz as az
 import numpy as np
 import pytest
 
 from lcurve.config import ConfigError
 from lcurve.curves import CurveFit, leave_future_out, load_fit, simulate_results
 from lcurve.curves.fit import TEST_SHARED
+from lcurve.curves.model import test_share_at as share_at  # not collected as a test
 from tests.curves.conftest import fit_command, latent_sites, saved_before
 
 #: one worker runs this module, so its module fixtures are built once (tests/conftest.py)
@@ -225,24 +228,28 @@ def _likelihood_variance(table, **options):
 
 
 def test_a_share_by_size_leaves_large_runs_less_test_noise_of_their_own(shared_table):
-    """``test_share="by_size"``: a run's own part of its test-set variance is ``(1 - 0.39)
-    (100 / n)^0.46`` of it (all of it below ~35 samples), against ``1 - 0.55`` at every
-    size; the fit records the share and exponent it used, and ``joint`` keeps none."""
-    from lcurve.curves.fit import TEST_SHARE_DECAY, TEST_SHARED_AT_REF
+    """``test_share="by_size"``: the share is a logistic in the log size, ``logit(share) =
+    logit(0.40) + 0.73 log(n / 100)`` (0.23 at 32 samples, 0.86 at 2,048: never all nor
+    none of it), against 0.55 at every size; the fit records the share and slope it used,
+    and ``joint`` keeps none."""
+    from lcurve.curves.fit import TEST_SHARE_SLOPE, TEST_SHARED_AT_REF
 
     by_size, own = _likelihood_variance(shared_table, test_share="by_size")
     constant, _ = _likelihood_variance(shared_table)
-    own_part = np.minimum(1.0, (1 - TEST_SHARED_AT_REF) * (100 / own) ** TEST_SHARE_DECAY)
-    np.testing.assert_allclose(by_size / constant, own_part / (1 - TEST_SHARED), rtol=1e-4)
-    assert own_part[own == 512].max() < 0.35 < 0.9 < own_part[own == 32].min()
+    logit = np.log(TEST_SHARED_AT_REF / (1 - TEST_SHARED_AT_REF))
+    share = 1 / (1 + np.exp(-(logit + TEST_SHARE_SLOPE * np.log(own / 100))))
+    np.testing.assert_allclose(by_size / constant, (1 - share) / (1 - TEST_SHARED), rtol=1e-4)
+    assert share[own == 512].min() > 0.65 and 0.15 < share[own == 32].max() < 0.3
+    np.testing.assert_allclose(share_at(np.array([100.0, 2048.0, 1.0]), 0.4, 0.73),
+                               [0.4, 0.858, 0.0226], atol=1e-3)
     meta = CurveFit(shared_table, transfer="none", test_share="by_size")._prepared()
-    assert (meta["test_shared"], meta["test_share_decay"]) == (TEST_SHARED_AT_REF,
-                                                               TEST_SHARE_DECAY)
+    assert (meta["test_shared"], meta["test_share_slope"]) == (TEST_SHARED_AT_REF,
+                                                               TEST_SHARE_SLOPE)
     meta = CurveFit(shared_table, transfer="none", test_share="by_size",
                     test_shared=0.6)._prepared()  # an explicit share: the one at 100 samples
-    assert (meta["test_shared"], meta["test_share_decay"]) == (0.6, TEST_SHARE_DECAY)
+    assert (meta["test_shared"], meta["test_share_slope"]) == (0.6, TEST_SHARE_SLOPE)
     assert CurveFit(shared_table, transfer="joint",
-                    test_share="by_size")._prepared()["test_share_decay"] == 0.0
+                    test_share="by_size")._prepared()["test_share_slope"] == 0.0
     with pytest.raises(ConfigError, match="unknown test_share"):
         CurveFit(shared_table, test_share="linear")
 
@@ -252,7 +259,14 @@ def test_a_fit_with_a_share_by_size_predicts_and_checks_its_runs(shared_table, t
     gaps = fit.curve_gaps(by_size=True)  # the runs' test-set offsets, moved by size
     assert np.isfinite(gaps["gap"]).all()
     loaded = load_fit(fit.save(tmp_path / "by_size.nc"))
-    assert loaded.model().keywords["test_share_decay"] == fit.model().keywords[
-        "test_share_decay"] > 0
+    assert loaded.model().keywords["test_share_slope"] == fit.model().keywords[
+        "test_share_slope"] > 0
     pred = loaded.predict({loaded.tasks[0]: [64, 2048]})
     assert pred["test_mean"].between(0, 1).all()
+    idata = fit.idata.copy()  # a fit of the share's earlier power-law form: refused
+    meta = json.loads(idata.attrs["lcurve_fit"])
+    meta["test_share_decay"] = meta.pop("test_share_slope")
+    idata.attrs["lcurve_fit"] = json.dumps(meta)
+    az.to_netcdf(idata, str(tmp_path / "power.nc"))
+    with pytest.raises(ValueError, match="power-law form"):
+        load_fit(tmp_path / "power.nc")
