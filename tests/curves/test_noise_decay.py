@@ -62,3 +62,33 @@ def test_noise_decay_is_checked():
         FitConfig(noise_decay="learned", seed_effects="centred")
     assert FitConfig().noise_decay == "none"
     assert FitConfig.from_dict({"family": "pow4"}).noise_decay == "none"  # fits saved before
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("transfer, warns", [("contextual", True), ("joint", True),
+                                             ("pairwise", False), ("none", False)])
+def test_a_fit_warns_where_the_option_is_not_calibrated(table, monkeypatch, transfer, warns):
+    """``contextual`` failed SBC with the option and ``joint`` was not run: those fits warn
+    as they start (stopped right after, before any inference)."""
+    import warnings
+
+    from lcurve.curves import CurveFitWarning
+
+    def stop(self):
+        raise _Stop
+
+    monkeypatch.setattr(CurveFit, "_prepared", stop)
+    fit = CurveFit(table, transfer=transfer, noise_decay="learned")
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(_Stop):
+        warnings.simplefilter("always")
+        fit.fit()
+    hits = [w for w in caught if issubclass(w.category, CurveFitWarning)
+            and "simulation-based calibration" in str(w.message)]
+    assert len(hits) == (1 if warns else 0)
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(_Stop):
+        warnings.simplefilter("always")
+        CurveFit(table, transfer=transfer).fit()  # the default noise: never
+    assert not [w for w in caught if "simulation-based calibration" in str(w.message)]
