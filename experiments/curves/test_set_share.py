@@ -35,7 +35,7 @@ targets' mean ``same_<n>`` against ``log(n / 100)`` (:func:`share_by_size_fit`):
 that fit from a table written before, without training. Usage::
 
     nice -n 5 python experiments/curves/test_set_share.py [--boot 2000] [--seeds 0 1] [--out CSV]
-    python experiments/curves/test_set_share.py --summarise experiments/curves/lfo_runs/test_set_share_by_size.csv
+    cd experiments/curves && python test_set_share.py --summarise lfo_runs/test_set_share_by_size.csv
 """
 
 from __future__ import annotations

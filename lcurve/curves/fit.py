@@ -648,9 +648,10 @@ class CurveFit:
             warnings.warn(
                 f"noise_decay='learned' has passed simulation-based calibration only for "
                 f"transfer in {NOISE_DECAY_CALIBRATED}; with transfer={cfg.transfer!r} its "
-                "intervals are not checked (contextual: the ranks of c_mu and curve_max were not "
-                "uniform over 300 simulated tables, with short chains or four times longer "
-                "ones). Use the default noise_decay='none' for numbers you report.", _summaries.CurveFitWarning, stacklevel=2)
+                "intervals are not checked (contextual: the ranks of c_mu and curve_max were "
+                "not uniform over 300 simulated tables, with short chains or four times longer "
+                "ones). Use the default noise_decay='none' for numbers you report.",
+                _summaries.CurveFitWarning, stacklevel=2)
         self._meta = None
         self._prepared()
         data = self._data

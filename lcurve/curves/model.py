@@ -424,7 +424,7 @@ def test_share_at(own, test_shared: float, slope: float = 0.0):
     if not 0 < test_shared < 1:
         raise ValueError(f"a share by size needs 0 < test_shared < 1, got {test_shared}")
     log_ratio = jnp.log(jnp.maximum(jnp.asarray(own, jnp.float32), 1.0) / SUBSAMPLE_REF)
-    return jax.nn.sigmoid(float(np.log(test_shared / (1.0 - test_shared))) + slope * log_ratio)
+    return jax.nn.sigmoid(math.log(test_shared / (1.0 - test_shared)) + slope * log_ratio)
 
 
 def test_set_shift(v_test, test_z, test_shared: float):
