@@ -197,6 +197,10 @@ def print_share_by_size(table: pd.DataFrame) -> None:
     at_ref, slope, by_size = share_by_size_fit(table)
     print(f"\nshare by size: logit(share) = logit({at_ref:.3f}) + {slope:.3f} log(n / 100)")
     print(by_size.T.to_string(float_format=lambda v: f"{v:.3f}"))
+    below = np.array([16.0, 32.0])  # where the fit extrapolates: the curves' smallest runs
+    logit = np.log(at_ref / (1 - at_ref)) + slope * np.log(below / 100)
+    print("fitted below the measured sizes: " + ", ".join(
+        f"{int(n)}: {1 / (1 + np.exp(-v)):.3f}" for n, v in zip(below, logit)))
 
 
 def main() -> None:
