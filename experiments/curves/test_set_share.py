@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from make_moleculeace_sweep import TARGETS  # noqa: E402
 
 from lcurve.config import DataConfig  # noqa: E402
+from lcurve.curves.model import test_share_at  # noqa: E402
 from lcurve.datasets import load_data  # noqa: E402
 from lcurve.train.model import MultiTaskMLP  # noqa: E402
 
@@ -198,9 +199,9 @@ def print_share_by_size(table: pd.DataFrame) -> None:
     print(f"\nshare by size: logit(share) = logit({at_ref:.3f}) + {slope:.3f} log(n / 100)")
     print(by_size.T.to_string(float_format=lambda v: f"{v:.3f}"))
     below = np.array([16.0, 32.0])  # where the fit extrapolates: the curves' smallest runs
-    logit = np.log(at_ref / (1 - at_ref)) + slope * np.log(below / 100)
-    print("fitted below the measured sizes: " + ", ".join(
-        f"{int(n)}: {1 / (1 + np.exp(-v)):.3f}" for n, v in zip(below, logit)))
+    fitted = np.asarray(test_share_at(below, at_ref, slope))  # the library's logistic
+    print("fitted below the measured sizes: "
+          + ", ".join(f"{int(n)}: {v:.3f}" for n, v in zip(below, fitted)))
 
 
 def main() -> None:
