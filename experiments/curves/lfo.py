@@ -38,7 +38,11 @@ Held-out: every single-task run at each task's largest size (one per task and se
 used for fitting when its evaluated task's own size is <= 1/4 of that task's largest size.
 Predictions are :meth:`CurveFit.predict` for a new run (nested-design effects and test-set noise
 included); coverage counts observed scores inside the 90% predictive HDI, ``width90`` is that
-interval's mean width. ``max_curve_gap`` is
+interval's mean width; ``expected_inside`` is how many held-out runs the fit's joint
+predictive put inside their intervals on average, and ``p_narrow, p_wide`` the tail
+probabilities of the observed count under it (:func:`lcurve.curves.checks.inside_count_check`:
+a task's runs share its curve and test set, so they are not independent checks; NaN for
+stacked rows). ``max_curve_gap`` is
 the largest ``|gap|`` of :meth:`CurveFit.curve_gaps` (each task's curve against its own fitted
 runs); ``max_reach`` the largest ``ratio`` of :meth:`CurveFit.context_reach` (how far along
 its curve transfer places a task's runs with other tasks, over its largest run alone; NaN
@@ -69,7 +73,8 @@ import numpy as np
 import pandas as pd
 
 from lcurve.curves import fit_curves, predict_stacked, request_cpu_devices, simulate_results
-from lcurve.curves.checks import noise_mae, split_future, summarise_future
+from lcurve.curves.checks import inside_count_check, noise_mae, split_future, summarise_future
+from lcurve.curves.planning import predict_with_draws
 from lcurve.design import size_columns
 from lcurve.sweep import read_results
 
@@ -212,8 +217,9 @@ def evaluate(data: str, structure: str, table: pd.DataFrame, family: str,
         keep.append(fit)
     label = {"data": data, "structure": structure, "family": family,
              "options": " ".join(f"{k}={v}" for k, v in (options or {}).items())}
-    return {**label, **score(fit.predict(_request(held)), table, len(train), held, fraction,
-                             runs=runs, label=label),
+    pred, draws = predict_with_draws(fit, _request(held))
+    return {**label, **score(pred, table, len(train), held, fraction, runs=runs, label=label,
+                             draws=draws),
             "max_curve_gap": gap, "max_reach": reach, "max_rhat": diag.max_rhat,
             "min_ess_bulk": diag.min_ess_bulk, "divergences": diag.n_divergent,
             "modes": len(diag.modes) or 1, "seconds": seconds}
@@ -224,10 +230,14 @@ def _request(held: pd.DataFrame) -> pd.DataFrame:
 
 
 def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFrame,
-          fraction: float, runs: list | None = None, label: dict | None = None) -> dict:
+          fraction: float, runs: list | None = None, label: dict | None = None,
+          draws=None) -> dict:
     """Bias, MAE, ``noise_mae``, 90% coverage and mean width of ``pred`` on ``held``;
     ``runs``, a list, receives one row per held-out run (``label``'s columns, its task, seed,
-    observed score and prediction) for paired comparisons (``lfo_paired.py``)."""
+    observed score and prediction) for paired comparisons (``lfo_paired.py``). With the
+    fit's joint predictive ``draws`` of the held-out runs, also how many runs it expected
+    inside and the observed count's tail probabilities (``expected_inside``, ``p_narrow``,
+    ``p_wide``: :func:`lcurve.curves.checks.inside_count_check`); NaN without."""
     held_runs = pd.DataFrame({"task": held["task"].to_numpy(),
                               "observed": held["value"].to_numpy(),
                               "mean": pred["test_mean"].to_numpy(),
@@ -238,9 +248,13 @@ def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFr
     if runs is not None:
         runs.append(held_runs.drop(columns=["size", "fitted_max"]).assign(
             seed=held["seed"].to_numpy(), sim_seed=sim_seed, **(label or {})))
+    check = (dict.fromkeys(("expected_inside", "p_narrow", "p_wide"), np.nan) if draws is None
+             else inside_count_check(held_runs["observed"], held_runs["low"],
+                                     held_runs["high"], draws))
     return {"sim_seed": sim_seed, "n_train": n_train, "n_held": len(held), "fraction": fraction,
             "bias": found["bias"], "mae": found["mae"], "noise_mae": found["noise_mae"],
-            "coverage90": found["coverage"], "width90": found["width"]}
+            "coverage90": found["coverage"], "width90": found["width"],
+            **{key: check[key] for key in ("expected_inside", "p_narrow", "p_wide")}}
 
 
 def evaluate_stacked(data: str, structure: str, table: pd.DataFrame, fits: list,

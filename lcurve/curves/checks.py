@@ -35,7 +35,8 @@ from lcurve.curves.model import LIKELIHOOD_SITE
 from lcurve.design import own_sizes, size_columns
 
 __all__ = ["prior_predictive", "prior_draws", "leave_future_out", "lfo_path", "lfo_mismatch",
-           "lfo_missing", "LFO_COLUMNS", "split_future", "noise_mae", "summarise_future"]
+           "lfo_missing", "LFO_COLUMNS", "split_future", "noise_mae", "summarise_future",
+           "inside_count_check", "INSIDE_COLUMNS", "MIN_COUNT_DRAWS"]
 
 
 def prior_draws(model, kwargs: dict, key, *, num_samples: int) -> dict:
@@ -174,9 +175,91 @@ def lfo_missing(table: pd.DataFrame) -> list[str]:
     return sorted(set(LFO_COLUMNS) - set(table.columns))
 
 
+#: Fewest joint predictive draws :func:`inside_count_check` reads tail probabilities from.
+MIN_COUNT_DRAWS = 100
+
+
+def inside_count_check(observed, low, high, draws) -> dict:
+    """How many held-out runs a calibrated model expects inside their intervals, and how
+    surprising the observed count is, under the model's own joint predictive.
+
+    Counting the runs inside their 90% intervals and reading the count as a binomial over
+    the runs treats their errors as independent. They are not: the runs of one task share
+    its extrapolated curve and its test set, so they tend to fall in or out together, and a
+    binomial test calls intervals too wide or too narrow too readily (two seeds of 30
+    targets make 60 runs but far fewer independent checks). Here the count's distribution
+    is taken from the fit's joint posterior predictive draws of the same runs (``draws``,
+    draws x runs: :func:`lcurve.curves.planning.predict_with_draws`): for each draw, the
+    number of its scores inside the intervals ``low, high``. If the model is right (and the
+    intervals are its own), the observed scores are one more such draw, so the observed
+    count's tail probabilities are predictive p-values (Box 1980; Gelman, Meng & Stern 1996)
+    with the runs' dependence as the model sees it.
+
+    Parameters
+    ----------
+    observed, low, high : arrays (R,)
+        Held-out scores and their predictive intervals.
+    draws : array (S, R)
+        Joint posterior predictive draws of the held-out scores (at least
+        :data:`MIN_COUNT_DRAWS`).
+
+    Returns
+    -------
+    dict
+        ``n_inside`` (observed), ``expected_inside`` (mean count over the draws),
+        ``inside_low, inside_high`` (the counts' 5% and 95% quantiles), ``p_narrow``
+        (probability of a count as low as or lower than observed: small when the intervals
+        were too narrow) and ``p_wide`` (as high or higher: small when too wide), each
+        ``(1 + hits) / (1 + draws)``.
+
+    Example
+    -------
+    >>> rng = np.random.default_rng(0)
+    >>> shared = rng.normal(size=(4000, 1))  # one common error: runs go in and out together
+    >>> draws = shared + 0.1 * rng.normal(size=(4000, 20))
+    >>> low, high = np.full(20, -1.645), np.full(20, 1.645)
+    >>> check = inside_count_check(np.zeros(20), low, high, draws)
+    >>> check["n_inside"], round(check["p_wide"], 2)  # 20 of 20: a binomial gives 0.12
+    (20, 0.85)
+    """
+    observed, low, high = (np.asarray(x, float) for x in (observed, low, high))
+    draws = np.asarray(draws, float)
+    if not (observed.ndim == 1 and observed.shape == low.shape == high.shape):
+        raise ValueError(f"observed, low and high must be 1-d and of one length; got "
+                         f"{observed.shape}, {low.shape}, {high.shape}")
+    if draws.ndim != 2 or draws.shape[1] != observed.shape[0]:
+        raise ValueError(f"draws must be (draws, runs) for {observed.shape[0]} runs; got "
+                         f"{draws.shape}")
+    if draws.shape[0] < MIN_COUNT_DRAWS:
+        raise ValueError(f"{draws.shape[0]} predictive draws are too few for a count's tail "
+                         f"probabilities (need >= {MIN_COUNT_DRAWS})")
+    if not (np.isfinite(observed).all() and np.isfinite(draws).all()):
+        raise ValueError("observed scores and draws must be finite")
+    k = int(((observed >= low) & (observed <= high)).sum())
+    counts = ((draws >= low) & (draws <= high)).sum(axis=1)
+    return {"n_inside": k, "expected_inside": float(counts.mean()),
+            "inside_low": int(np.quantile(counts, 0.05)),
+            "inside_high": int(np.quantile(counts, 0.95)),
+            "p_narrow": _tail(counts <= k), "p_wide": _tail(counts >= k)}
+
+
+def _tail(hits: np.ndarray) -> float:
+    """A Monte Carlo tail probability from ``hits`` over the draws, ``(1 + hits) / (1 +
+    draws)`` (Davison & Hinkley 1997, eq. 4.11): never 0 from finitely many draws."""
+    return float((1 + hits.sum()) / (1 + hits.size))
+
+
+#: :func:`leave_future_out`'s columns from :func:`inside_count_check`, one value per table
+#: (NaN where the refit drew fewer than :data:`MIN_COUNT_DRAWS`; tables written before them
+#: lack them: both are read with a binomial count instead).
+INSIDE_COLUMNS = ("expected_inside", "inside_low", "inside_high", "p_narrow", "p_wide")
+
+
 def summarise_future(runs: pd.DataFrame) -> dict:
     """Bias, MAE, ``noise_mae``, coverage and mean interval width of a
-    :func:`leave_future_out` table (read back from CSV too: it needs only its columns)."""
+    :func:`leave_future_out` table (read back from CSV too: it needs only its columns), and
+    where the table has them the refit's diagnostics and :func:`inside_count_check`'s
+    expected count and p-values."""
     missing = lfo_missing(runs)
     if missing:
         raise ValueError(f"not a leave-future-out table: no columns {missing}")
@@ -189,7 +272,8 @@ def summarise_future(runs: pd.DataFrame) -> dict:
             "fitted_max": int(runs["fitted_max"].max()),
             "sizes": sorted(int(n) for n in runs["size"].unique()),
             **{k: float(runs[k].iloc[0]) for k in ("max_rhat", "min_ess_bulk", "divergences",
-                                                   "modes") if k in runs.columns}}
+                                                   "modes", *INSIDE_COLUMNS)
+               if k in runs.columns}}
 
 
 def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, config=None,
@@ -239,6 +323,7 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
     import warnings
 
     from lcurve.curves.fit import CurveFit
+    from lcurve.curves.planning import predict_with_draws
 
     if isinstance(results, CurveFit):
         config, results = results.config, results.results
@@ -264,7 +349,7 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
         diag = fit.diagnostics()
     request = held[["task", *size_columns(held),
                     *[c for c in ("n_test", "n_test_pos") if c in held.columns]]]
-    pred = fit.predict(request, hdi_prob=hdi_prob)
+    pred, draws = predict_with_draws(fit, request, hdi_prob=hdi_prob)
     fitted_max = own.groupby(train["task"]).max()
     out = pd.DataFrame({
         "task": held["task"].to_numpy(),
@@ -278,5 +363,9 @@ def leave_future_out(results, *, fraction: float = 0.25, hdi_prob: float = 0.9, 
     out["max_rhat"], out["min_ess_bulk"] = diag.max_rhat, diag.min_ess_bulk
     out["divergences"] = diag.n_divergent
     out["modes"] = len(diag.modes) or 1
+    check = (inside_count_check(out["observed"], out["low"], out["high"], draws)
+             if draws.shape[0] >= MIN_COUNT_DRAWS else {})  # too few: read as a binomial
+    for key in INSIDE_COLUMNS:
+        out[key] = check.get(key, np.nan)
     out.attrs["summary"] = {**summarise_future(out), "n_train": len(train), "left_out": thin}
     return out

@@ -251,8 +251,10 @@ def _sample_rows(fit, target_score: float, interval: float, stack=None) -> list[
 def extrapolation_flags(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> dict[str, bool]:
     """What a :func:`~lcurve.curves.checks.leave_future_out` table says, as flags:
     ``under``/``over`` (mean error beyond ``max_bias``), ``narrow``/``wide`` (fewer/more runs
-    inside their intervals than a calibrated interval gives with probability 0.05,
-    binomial), ``svi`` (an approximate refit), ``warned`` (the refit's sampler warned) and
+    inside their intervals than a calibrated model gives with probability 0.05: from the
+    refit's joint predictive where the table has it (``p_narrow, p_wide``,
+    :func:`~lcurve.curves.checks.inside_count_check`, which knows that a task's runs go in
+    and out together), else binomial over the runs), ``svi`` (an approximate refit), ``warned`` (the refit's sampler warned) and
     ``flagged``, any of ``under, over, narrow, svi, warned``: a reader should be warned."""
     from scipy.stats import binom
 
@@ -263,9 +265,12 @@ def extrapolation_flags(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> dict[st
     n, k = found["n_held"], found["n_inside"]
     rhat, ess = found.get("max_rhat", np.nan), found.get("min_ess_bulk", np.nan)
     svi = "method" in lfo and lfo["method"].iloc[0] == "svi"
+    if np.isfinite(found.get("p_narrow", np.nan)) and np.isfinite(found.get("p_wide", np.nan)):
+        p_narrow, p_wide = found["p_narrow"], found["p_wide"]  # under the joint predictive
+    else:  # a table without them: the runs as independent
+        p_narrow, p_wide = binom.cdf(k, n, interval), binom.sf(k - 1, n, interval)
     flags = {"under": found["bias"] < -max_bias, "over": found["bias"] > max_bias,
-             "narrow": binom.cdf(k, n, interval) < 0.05,
-             "wide": binom.sf(k - 1, n, interval) < 0.05, "svi": svi,
+             "narrow": p_narrow < 0.05, "wide": p_wide < 0.05, "svi": svi,
              "warned": not svi and ((np.isfinite(rhat) and rhat > 1.01)
                                     or found.get("divergences", 0) > 0 or ess < 400)}
     flags["wide"] = flags["wide"] and not flags["narrow"]
@@ -278,8 +283,10 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
     table: the refit's error at the largest size, against the runs' own noise, and what it
     means for sample sizes beyond the data (under-predicted by more than ``max_bias``: they are
     more likely too high; over-predicted: too optimistic). The intervals are called too narrow
-    (too wide) when as few (as many) runs fell inside as a calibrated interval would give with
-    probability below 0.05 (binomial), so a handful of runs is not over-read."""
+    (too wide) when as few (as many) runs fell inside as a calibrated model would give with
+    probability below 0.05 (:func:`extrapolation_flags`), so a handful of runs, or many runs
+    of few tasks, is not over-read; where the table has the refit's expected count, the
+    sentence gives it."""
     from lcurve.curves.checks import summarise_future
 
     if lfo is None or len(lfo) == 0:
@@ -296,7 +303,12 @@ def extrapolation_findings(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> list
             f"{_count(found['fitted_max'])}{share}, the {family}curves predicted the "
             f"{found['n_held']} single-task runs at {sizes} with mean error "
             f"{found['bias']:+.3f} (MAE {found['mae']:.3f}{noise}); {found['n_inside']} of "
-            f"{found['n_held']} fell inside their {interval:.0%} intervals.")
+            f"{found['n_held']} fell inside their {interval:.0%} intervals")
+    if np.isfinite([found.get(key, np.nan) for key in
+                    ("expected_inside", "inside_low", "inside_high")]).all():
+        text += (f" (the refit expected {found['expected_inside']:.1f}, 90% of its joint "
+                 f"draws {found['inside_low']:.0f}-{found['inside_high']:.0f})")
+    text += "."
     flags = extrapolation_flags(lfo, max_bias=max_bias)
     if flags["under"]:
         text += (" The curves under-predicted that far out, so sample sizes well beyond the "

@@ -28,7 +28,7 @@ from lcurve.curves.model import (curve_on_test_set, effective_size_draws, expect
                                  test_set_shift, test_share_at)
 from lcurve.design import size_column
 
-__all__ = ["predict", "predict_stacked", "required_samples", "required_samples_stacked",
+__all__ = ["predict", "predict_with_draws", "predict_stacked", "required_samples", "required_samples_stacked",
            "stack_weights", "curve_gaps", "CURVE_GAP", "context_reach", "CONTEXT_REACH"]
 
 #: Largest mean gap (score units) between a task's fitted runs and its curve that
@@ -96,8 +96,17 @@ def predict(fit, sizes, *, hdi_prob: float = 0.9, seed: int | None = None) -> pd
         on a new test set and ``test_mean`` adds the posterior of the task's test-set offset;
         otherwise the two are equal.
     """
+    return predict_with_draws(fit, sizes, hdi_prob=hdi_prob, seed=seed)[0]
+
+
+def predict_with_draws(fit, sizes, *, hdi_prob: float = 0.9,
+                       seed: int | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`predict`'s table and the joint posterior predictive draws of the new observed
+    scores behind its ``pred_low, pred_high`` (draws x rows): within a draw, rows of one task
+    share its curve and test-set offset, so the draws carry how the rows' errors go together
+    (:func:`lcurve.curves.checks.inside_count_check` uses them)."""
     table, curve, score, on_test = _predictive(fit, sizes, seed)
-    return _summarise(table, curve, score, curve.mean(0), hdi_prob, on_test.mean(0))
+    return _summarise(table, curve, score, curve.mean(0), hdi_prob, on_test.mean(0)), score
 
 
 def _predictive(fit, sizes, seed: int | None):

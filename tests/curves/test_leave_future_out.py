@@ -11,7 +11,8 @@ import pytest
 
 from lcurve.curves import fit_curves, leave_future_out, load_fit, simulate_results
 from lcurve.curves._cli import run_fit
-from lcurve.curves.checks import lfo_path, noise_mae, split_future, summarise_future
+from lcurve.curves.checks import (INSIDE_COLUMNS, inside_count_check, lfo_path, noise_mae,
+                                   split_future, summarise_future)
 from lcurve.design import own_sizes
 from lcurve.curves.findings import extrapolation_findings, extrapolation_flags
 from tests.curves.conftest import fit_command
@@ -144,6 +145,54 @@ def test_flags_warn_on_whatever_the_sentence_qualifies():
     assert extrapolation_flags(many)["wide"] and not extrapolation_flags(many)["flagged"]
 
 
+def test_inside_count_is_read_against_the_joint_predictive_not_a_binomial():
+    """Runs that share an error go in and out of their intervals together: all 20 inside is
+    then unremarkable, where independent runs make it rare (0.9^20 = 0.12 and below)."""
+    rng = np.random.default_rng(1)
+    low, high = np.full(20, -1.645), np.full(20, 1.645)
+    independent = rng.normal(size=(8000, 20))
+    together = rng.normal(size=(8000, 1)) + 0.05 * rng.normal(size=(8000, 20))
+    all_in = inside_count_check(np.zeros(20), low, high, independent)
+    assert all_in["n_inside"] == 20 and all_in["p_narrow"] == 1.0  # (1 + 8000) / (1 + 8000)
+    assert abs(all_in["p_wide"] - 0.9**20) < 0.02  # independent draws: the binomial's tail
+    assert abs(all_in["expected_inside"] - 18.0) < 0.1
+    assert inside_count_check(np.zeros(20), low, high, together)["p_wide"] > 0.8
+    # 14 of 20 inside: narrow for independent runs, not for runs that move together
+    observed = np.r_[np.zeros(14), np.full(6, 3.0)]
+    assert inside_count_check(observed, low, high, independent)["p_narrow"] < 0.01
+    assert inside_count_check(observed, low, high, together)["p_narrow"] > 0.05
+    spread = inside_count_check(observed, low, high, independent)
+    assert spread["inside_low"] <= 18 <= spread["inside_high"]
+    with pytest.raises(ValueError, match="draws must be"):
+        inside_count_check(np.zeros(20), low, high, independent[:, :19])
+    with pytest.raises(ValueError, match="too few"):
+        inside_count_check(np.zeros(20), low, high, independent[:50])
+    with pytest.raises(ValueError, match="one length"):
+        inside_count_check(np.zeros(20), low[:19], high, independent)
+    with pytest.raises(ValueError, match="finite"):
+        inside_count_check(np.r_[np.nan, np.zeros(19)], low, high, independent)
+
+
+def test_flags_read_the_joint_count_where_the_table_has_it():
+    """60 of 60 inside is "wider than needed" for 60 independent runs; not when the refit's
+    joint predictive says that count is common (its runs move together), and the sentence
+    gives the count the refit expected."""
+    many = pd.concat([_runs([0.80, 0.81], [0.805, 0.805])] * 30, ignore_index=True)
+    assert extrapolation_flags(many)["wide"]  # no joint count: binomial
+    joint = many.assign(expected_inside=54.2, inside_low=41, inside_high=60, p_narrow=1.0,
+                        p_wide=0.31)
+    assert not extrapolation_flags(joint)["wide"]
+    text = extrapolation_findings(joint)[0]["sentence"]
+    assert "60 of 60 fell inside their 90% intervals (the refit expected 54.2, 90% of its " \
+        "joint draws 41-60)." in text and "wider than needed" not in text
+    assert extrapolation_flags(joint.assign(p_wide=0.01))["wide"]
+    assert extrapolation_flags(joint.assign(p_narrow=0.01, p_wide=1.0))["narrow"]
+    assert summarise_future(joint)["p_wide"] == 0.31
+    unread = joint.assign(**dict.fromkeys(INSIDE_COLUMNS, np.nan))  # a refit of few draws
+    assert extrapolation_flags(unread)["wide"]  # read as a binomial again
+    assert "intervals." in extrapolation_findings(unread)[0]["sentence"]
+
+
 def test_leave_future_out_refits_and_predicts_the_largest_size(table):
     lfo = leave_future_out(table, transfer="pairwise", family="exp3", **SVI)
     assert set(lfo["size"]) == {512} and set(lfo["fitted_max"]) == {128}
@@ -157,6 +206,10 @@ def test_leave_future_out_refits_and_predicts_the_largest_size(table):
     assert (lfo["family"].iloc[0], lfo["transfer"].iloc[0]) == ("exp3", "pairwise")
     assert lfo["method"].iloc[0] == "svi"
     assert (lfo["modes"] == 1).all() and summary["modes"] == 1  # SVI: one "chain", one mode
+    assert all(lfo[key].nunique() == 1 for key in INSIDE_COLUMNS)  # one check per table
+    assert 0 <= summary["inside_low"] <= summary["expected_inside"] <= summary["inside_high"] <= 4
+    assert 0 < summary["p_narrow"] <= 1 and 0 < summary["p_wide"] <= 1
+    assert summary["p_narrow"] + summary["p_wide"] >= 1  # both tails include the count
     with pytest.raises(ValueError, match="every task has fewer than two sizes"):
         leave_future_out(table, fraction=0.1, **SVI)  # only 32 <= 51.2 is left to refit
 
