@@ -160,10 +160,17 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
             chi2, ks = uniformity(group[name])
             ranks = group[name].dropna().astype(int).to_numpy()
             counts = np.bincount((ranks * BINS) // (THIN_TO + 1), minlength=BINS)
+            # the ranks' location and the central 90% interval's coverage, which a rank
+            # histogram's p-value does not give: how far off, not only whether
+            inner = THIN_TO + 1 - 2 * round(0.05 * (THIN_TO + 1))  # the central 90% of ranks
+            low = (THIN_TO + 1 - inner) // 2
             rows.append({"structure": structure, "family": family, "options": options,
                          "parameter": name,
                          "reps": len(group),
-                         "chi2_p": chi2, "ks_p": ks, "histogram": " ".join(map(str, counts))})
+                         "chi2_p": chi2, "ks_p": ks,
+                         "above_median": float((ranks > THIN_TO / 2).mean()),
+                         "cover90": float(((ranks >= low) & (ranks < low + inner)).mean()),
+                         "histogram": " ".join(map(str, counts))})
     return pd.DataFrame(rows)
 
 
