@@ -147,12 +147,13 @@ def run_demo(out_dir, *, progress: bool = True, top: int = 2, config=None,
             found = lfo.attrs["summary"]
             left = (f" ({', '.join(found['left_out'])}: too few sizes to refit, left out)"
                     if found["left_out"] else "")
-            expected = (f" (expected {found['expected_inside']:.1f})"
-                        if math.isfinite(found.get("expected_inside", math.nan)) else "")
+            spread = (f" (the refit's 90% range: {found['inside_low']:.0f}-"
+                      f"{found['inside_high']:.0f})"
+                      if math.isfinite(found.get("inside_low", math.nan)) else "")
             print(f"    and refitted on sizes <= {found['fitted_max']} to predict the "
                   f"{found['n_held']} runs at {'/'.join(map(str, found['sizes']))}{left}: mean "
                   f"error {found['bias']:+.3f}, {found['n_inside']}/{found['n_held']} inside "
-                  f"their 90% intervals{expected}, in {time.perf_counter() - step:.0f} s -> "
+                  f"their 90% intervals{spread}, in {time.perf_counter() - step:.0f} s -> "
                   f"{lfo_path(out / 'fit.nc')}")
 
     step = time.perf_counter()

@@ -248,13 +248,14 @@ def score(pred: pd.DataFrame, table: pd.DataFrame, n_train: int, held: pd.DataFr
     if runs is not None:
         runs.append(held_runs.drop(columns=["size", "fitted_max"]).assign(
             seed=held["seed"].to_numpy(), sim_seed=sim_seed, **(label or {})))
-    check = (dict.fromkeys(("expected_inside", "p_narrow", "p_wide"), np.nan) if draws is None
+    keys = ("expected_inside", "p_narrow", "p_wide")
+    check = (dict.fromkeys(keys, np.nan) if draws is None
              else inside_count_check(held_runs["observed"], held_runs["low"],
                                      held_runs["high"], draws))
     return {"sim_seed": sim_seed, "n_train": n_train, "n_held": len(held), "fraction": fraction,
             "bias": found["bias"], "mae": found["mae"], "noise_mae": found["noise_mae"],
             "coverage90": found["coverage"], "width90": found["width"],
-            **{key: check[key] for key in ("expected_inside", "p_narrow", "p_wide")}}
+            **{key: check[key] for key in keys}}
 
 
 def evaluate_stacked(data: str, structure: str, table: pd.DataFrame, fits: list,

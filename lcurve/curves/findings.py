@@ -254,8 +254,9 @@ def extrapolation_flags(lfo: pd.DataFrame, *, max_bias: float = 0.01) -> dict[st
     inside their intervals than a calibrated model gives with probability 0.05: from the
     refit's joint predictive where the table has it (``p_narrow, p_wide``,
     :func:`~lcurve.curves.checks.inside_count_check`, which knows that a task's runs go in
-    and out together), else binomial over the runs), ``svi`` (an approximate refit), ``warned`` (the refit's sampler warned) and
-    ``flagged``, any of ``under, over, narrow, svi, warned``: a reader should be warned."""
+    and out together), else binomial over the runs), ``svi`` (an approximate refit),
+    ``warned`` (the refit's sampler warned) and ``flagged``, any of ``under, over, narrow,
+    svi, warned``: a reader should be warned."""
     from scipy.stats import binom
 
     from lcurve.curves.checks import summarise_future

@@ -28,8 +28,9 @@ from lcurve.curves.model import (curve_on_test_set, effective_size_draws, expect
                                  test_set_shift, test_share_at)
 from lcurve.design import size_column
 
-__all__ = ["predict", "predict_with_draws", "predict_stacked", "required_samples", "required_samples_stacked",
-           "stack_weights", "curve_gaps", "CURVE_GAP", "context_reach", "CONTEXT_REACH"]
+__all__ = ["predict", "predict_with_draws", "predict_stacked", "required_samples",
+           "required_samples_stacked", "stack_weights", "curve_gaps", "CURVE_GAP",
+           "context_reach", "CONTEXT_REACH"]
 
 #: Largest mean gap (score units) between a task's fitted runs and its curve that
 #: :func:`curve_gaps` calls a fit; beyond it the nested-design effects, not the curve, carry
